@@ -1,0 +1,99 @@
+//! The one error type of coffer-core.
+//!
+//! Messages never carry a secret, plaintext, or the name or path of a
+//! protected file: callers at the edges (CLI, app) add what the user needs.
+
+use std::io;
+
+/// Everything that can go wrong in coffer-core.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Authentication failed: the data was tampered with, is corrupt, or
+    /// belongs to another key. Deliberately says no more than that.
+    #[error("decryption failed: the data is corrupt or has been tampered with")]
+    DecryptionFailed,
+
+    /// The passphrase, recovery key, keychain secret or escrow key opens no slot.
+    #[error("wrong credential")]
+    WrongCredential,
+
+    /// Bytes that do not parse as what they claim to be.
+    #[error("corrupt {what}: {why}")]
+    Corrupt {
+        /// Which structure (e.g. "object header").
+        what: &'static str,
+        /// What is wrong with it.
+        why: String,
+    },
+
+    /// A format version this build cannot read.
+    #[error("unsupported {what} version {version}")]
+    UnsupportedVersion {
+        /// Which structure.
+        what: &'static str,
+        /// The version found.
+        version: u32,
+    },
+
+    /// Argon2id parameters outside what we accept (too weak, or so large a
+    /// hostile config could exhaust memory).
+    #[error("key derivation parameters rejected: {0}")]
+    KdfParams(String),
+
+    /// The vault is locked and the operation needs its secret.
+    #[error("the vault is locked")]
+    Locked,
+
+    /// Another process holds the vault's writer lock.
+    #[error("the vault is in use by another process{}", pid.map(|p| format!(" (PID {p})")).unwrap_or_default())]
+    InUse {
+        /// The holder's process id, when it could be read.
+        pid: Option<u32>,
+    },
+
+    /// No vault, file, version or slot of that name.
+    #[error("{0} not found")]
+    NotFound(String),
+
+    /// A vault already exists where one was to be created.
+    #[error("a vault already exists there")]
+    AlreadyExists,
+
+    /// A request that makes no sense (bad path, removing the last slot, ...).
+    #[error("{0}")]
+    Invalid(String),
+
+    /// An operating-system I/O failure, with what we were doing.
+    #[error("{context}: {source}")]
+    Io {
+        /// What we were doing, without naming protected files.
+        context: &'static str,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl Error {
+    pub(crate) fn corrupt(what: &'static str, why: impl Into<String>) -> Self {
+        Error::Corrupt {
+            what,
+            why: why.into(),
+        }
+    }
+}
+
+/// Attach a path-free description to an I/O error.
+pub(crate) trait IoContext<T> {
+    fn ctx(self, context: &'static str) -> Result<T>;
+}
+
+impl<T> IoContext<T> for io::Result<T> {
+    fn ctx(self, context: &'static str) -> Result<T> {
+        self.map_err(|source| Error::Io { context, source })
+    }
+}
+
+/// Result with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,235 @@
+//! One encrypted file as bytes: `header ‖ BE32(record length) ‖ key record ‖
+//! chunk stream`. Creating an object needs only the vault's public key;
+//! reading it needs the private key of the record's key version.
+
+use std::io::{Read, Write};
+
+use crate::config::UnlockedKeys;
+use crate::error::{Error, IoContext, Result};
+use crate::format::{FileId, HEADER_LEN, Header, KeyRecord, MAX_RECORD_LEN, Metadata};
+use crate::keys::FileKeys;
+use crate::primitives::{self, random_array};
+use crate::secret::Key32;
+use crate::stream;
+use crate::wrap::{self, PublicKey};
+
+/// HPKE `info` prefix for DEK wrapping (followed by the vault id).
+pub const INFO_DEK_WRAP: &[u8] = b"coffer/v1/dek-wrap";
+
+/// Where new DEKs are wrapped: the vault's current key version.
+#[derive(Clone, Debug)]
+pub struct WrapTarget {
+    /// The vault id (bound into every wrap).
+    pub vault_id: [u8; 16],
+    /// Current key version number.
+    pub key_version: u32,
+    /// Its public key.
+    pub public_key: PublicKey,
+}
+
+/// A content instance being written: its header, record and keys.
+pub struct Sealed {
+    /// Immutable header.
+    pub header: Header,
+    /// Key record to embed.
+    pub record: KeyRecord,
+    /// Derived keys (payload, metadata).
+    pub keys: FileKeys,
+    /// The DEK, kept only for as long as the caller needs to verify.
+    pub dek: Key32,
+}
+
+fn dek_aad(header: &Header, key_version: u32) -> Vec<u8> {
+    [&header.to_bytes()[..], &key_version.to_be_bytes()].concat()
+}
+
+fn dek_info(vault_id: &[u8; 16]) -> Vec<u8> {
+    [INFO_DEK_WRAP, vault_id].concat()
+}
+
+/// Wraps `dek` for `header` to `target`, and seals `meta` under `keys`.
+pub fn make_record(
+    target: &WrapTarget,
+    header: &Header,
+    dek: &Key32,
+    keys: &FileKeys,
+    meta: &Metadata,
+) -> Result<KeyRecord> {
+    let (enc, wrapped) = wrap::seal(
+        &target.public_key,
+        &dek_info(&target.vault_id),
+        &dek_aad(header, target.key_version),
+        dek.expose(),
+    )?;
+    let meta_nonce = random_array();
+    let meta_pt = zeroize::Zeroizing::new(meta.to_bytes());
+    let meta_ct = primitives::seal(&keys.metadata, &meta_nonce, &header.to_bytes(), &meta_pt);
+    Ok(KeyRecord {
+        key_version: target.key_version,
+        enc,
+        wrapped_dek: wrapped.try_into().expect("32 + 16 bytes"),
+        meta_nonce,
+        meta_ct,
+    })
+}
+
+impl Sealed {
+    /// A fresh DEK, salt and (unless given) file id, with `meta` sealed and
+    /// the DEK wrapped to `target`.
+    pub fn new(target: &WrapTarget, file_id: Option<FileId>, meta: &Metadata) -> Result<Self> {
+        let dek = Key32::random();
+        let file_id = file_id.unwrap_or_else(FileId::random);
+        let salt = random_array();
+        let keys = FileKeys::derive(&dek, &salt, &file_id);
+        let header = Header {
+            file_id,
+            salt,
+            commitment: keys.commitment,
+        };
+        let record = make_record(target, &header, &dek, &keys, meta)?;
+        Ok(Sealed {
+            header,
+            record,
+            keys,
+            dek,
+        })
+    }
+
+    /// Writes the whole object: header, record, then `input` as the chunk
+    /// stream. Returns the plaintext length.
+    pub fn write(&self, input: impl Read, mut out: impl Write) -> Result<u64> {
+        let hb = self.header.to_bytes();
+        let rec = self.record.to_bytes();
+        out.write_all(&hb).ctx("writing ciphertext")?;
+        out.write_all(&(rec.len() as u32).to_be_bytes())
+            .ctx("writing ciphertext")?;
+        out.write_all(&rec).ctx("writing ciphertext")?;
+        stream::encrypt(&self.keys.payload, &hb, input, out)
+    }
+}
+
+/// The header and embedded record read from the front of an object, and
+/// where the chunk stream starts.
+pub struct Prefix {
+    /// Immutable header.
+    pub header: Header,
+    /// The record embedded at creation.
+    pub record: KeyRecord,
+    /// Offset of the first chunk.
+    pub stream_offset: u64,
+}
+
+/// Reads and parses an object's header and embedded record.
+pub fn read_prefix(mut r: impl Read) -> Result<Prefix> {
+    let mut hb = [0u8; HEADER_LEN + 4];
+    r.read_exact(&mut hb).map_err(|e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => Error::corrupt("object", "truncated header"),
+        _ => Error::Io {
+            context: "reading an object",
+            source: e,
+        },
+    })?;
+    let header = Header::parse(&hb[..HEADER_LEN])?;
+    let len = u32::from_be_bytes(hb[HEADER_LEN..].try_into().expect("4 bytes")) as usize;
+    if len > MAX_RECORD_LEN {
+        return Err(Error::corrupt("object", "key record too long"));
+    }
+    let mut rec = vec![0u8; len];
+    r.read_exact(&mut rec).map_err(|e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => Error::corrupt("object", "truncated key record"),
+        _ => Error::Io {
+            context: "reading an object",
+            source: e,
+        },
+    })?;
+    Ok(Prefix {
+        header,
+        record: KeyRecord::parse(&rec)?,
+        stream_offset: (HEADER_LEN + 4 + len) as u64,
+    })
+}
+
+/// Unwraps the DEK of `record` with the vault's keys and checks it against
+/// the header's commitment. Returns the derived file keys and the DEK.
+pub fn unwrap(
+    keys: &UnlockedKeys,
+    vault_id: &[u8; 16],
+    header: &Header,
+    record: &KeyRecord,
+) -> Result<(FileKeys, Key32)> {
+    let sk = keys
+        .version_key(record.key_version)
+        .ok_or(Error::DecryptionFailed)?;
+    let dek = wrap::open(
+        sk,
+        &record.enc,
+        &dek_info(vault_id),
+        &dek_aad(header, record.key_version),
+        &record.wrapped_dek,
+    )?;
+    let dek = Key32::from_slice(&dek).ok_or(Error::DecryptionFailed)?;
+    let fk = FileKeys::derive_checked(&dek, header)?;
+    Ok((fk, dek))
+}
+
+/// Decrypts and parses the metadata of `record`.
+pub fn open_metadata(keys: &FileKeys, header: &Header, record: &KeyRecord) -> Result<Metadata> {
+    let pt = primitives::open(
+        &keys.metadata,
+        &record.meta_nonce,
+        &header.to_bytes(),
+        &record.meta_ct,
+    )?;
+    Metadata::parse(&pt)
+}
+
+/// Decrypts the chunk stream that follows the prefix.
+pub fn decrypt_stream(
+    keys: &FileKeys,
+    header: &Header,
+    input: impl Read,
+    output: impl Write,
+) -> Result<u64> {
+    stream::decrypt(&keys.payload, &header.to_bytes(), input, output)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{NewSlot, VaultConfig};
+
+    #[test]
+    fn object_round_trip_and_wrong_version() {
+        let (mut cfg, mut keys) = VaultConfig::create();
+        cfg.add_slot(&keys, NewSlot::Recovery(&Key32::random()))
+            .unwrap();
+        let (v, pk) = cfg.current_public_key();
+        let target = WrapTarget {
+            vault_id: *cfg.vault_id(),
+            key_version: v,
+            public_key: pk,
+        };
+        let meta = Metadata {
+            path: "a/b.txt".into(),
+            size: 5,
+            mtime_ns: 1,
+            mode: 0o600,
+            added_ns: 2,
+        };
+        let s = Sealed::new(&target, None, &meta).unwrap();
+        let mut obj = Vec::new();
+        s.write(&b"hello"[..], &mut obj).unwrap();
+        let p = read_prefix(&obj[..]).unwrap();
+        let (fk, _) = unwrap(&keys, cfg.vault_id(), &p.header, &p.record).unwrap();
+        assert_eq!(open_metadata(&fk, &p.header, &p.record).unwrap(), meta);
+        let mut out = Vec::new();
+        decrypt_stream(&fk, &p.header, &obj[p.stream_offset as usize..], &mut out).unwrap();
+        assert_eq!(out, b"hello");
+
+        // Relabelling the record's key version breaks the wrap.
+        cfg.add_key_version(&mut keys);
+        let mut r = p.record.clone();
+        r.key_version = 2;
+        assert!(unwrap(&keys, cfg.vault_id(), &p.header, &r).is_err());
+    }
+}
