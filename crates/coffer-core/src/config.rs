@@ -289,6 +289,7 @@ impl UnlockedKeys {
         hkdf32(vault_id, self.master.expose(), &[LABEL_INDEX])
     }
 
+    #[cfg(test)]
     pub(crate) fn master(&self) -> &Key32 {
         &self.master
     }

@@ -24,6 +24,9 @@ const BATCH: usize = 32;
 
 type Stream = StreamBE32<Aes256Gcm>;
 
+/// Pieces read in one go, and whether the last of them ends the input.
+type Batch = (Vec<Zeroizing<Vec<u8>>>, bool);
+
 fn stream_for(key: &Key32) -> Stream {
     let aead = Aes256Gcm::new(key.expose().into());
     Stream::from_aead(aead, &Default::default())
@@ -76,10 +79,7 @@ impl<R: Read> ChunkReader<R> {
 
     /// Up to `BATCH` pieces and whether the last of them ends the input.
     /// An empty input yields one empty final piece.
-    fn next_batch(
-        &mut self,
-        context: &'static str,
-    ) -> Result<Option<(Vec<Zeroizing<Vec<u8>>>, bool)>> {
+    fn next_batch(&mut self, context: &'static str) -> Result<Option<Batch>> {
         if self.done {
             return Ok(None);
         }
