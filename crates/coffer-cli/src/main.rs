@@ -1,1 +1,1097 @@
-fn main() {}
+//! `coffer`: the command-line face of Coffer, for IT admins, support and
+//! scripts. Glue only: parse, gather credentials, call coffer-core, print.
+//! Exit codes and `--json` shapes are a contract (docs/CLI.md).
+
+mod creds;
+mod demo;
+mod exit;
+mod keychain;
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+use coffer_core::config::{Credential, NewSlot, SlotKind};
+use coffer_core::format::FileId;
+use coffer_core::kdf::Argon2Params;
+use coffer_core::secret::Key32;
+use coffer_core::vault::{
+    self, AddOptions, AddOutcome, AddSource, CreateOptions, Entry, Progress, Vault,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use crate::creds::CredFlags;
+use crate::exit::Failure;
+
+/// Coffer keeps clinic files encrypted at rest (AES-256-GCM) and proves it.
+#[derive(Parser)]
+#[command(name = "coffer", version, about)]
+struct Cli {
+    /// The vault folder (default: the platform data folder, e.g. ~/.local/share/coffer/vault).
+    #[arg(long, global = true, env = "COFFER_VAULT", value_name = "DIR")]
+    vault: Option<PathBuf>,
+    /// Print machine-readable JSON on standard output (docs/CLI.md).
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(flatten)]
+    cred: CredArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone, Copy)]
+struct CredArgs {
+    /// Read the passphrase from the first line of standard input.
+    #[arg(long, global = true)]
+    passphrase_stdin: bool,
+    /// Unlock with the secret kept in this computer's keychain.
+    #[arg(long, global = true, conflicts_with = "recovery_key")]
+    keychain: bool,
+    /// Unlock with the recovery key (typed, or COFFER_RECOVERY_KEY).
+    #[arg(long, global = true)]
+    recovery_key: bool,
+}
+
+#[derive(Args, Clone, Copy)]
+struct KdfArgs {
+    /// Argon2id memory in MiB (default 256).
+    #[arg(long, value_name = "MIB")]
+    kdf_memory: Option<u32>,
+    /// Argon2id passes (default 3).
+    #[arg(long, value_name = "N")]
+    kdf_time: Option<u32>,
+    /// Argon2id lanes (default 4).
+    #[arg(long, value_name = "N")]
+    kdf_lanes: Option<u32>,
+}
+
+impl KdfArgs {
+    fn params(&self) -> Argon2Params {
+        let d = Argon2Params::DEFAULT;
+        Argon2Params {
+            m_kib: self.kdf_memory.map_or(d.m_kib, |m| m.saturating_mul(1024)),
+            t: self.kdf_time.unwrap_or(d.t),
+            p: self.kdf_lanes.unwrap_or(d.p),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a vault; prints the recovery key once.
+    Init {
+        /// Also store a secret in this computer's keychain to unlock without typing.
+        #[arg(long = "with-keychain")]
+        with_keychain: bool,
+        /// The organisation's escrow public key (base64, or a file from `coffer escrow keygen`).
+        #[arg(long, value_name = "PUBKEY")]
+        escrow: Option<String>,
+        #[command(flatten)]
+        kdf: KdfArgs,
+    },
+    /// Encrypt files or folders into the vault (works while locked).
+    Add {
+        /// Files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Vault folder to put them under.
+        #[arg(long, value_name = "VAULT_PATH", default_value = "")]
+        to: String,
+        /// Remove each original once its encrypted copy is safely on disk.
+        #[arg(long)]
+        remove_plaintext: bool,
+    },
+    /// Protect a folder: encrypt what is in it now and remove the originals.
+    Protect {
+        /// The folder.
+        dir: PathBuf,
+    },
+    /// Stop protecting a folder (its files stay in the vault).
+    Unprotect {
+        /// The folder.
+        dir: PathBuf,
+    },
+    /// List the vault's files (needs unlock).
+    Ls {
+        /// Only what is under this vault path.
+        prefix: Option<String>,
+        /// Show size, date and version count.
+        #[arg(long, short)]
+        long: bool,
+    },
+    /// List the versions of one file (needs unlock).
+    Versions {
+        /// Vault path.
+        path: String,
+    },
+    /// Write a file's contents to standard output (needs unlock).
+    Cat {
+        /// Vault path.
+        path: String,
+        /// Which version (1 = oldest; default newest).
+        #[arg(long)]
+        version: Option<usize>,
+    },
+    /// Decrypt files to a folder (needs unlock).
+    Extract {
+        /// Vault paths (a folder path extracts everything under it).
+        #[arg(required = true)]
+        paths: Vec<String>,
+        /// Destination folder.
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+        /// Which version (1 = oldest; default newest).
+        #[arg(long)]
+        version: Option<usize>,
+    },
+    /// Remove files (every version) from the vault (needs unlock).
+    Rm {
+        /// Vault paths.
+        #[arg(required = true)]
+        paths: Vec<String>,
+    },
+    /// Check every object; unlocked, also decrypt every chunk.
+    Verify {
+        /// Check structure only, without unlocking.
+        #[arg(long)]
+        structure_only: bool,
+    },
+    /// Locked/unlocked, counts, key version, slots, protected folders.
+    Status,
+    /// Show one object's layout (no secrets), for support.
+    Inspect {
+        /// Object id (32 hex digits), as shown by `ls --long` or `verify`.
+        object: String,
+    },
+    /// Manage the ways to unlock (passphrase, keychain, recovery key, escrow).
+    Slots {
+        #[command(subcommand)]
+        action: SlotsCmd,
+    },
+    /// Change the passphrase (the old one stops working at once).
+    Passwd {
+        #[command(flatten)]
+        kdf: KdfArgs,
+    },
+    /// Forgot the passphrase: unlock with the recovery key (or the
+    /// organisation's escrow key) and set a new passphrase.
+    Recover {
+        /// The organisation's escrow private key file (IT only).
+        #[arg(long, value_name = "FILE")]
+        escrow_key: Option<PathBuf>,
+        #[command(flatten)]
+        kdf: KdfArgs,
+    },
+    /// Organisation escrow keys (IT).
+    Escrow {
+        #[command(subcommand)]
+        action: EscrowCmd,
+    },
+    /// Repair the vault's caches.
+    Repair {
+        /// Rebuild the encrypted index from the objects.
+        #[arg(long, required = true)]
+        rebuild_index: bool,
+    },
+    /// Show Coffer working on a throw-away vault with sample files.
+    Demo {
+        /// Where to build the demo (default: a new temporary folder).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SlotsCmd {
+    /// List the slots.
+    List,
+    /// Add a slot.
+    Add {
+        /// passphrase, keychain, recovery or escrow.
+        kind: String,
+        /// For escrow: the organisation public key (base64 or file).
+        #[arg(long, value_name = "PUBKEY")]
+        escrow: Option<String>,
+        #[command(flatten)]
+        kdf: KdfArgs,
+    },
+    /// Remove a slot by its id.
+    Remove {
+        /// Slot id from `slots list`.
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum EscrowCmd {
+    /// Make an organisation key pair: the private key goes to FILE (keep it
+    /// off clinic laptops), the public key is printed for `init --escrow`.
+    Keygen {
+        /// Where to write the private key.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let as_json = cli.json;
+    let code = match run(cli) {
+        Ok(()) => exit::OK,
+        Err(f) => {
+            f.print(as_json);
+            f.code
+        }
+    };
+    std::process::exit(code);
+}
+
+fn default_vault_dir() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("coffer")
+        .join("vault")
+}
+
+struct Ctx {
+    dir: PathBuf,
+    json: bool,
+    cred: CredFlags,
+}
+
+impl Ctx {
+    fn open(&self) -> Result<Vault, Failure> {
+        Vault::open(&self.dir).map_err(|e| {
+            let mut f = Failure::from(e);
+            if f.kind == "not_found" {
+                f.message = format!("no vault at {}", self.dir.display());
+            }
+            f
+        })
+    }
+
+    fn unlocked(&self) -> Result<Vault, Failure> {
+        let mut v = self.open()?;
+        self.unlock(&mut v)?;
+        Ok(v)
+    }
+
+    fn unlock(&self, v: &mut Vault) -> Result<SlotKind, Failure> {
+        let vid = vault_id_hex(v);
+        if self.cred.keychain {
+            let s = keychain::load(&vid)?;
+            return Ok(v.unlock(&Credential::Keychain(&s))?);
+        }
+        if self.cred.recovery_key {
+            let k = creds::recovery_key()?;
+            return Ok(v.unlock(&Credential::Recovery(&k))?);
+        }
+        let p = creds::passphrase(&self.cred)?;
+        Ok(v.unlock(&Credential::Passphrase(&p))?)
+    }
+
+    fn progress(&self, len: u64, what: &str) -> ProgressBar {
+        if self.json || !std::io::stderr().is_terminal() {
+            return ProgressBar::hidden();
+        }
+        let pb = ProgressBar::new(len);
+        pb.set_style(
+            ProgressStyle::with_template(
+                "{msg} [{bar:30}] {pos}/{len} files, {elapsed}, ETA {eta}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        pb.set_message(what.to_owned());
+        pb
+    }
+
+    fn say(&self, human: impl std::fmt::Display, machine: serde_json::Value) {
+        if self.json {
+            println!("{machine}");
+        } else {
+            println!("{human}");
+        }
+    }
+}
+
+fn vault_id_hex(v: &Vault) -> String {
+    let id = v.config().vault_id();
+    id.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    let ctx = Ctx {
+        dir: cli.vault.clone().unwrap_or_else(default_vault_dir),
+        json: cli.json,
+        cred: CredFlags {
+            passphrase_stdin: cli.cred.passphrase_stdin,
+            keychain: cli.cred.keychain,
+            recovery_key: cli.cred.recovery_key,
+        },
+    };
+    match cli.command {
+        Command::Init {
+            with_keychain,
+            escrow,
+            kdf,
+        } => cmd_init(&ctx, with_keychain, escrow.as_deref(), kdf.params()),
+        Command::Add {
+            paths,
+            to,
+            remove_plaintext,
+        } => cmd_add(&ctx, &paths, &to, remove_plaintext),
+        Command::Protect { dir } => cmd_protect(&ctx, &dir),
+        Command::Unprotect { dir } => {
+            ctx.open()?.unregister_protected(&dir)?;
+            ctx.say(
+                "The folder is no longer protected; its files stay in the vault.",
+                json!({"unprotected": dir}),
+            );
+            Ok(())
+        }
+        Command::Ls { prefix, long } => cmd_ls(&ctx, prefix.as_deref(), long),
+        Command::Versions { path } => cmd_versions(&ctx, &path),
+        Command::Cat { path, version } => cmd_cat(&ctx, &path, version),
+        Command::Extract { paths, to, version } => cmd_extract(&ctx, &paths, &to, version),
+        Command::Rm { paths } => cmd_rm(&ctx, &paths),
+        Command::Verify { structure_only } => cmd_verify(&ctx, structure_only),
+        Command::Status => cmd_status(&ctx),
+        Command::Inspect { object } => cmd_inspect(&ctx, &object),
+        Command::Slots { action } => cmd_slots(&ctx, action),
+        Command::Passwd { kdf } => {
+            let mut v = ctx.unlocked()?;
+            let p = creds::new_passphrase(&ctx.cred, "COFFER_NEW_PASSPHRASE")?;
+            let id =
+                v.replace_slots(SlotKind::Passphrase, NewSlot::Passphrase(&p, kdf.params()))?;
+            ctx.say(
+                "Passphrase changed. The old passphrase no longer unlocks the vault.",
+                json!({"passphrase_changed": true, "slot": id}),
+            );
+            Ok(())
+        }
+        Command::Recover { escrow_key, kdf } => {
+            cmd_recover(&ctx, escrow_key.as_deref(), kdf.params())
+        }
+        Command::Escrow {
+            action: EscrowCmd::Keygen { out },
+        } => cmd_escrow_keygen(&ctx, &out),
+        Command::Repair { .. } => {
+            let v = ctx.unlocked()?;
+            let n = v.rebuild_index()?;
+            ctx.say(
+                format!("Index rebuilt from the objects: {n} file versions."),
+                json!({"rebuilt_index": true, "entries": n}),
+            );
+            Ok(())
+        }
+        Command::Demo { dir } => demo::run(dir),
+    }
+}
+
+fn parse_pubkey(s: &str) -> Result<coffer_core::wrap::PublicKey, Failure> {
+    use base64::Engine as _;
+    let text = if Path::new(s).is_file() {
+        std::fs::read_to_string(s)
+            .map_err(|e| Failure::usage(format!("cannot read {s}: {e}"), None))?
+    } else {
+        s.to_owned()
+    };
+    let text = text
+        .lines()
+        .find(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .unwrap_or("")
+        .trim()
+        .trim_start_matches("coffer-escrow-public:");
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(|| {
+            Failure::usage(
+                "that is not an organisation public key",
+                Some("pass the line printed by `coffer escrow keygen`, or the file holding it"),
+            )
+        })?;
+    Ok(coffer_core::wrap::PublicKey(bytes))
+}
+
+fn cmd_init(
+    ctx: &Ctx,
+    with_keychain: bool,
+    escrow: Option<&str>,
+    kdf: Argon2Params,
+) -> Result<(), Failure> {
+    let escrow = escrow.map(parse_pubkey).transpose()?;
+    let pass = creds::new_passphrase(&ctx.cred, "COFFER_PASSPHRASE")?;
+    let kc = with_keychain.then(Key32::random);
+    let created = Vault::create(
+        &ctx.dir,
+        CreateOptions {
+            passphrase: &pass,
+            kdf,
+            keychain_secret: kc.as_ref(),
+            escrow,
+        },
+    )?;
+    let vid = vault_id_hex(&created.vault);
+    if let Some(k) = &kc {
+        keychain::store(&vid, k)?;
+    }
+    if ctx.json {
+        println!(
+            "{}",
+            json!({"vault": ctx.dir, "vault_id": vid, "recovery_key": &*created.recovery_key,
+                   "keychain": with_keychain, "escrow": escrow.is_some()})
+        );
+    } else {
+        println!("Created a vault at {}", ctx.dir.display());
+        println!();
+        println!(
+            "Your recovery key (shown only this once; print it or write it down and keep it somewhere safe):"
+        );
+        println!();
+        println!("    {}", &*created.recovery_key);
+        println!();
+        println!(
+            "If you forget your passphrase, `coffer recover` with this key lets you set a new one."
+        );
+    }
+    Ok(())
+}
+
+fn report_add(
+    ctx: &Ctx,
+    sources: &[AddSource],
+    outcomes: &[AddOutcome],
+    skipped: &[(PathBuf, vault::SkipReason)],
+) -> Result<(), Failure> {
+    let mut added = 0u64;
+    let mut bytes = 0u64;
+    let mut failed = Vec::new();
+    let mut worst = exit::OK;
+    for (src, o) in sources.iter().zip(outcomes) {
+        match o {
+            AddOutcome::Added { size, .. } => {
+                added += 1;
+                bytes += size;
+            }
+            AddOutcome::Skipped(r) => failed.push(json!({"source": src.source, "skipped": r})),
+            AddOutcome::Failed(e) => {
+                let (code, kind, hint) = exit::classify(e);
+                worst = if worst == exit::OK {
+                    code
+                } else {
+                    worst.min(code)
+                };
+                failed.push(json!({"source": src.source, "error": kind, "message": e.to_string(), "hint": hint}));
+                if !ctx.json {
+                    eprintln!("could not add {}: {e}", src.source.display());
+                    if let Some(h) = hint {
+                        eprintln!("  hint: {h}");
+                    }
+                }
+            }
+        }
+    }
+    let skipped_json: Vec<_> = skipped
+        .iter()
+        .map(|(p, r)| json!({"source": p, "skipped": r}))
+        .collect();
+    if !ctx.json {
+        for (p, r) in skipped {
+            eprintln!("left alone ({}): {}", skip_text(r), p.display());
+        }
+    }
+    ctx.say(
+        format!(
+            "Encrypted {added} files ({}) into the vault.",
+            human_bytes(bytes)
+        ),
+        json!({"added": added, "bytes": bytes, "problems": failed, "skipped": skipped_json}),
+    );
+    if worst != exit::OK {
+        return Err(Failure {
+            code: worst,
+            kind: "partial",
+            message: format!(
+                "{} of {} files could not be added; they were left as they are",
+                failed.len(),
+                sources.len()
+            ),
+            hint: Some("fix the problem shown above and run the command again".into()),
+        });
+    }
+    Ok(())
+}
+
+fn skip_text(r: &vault::SkipReason) -> &'static str {
+    match r {
+        vault::SkipReason::Symlink => "symbolic link, not followed",
+        vault::SkipReason::NotRegularFile => "not a regular file",
+        vault::SkipReason::NameNotUtf8 => "name is not valid UTF-8; rename it",
+        vault::SkipReason::Transient => "temporary file of another application",
+    }
+}
+
+fn gather(paths: &[PathBuf], to: &str) -> Result<vault::Collected, Failure> {
+    let mut all = vault::Collected::default();
+    let to = to.trim_matches('/');
+    for p in paths {
+        let name = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| Failure::usage(format!("{} has no usable name", p.display()), None))?;
+        let prefix = if to.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{to}/{name}")
+        };
+        let c = vault::collect_sources(p, &prefix)?;
+        all.sources.extend(c.sources);
+        all.skipped.extend(c.skipped);
+    }
+    Ok(all)
+}
+
+fn run_add(
+    ctx: &Ctx,
+    v: &Vault,
+    sources: &[AddSource],
+    remove: bool,
+    what: &str,
+) -> Result<Vec<AddOutcome>, Failure> {
+    let pb = ctx.progress(sources.len() as u64, what);
+    let outcomes = v.add(
+        sources,
+        AddOptions {
+            remove_plaintext: remove,
+        },
+        &|p: Progress| pb.set_position(p.files),
+    )?;
+    pb.finish_and_clear();
+    Ok(outcomes)
+}
+
+fn cmd_add(ctx: &Ctx, paths: &[PathBuf], to: &str, remove: bool) -> Result<(), Failure> {
+    let v = ctx.open()?;
+    let c = gather(paths, to)?;
+    let outcomes = run_add(ctx, &v, &c.sources, remove, "Encrypting")?;
+    report_add(ctx, &c.sources, &outcomes, &c.skipped)
+}
+
+fn cmd_protect(ctx: &Ctx, dir: &Path) -> Result<(), Failure> {
+    let v = ctx.open()?;
+    let folder = v.register_protected(dir)?;
+    let c = vault::collect_sources(&folder.path, &folder.name)?;
+    let outcomes = run_add(ctx, &v, &c.sources, true, "Protecting")?;
+    if !ctx.json {
+        println!(
+            "{} is now protected; its files go into the vault under {}/.",
+            folder.path.display(),
+            folder.name
+        );
+    }
+    report_add(ctx, &c.sources, &outcomes, &c.skipped)
+}
+
+fn matching<'a>(entries: &'a [Entry], path: &str) -> Vec<&'a Entry> {
+    let path = path.trim_matches('/');
+    entries
+        .iter()
+        .filter(|e| e.path == path || path.is_empty() || e.path.starts_with(&format!("{path}/")))
+        .collect()
+}
+
+fn report_unreadable(ctx: &Ctx, bad: &[(FileId, coffer_core::Error)]) {
+    if !bad.is_empty() && !ctx.json {
+        eprintln!(
+            "warning: {} stored objects could not be read (run `coffer verify`)",
+            bad.len()
+        );
+    }
+}
+
+fn cmd_ls(ctx: &Ctx, prefix: Option<&str>, long: bool) -> Result<(), Failure> {
+    let v = ctx.unlocked()?;
+    let vault::Listing {
+        entries: all,
+        unreadable: bad,
+    } = v.entries()?;
+    report_unreadable(ctx, &bad);
+    let current = vault::latest_versions(&all);
+    let shown = matching(&current, prefix.unwrap_or(""));
+    if let Some(p) = prefix
+        && shown.is_empty()
+    {
+        return Err(coffer_core::Error::NotFound(format!("nothing under {p}")).into());
+    }
+    if ctx.json {
+        let files: Vec<_> = shown
+            .iter()
+            .map(|e| json!({"path": e.path, "id": e.id.to_hex(), "size": e.size, "mtime_ns": e.mtime_ns,
+                            "added_ns": e.added_ns, "versions": all.iter().filter(|x| x.path == e.path).count()}))
+            .collect();
+        println!("{}", json!({"files": files, "unreadable": bad.len()}));
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    for e in shown {
+        if long {
+            let n = all.iter().filter(|x| x.path == e.path).count();
+            let _ = writeln!(
+                out,
+                "{:>10}  {}  v{:<3} {}  {}",
+                human_bytes(e.size),
+                fmt_time(e.mtime_ns),
+                n,
+                e.id.to_hex(),
+                e.path
+            );
+        } else {
+            let _ = writeln!(out, "{}", e.path);
+        }
+    }
+    Ok(())
+}
+
+fn cmd_versions(ctx: &Ctx, path: &str) -> Result<(), Failure> {
+    let v = ctx.unlocked()?;
+    let vs = v.versions(path.trim_matches('/'))?;
+    if ctx.json {
+        let l: Vec<_> = vs.iter().enumerate().map(|(i, e)| json!({"version": i + 1, "id": e.id.to_hex(), "size": e.size, "mtime_ns": e.mtime_ns, "added_ns": e.added_ns})).collect();
+        println!("{}", json!({"path": path, "versions": l}));
+    } else {
+        for (i, e) in vs.iter().enumerate() {
+            println!(
+                "v{:<3} {:>10}  added {}  {}",
+                i + 1,
+                human_bytes(e.size),
+                fmt_time(e.added_ns),
+                e.id.to_hex()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn pick_version(v: &Vault, path: &str, version: Option<usize>) -> Result<Entry, Failure> {
+    let vs = v.versions(path.trim_matches('/'))?;
+    match version {
+        None => Ok(vs.last().cloned().expect("versions is never empty")),
+        Some(n) if n >= 1 && n <= vs.len() => Ok(vs[n - 1].clone()),
+        Some(n) => Err(coffer_core::Error::NotFound(format!(
+            "version {n} (there are {})",
+            vs.len()
+        ))
+        .into()),
+    }
+}
+
+fn cmd_cat(ctx: &Ctx, path: &str, version: Option<usize>) -> Result<(), Failure> {
+    let v = ctx.unlocked()?;
+    let e = pick_version(&v, path, version)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    v.decrypt_to(&e.id, &mut out)?;
+    out.flush().map_err(|e| {
+        Failure::from(coffer_core::Error::Io {
+            context: "writing output",
+            source: e,
+        })
+    })?;
+    Ok(())
+}
+
+fn cmd_extract(
+    ctx: &Ctx,
+    paths: &[String],
+    to: &Path,
+    version: Option<usize>,
+) -> Result<(), Failure> {
+    let v = ctx.unlocked()?;
+    let mut targets: Vec<(Entry, PathBuf)> = Vec::new();
+    let vault::Listing {
+        entries: all,
+        unreadable: bad,
+    } = v.entries()?;
+    report_unreadable(ctx, &bad);
+    let current = vault::latest_versions(&all);
+    for p in paths {
+        let p = p.trim_matches('/');
+        if version.is_some() || current.iter().any(|e| e.path == p) {
+            let e = pick_version(&v, p, version)?;
+            let name = e.path.rsplit('/').next().unwrap_or(&e.path).to_owned();
+            targets.push((e, to.join(name)));
+        } else {
+            let under = matching(&current, p);
+            if under.is_empty() {
+                return Err(coffer_core::Error::NotFound(format!("{p} in the vault")).into());
+            }
+            let parent = p.rsplit_once('/').map(|(a, _)| a).unwrap_or("");
+            for e in under {
+                let rel = e
+                    .path
+                    .strip_prefix(parent)
+                    .unwrap_or(&e.path)
+                    .trim_start_matches('/');
+                targets.push((e.clone(), to.join(rel)));
+            }
+        }
+    }
+    let pb = ctx.progress(targets.len() as u64, "Decrypting");
+    let mut bytes = 0;
+    for (e, dest) in &targets {
+        v.extract(e, dest).map_err(|err| {
+            pb.finish_and_clear();
+            let mut f = Failure::from(err);
+            f.message = format!("{} could not be extracted: {}", e.path, f.message);
+            f
+        })?;
+        bytes += e.size;
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    ctx.say(
+        format!(
+            "Extracted {} files ({}) to {}.",
+            targets.len(),
+            human_bytes(bytes),
+            to.display()
+        ),
+        json!({"extracted": targets.len(), "bytes": bytes, "to": to}),
+    );
+    Ok(())
+}
+
+fn cmd_rm(ctx: &Ctx, paths: &[String]) -> Result<(), Failure> {
+    let v = ctx.unlocked()?;
+    let mut n = 0;
+    for p in paths {
+        n += v.remove(p.trim_matches('/'))?;
+    }
+    ctx.say(
+        format!("Removed {n} file versions from the vault."),
+        json!({"removed_versions": n}),
+    );
+    Ok(())
+}
+
+fn cmd_verify(ctx: &Ctx, structure_only: bool) -> Result<(), Failure> {
+    let v = if structure_only {
+        ctx.open()?
+    } else {
+        ctx.unlocked()?
+    };
+    let total = v.object_ids()?.len() as u64;
+    let pb = ctx.progress(total, "Verifying");
+    let r = v.verify(&|p: Progress| pb.set_position(p.files))?;
+    pb.finish_and_clear();
+    if ctx.json {
+        println!("{}", json!({"ok": r.ok(), "report": r}));
+    } else {
+        let what = if r.full {
+            "every chunk authenticated"
+        } else {
+            "structure checked (unlock for a full check)"
+        };
+        println!(
+            "{} objects, {}: {} problems.",
+            r.objects,
+            what,
+            r.failures.len()
+        );
+        for (id, why) in &r.failures {
+            println!("  {id}: {why}");
+        }
+        if r.temp_files > 0 || r.orphan_records > 0 {
+            println!(
+                "  {} leftover temporary files and {} orphaned key records (removed at the next write)",
+                r.temp_files, r.orphan_records
+            );
+        }
+    }
+    if !r.ok() {
+        return Err(Failure {
+            code: exit::INTEGRITY,
+            kind: "integrity",
+            message: format!("{} objects failed verification", r.failures.len()),
+            hint: Some("restore the affected files from a backup; the others are intact".into()),
+        });
+    }
+    Ok(())
+}
+
+fn cmd_status(ctx: &Ctx) -> Result<(), Failure> {
+    let v = ctx.open()?;
+    let s = v.status()?;
+    if ctx.json {
+        println!("{}", serde_json::to_value(&s).expect("serializes"));
+        return Ok(());
+    }
+    println!("Vault        {}", ctx.dir.display());
+    println!("Vault id     {}", s.vault_id);
+    println!("State        locked (files are encrypted; new files can still be added)");
+    println!(
+        "Files        {} versions, {} stored",
+        s.objects,
+        human_bytes(s.stored_bytes)
+    );
+    println!("Encryption   AES-256-GCM, 64 KiB chunks, a random key per file");
+    println!(
+        "Key version  {} (created {})",
+        s.key_version,
+        fmt_time(s.key_version_created * 1_000_000_000)
+    );
+    for sl in &s.slots {
+        match &sl.kdf {
+            Some(k) => println!(
+                "Unlock       {} [{}] Argon2id m={} MiB t={} p={}",
+                sl.kind.as_str(),
+                sl.id,
+                k.m_kib / 1024,
+                k.t,
+                k.p
+            ),
+            None => println!("Unlock       {} [{}]", sl.kind.as_str(), sl.id),
+        }
+    }
+    if s.protected.is_empty() {
+        println!("Protected    no folders (add one with `coffer protect DIR`)");
+    }
+    for f in &s.protected {
+        println!("Protected    {} -> {}/", f.path.display(), f.name);
+    }
+    Ok(())
+}
+
+fn cmd_inspect(ctx: &Ctx, object: &str) -> Result<(), Failure> {
+    let v = ctx.open()?;
+    let id = FileId::from_hex(object.trim()).ok_or_else(|| {
+        Failure::usage(
+            "an object id is 32 hex digits",
+            Some("see `coffer ls --long` or `coffer verify`"),
+        )
+    })?;
+    let i = v.inspect(&id)?;
+    if ctx.json {
+        println!("{}", serde_json::to_value(&i).expect("serializes"));
+    } else {
+        println!("object          {}", i.id);
+        println!(
+            "format          v{}, {}-byte chunks, AES-256-GCM STREAM",
+            i.format_version, i.chunk_size
+        );
+        println!("salt            {}", i.salt);
+        println!("commitment      {}", i.commitment);
+        println!(
+            "key record      {} bytes, key version {}, {}",
+            i.record_len,
+            i.key_version,
+            if i.sidecar { "sidecar" } else { "embedded" }
+        );
+        println!("metadata        {} bytes (encrypted)", i.metadata_len);
+        println!(
+            "chunk stream    starts at {}, {} chunks",
+            i.stream_offset, i.chunks
+        );
+        println!(
+            "size            {} bytes stored, {} bytes of content",
+            i.object_len, i.plaintext_len
+        );
+    }
+    Ok(())
+}
+
+fn cmd_slots(ctx: &Ctx, action: SlotsCmd) -> Result<(), Failure> {
+    match action {
+        SlotsCmd::List => {
+            let s = ctx.open()?.status()?;
+            if ctx.json {
+                println!("{}", json!({"slots": s.slots}));
+            } else {
+                for sl in &s.slots {
+                    println!(
+                        "{}  {:<10} created {}",
+                        sl.id,
+                        sl.kind.as_str(),
+                        fmt_time(sl.created * 1_000_000_000)
+                    );
+                }
+            }
+            Ok(())
+        }
+        SlotsCmd::Add { kind, escrow, kdf } => {
+            let mut v = ctx.unlocked()?;
+            let vid = vault_id_hex(&v);
+            let (id, extra) = match kind.as_str() {
+                "passphrase" => {
+                    let p = creds::new_passphrase(&ctx.cred, "COFFER_NEW_PASSPHRASE")?;
+                    (v.add_slot(NewSlot::Passphrase(&p, kdf.params()))?, None)
+                }
+                "keychain" => {
+                    let k = Key32::random();
+                    let id = v.replace_slots(SlotKind::Keychain, NewSlot::Keychain(&k))?;
+                    keychain::store(&vid, &k)?;
+                    (id, None)
+                }
+                "recovery" => {
+                    let k = Key32::random();
+                    let id = v.replace_slots(SlotKind::Recovery, NewSlot::Recovery(&k))?;
+                    (id, Some(coffer_core::recovery::encode(&k)))
+                }
+                "escrow" => {
+                    let pk = parse_pubkey(
+                        escrow
+                            .as_deref()
+                            .ok_or_else(|| Failure::usage("--escrow PUBKEY is needed", None))?,
+                    )?;
+                    (
+                        v.replace_slots(SlotKind::Escrow, NewSlot::Escrow(&pk))?,
+                        None,
+                    )
+                }
+                other => {
+                    return Err(Failure::usage(
+                        format!("unknown slot kind {other}"),
+                        Some("use passphrase, keychain, recovery or escrow"),
+                    ));
+                }
+            };
+            match &extra {
+                Some(rk) if !ctx.json => println!(
+                    "New recovery key (the old one no longer works; shown only once):\n\n    {}\n",
+                    &**rk
+                ),
+                _ => {}
+            }
+            ctx.say(format!("Added {kind} slot {id}."), json!({"added": kind, "slot": id, "recovery_key": extra.as_deref().map(|s| s.as_str())}));
+            Ok(())
+        }
+        SlotsCmd::Remove { id } => {
+            let mut v = ctx.unlocked()?;
+            let kind = v.remove_slot(&id)?;
+            if kind == SlotKind::Keychain {
+                keychain::delete(&vault_id_hex(&v))?;
+            }
+            ctx.say(
+                format!("Removed {} slot {id}.", kind.as_str()),
+                json!({"removed": kind, "slot": id}),
+            );
+            Ok(())
+        }
+    }
+}
+
+fn cmd_recover(ctx: &Ctx, escrow_key: Option<&Path>, kdf: Argon2Params) -> Result<(), Failure> {
+    let mut v = ctx.open()?;
+    let how = if let Some(path) = escrow_key {
+        let sk = read_escrow_private(path)?;
+        v.unlock(&Credential::Escrow(&sk))?;
+        "escrow"
+    } else {
+        let k = creds::recovery_key()?;
+        v.unlock(&Credential::Recovery(&k))?;
+        "recovery_key"
+    };
+    let p = creds::new_passphrase(&ctx.cred, "COFFER_NEW_PASSPHRASE")?;
+    v.replace_slots(SlotKind::Passphrase, NewSlot::Passphrase(&p, kdf))?;
+    ctx.say(
+        "Recovered: the vault has a new passphrase. Your recovery key still works; make a new one with `coffer slots add recovery` if it was exposed.",
+        json!({"recovered": true, "method": how}),
+    );
+    Ok(())
+}
+
+const ESCROW_PRIVATE_TAG: &str = "coffer-escrow-private:";
+const ESCROW_PUBLIC_TAG: &str = "coffer-escrow-public:";
+
+fn read_escrow_private(path: &Path) -> Result<coffer_core::wrap::PrivateKey, Failure> {
+    use base64::Engine as _;
+    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
+        Failure::from(coffer_core::Error::Io {
+            context: "reading the escrow key file",
+            source: e,
+        })
+    })?);
+    let line = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(ESCROW_PRIVATE_TAG))
+        .ok_or_else(|| {
+            Failure::usage(
+                "that file holds no Coffer escrow private key",
+                Some("use the file written by `coffer escrow keygen`"),
+            )
+        })?;
+    let bytes = zeroize::Zeroizing::new(
+        base64::engine::general_purpose::STANDARD
+            .decode(line.trim())
+            .map_err(|_| Failure::usage("the escrow key file is damaged", None))?,
+    );
+    let k = Key32::from_slice(&bytes)
+        .ok_or_else(|| Failure::usage("the escrow key file is damaged", None))?;
+    Ok(coffer_core::wrap::PrivateKey::from_secret_bytes(&k)?)
+}
+
+fn cmd_escrow_keygen(ctx: &Ctx, out: &Path) -> Result<(), Failure> {
+    use base64::Engine as _;
+    let (sk, pk) = coffer_core::wrap::generate_keypair();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let public = format!("{ESCROW_PUBLIC_TAG}{}", b64.encode(pk.0));
+    let body = zeroize::Zeroizing::new(format!(
+        "# Coffer organisation escrow key. SECRET: it can unlock every enrolled vault.\n# Keep it offline, never on a clinic laptop.\n{ESCROW_PRIVATE_TAG}{}\n{public}\n",
+        b64.encode(sk.to_secret_bytes().expose())
+    ));
+    let mut f = coffer_core::fsutil::create_private(out).map_err(|e| {
+        Failure::from(coffer_core::Error::Io {
+            context: "creating the escrow key file (it must not exist yet)",
+            source: e,
+        })
+    })?;
+    f.write_all(body.as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(|e| {
+            Failure::from(coffer_core::Error::Io {
+                context: "writing the escrow key file",
+                source: e,
+            })
+        })?;
+    ctx.say(
+        format!("Wrote the private key to {}.\nPublic key for `coffer init --escrow` (safe to distribute):\n{public}", out.display()),
+        json!({"private_key_file": out, "public_key": public}),
+    );
+    Ok(())
+}
+
+fn human_bytes(n: u64) -> String {
+    const U: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < U.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", U[i])
+    }
+}
+
+/// UTC date and time from ns since the epoch.
+fn fmt_time(ns: i64) -> String {
+    jiff::Timestamp::from_nanosecond(i128::from(ns))
+        .map(|t| t.strftime("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -9,6 +9,7 @@
 pub mod config;
 pub mod error;
 pub mod format;
+pub mod fsutil;
 pub mod kdf;
 pub mod keys;
 pub mod object;
@@ -16,6 +17,7 @@ pub mod primitives;
 pub mod recovery;
 pub mod secret;
 pub mod stream;
+pub mod vault;
 pub mod wrap;
 
 pub use error::{Error, Result};

@@ -1,0 +1,132 @@
+//! Exit codes and the human (or JSON) face of errors. docs/CLI.md lists
+//! the codes; scripts rely on them, so they never change meaning.
+
+use coffer_core::Error;
+use serde_json::json;
+
+/// Success.
+pub const OK: i32 = 0;
+/// Something failed that has no more specific code.
+pub const FAILURE: i32 = 1;
+/// The command line or request is not usable.
+pub const USAGE: i32 = 2;
+/// Wrong passphrase, recovery key, keychain secret or escrow key.
+pub const WRONG_CREDENTIAL: i32 = 3;
+/// Tampered or corrupt data.
+pub const INTEGRITY: i32 = 4;
+/// No such vault, file, version or slot.
+pub const NOT_FOUND: i32 = 5;
+/// The operating system refused (disk full, permission denied, ...).
+pub const IO: i32 = 6;
+/// Another process is writing to the vault.
+pub const IN_USE: i32 = 7;
+
+/// A failure on its way out of the CLI: what happened, what to do, how to exit.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: i32,
+    pub kind: &'static str,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Failure {
+    pub fn usage(message: impl Into<String>, hint: Option<&str>) -> Self {
+        Failure {
+            code: USAGE,
+            kind: "usage",
+            message: message.into(),
+            hint: hint.map(str::to_owned),
+        }
+    }
+
+    pub fn print(&self, as_json: bool) {
+        if as_json {
+            let v = json!({"error": {
+                "kind": self.kind, "exit_code": self.code,
+                "message": self.message, "hint": self.hint,
+            }});
+            println!("{v}");
+        } else {
+            eprintln!("coffer: {}", self.message);
+            if let Some(h) = &self.hint {
+                eprintln!("hint: {h}");
+            }
+        }
+    }
+}
+
+fn io_hint(e: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        StorageFull => "the disk is full: free some space and try again (nothing was lost)",
+        PermissionDenied => {
+            "permission denied: check that you own the file or folder, or run as its owner"
+        }
+        NotFound => "a file or folder disappeared while Coffer was working: try again",
+        ReadOnlyFilesystem => "the disk is read-only: choose a writable location",
+        _ => "check the disk and try again; nothing was lost",
+    }
+}
+
+/// Classifies a core error (code, kind, hint).
+pub fn classify(e: &Error) -> (i32, &'static str, Option<String>) {
+    match e {
+        Error::WrongCredential => (
+            WRONG_CREDENTIAL,
+            "wrong_credential",
+            Some(
+                "try again; if you forgot the passphrase, run `coffer recover` with your recovery key"
+                    .into(),
+            ),
+        ),
+        Error::DecryptionFailed | Error::Corrupt { .. } => (
+            INTEGRITY,
+            "integrity",
+            Some("the vault data is damaged or was tampered with: run `coffer verify` to see what is affected, and restore it from a backup".into()),
+        ),
+        Error::UnsupportedVersion { .. } => (
+            INTEGRITY,
+            "unsupported_version",
+            Some("this vault was written by a newer Coffer: upgrade Coffer".into()),
+        ),
+        Error::NotFound(what) if what == "vault" => (
+            NOT_FOUND,
+            "not_found",
+            Some("create one with `coffer init`, or point to it with --vault DIR or COFFER_VAULT".into()),
+        ),
+        Error::NotFound(_) => (NOT_FOUND, "not_found", Some("check the name with `coffer ls`".into())),
+        Error::Io { source, .. } => (IO, "io", Some(io_hint(source).into())),
+        Error::InUse { .. } => (
+            IN_USE,
+            "in_use",
+            Some("another Coffer process is writing to the vault: wait for it to finish and try again".into()),
+        ),
+        Error::Locked => (FAILURE, "locked", Some("unlock the vault first".into())),
+        Error::KdfParams(_) => (USAGE, "kdf_params", None),
+        Error::AlreadyExists => (
+            USAGE,
+            "already_exists",
+            Some("use that vault, or choose another folder with --vault DIR".into()),
+        ),
+        Error::Invalid(_) => (USAGE, "invalid", None),
+        _ => (FAILURE, "failure", None),
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        let (code, kind, hint) = classify(&e);
+        let message = match &e {
+            Error::WrongCredential => "wrong passphrase or key".to_owned(),
+            Error::NotFound(what) if what == "vault" => "no vault here".to_owned(),
+            other => other.to_string(),
+        };
+        Failure {
+            code,
+            kind,
+            message,
+            hint,
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! Crash-safe file system steps: atomic replace, directory fsync, batch
+//! durability, the writer lock. Every durable write in Coffer goes through
+//! here.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, IoContext, Result};
+
+/// Suffix of every temporary file Coffer writes; anything with it is
+/// garbage after a crash and is removed when the vault is next opened.
+pub const TMP_SUFFIX: &str = ".tmp";
+
+/// A unique temp name beside `target`.
+pub fn tmp_path_for(target: &Path) -> PathBuf {
+    let rand: [u8; 6] = crate::primitives::random_array();
+    let mut name = target
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(format!(
+        ".{}{TMP_SUFFIX}",
+        data_encoding::HEXLOWER.encode(&rand)
+    ));
+    target.with_file_name(name)
+}
+
+/// Creates a new file that only the owner can read.
+pub fn create_private(path: &Path) -> std::io::Result<File> {
+    let mut o = OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(path)
+}
+
+/// fsyncs a directory so a rename or unlink inside it is durable.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .ctx("syncing a directory")?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// Writes `bytes` to `target` atomically: temp file, fsync, rename, fsync
+/// the directory. A crash leaves either the old or the new contents.
+pub fn atomic_write(target: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = tmp_path_for(target);
+    let res = (|| {
+        let mut f = create_private(&tmp).ctx("creating a temporary file")?;
+        f.write_all(bytes).ctx("writing a temporary file")?;
+        f.sync_all().ctx("syncing a temporary file")?;
+        fs::rename(&tmp, target).ctx("renaming a temporary file into place")?;
+        Ok(())
+    })();
+    if res.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    res?;
+    sync_dir(target.parent().unwrap_or(Path::new(".")))
+}
+
+/// Makes everything written so far on the file system holding `dir`
+/// durable in one call (Linux `syncfs`); elsewhere falls back to fsyncing
+/// each of `files`.
+pub fn sync_batch(dir: &Path, files: &[PathBuf]) -> Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = files;
+        let d = File::open(dir).ctx("opening the vault directory")?;
+        rustix::fs::syncfs(&d)
+            .map_err(|e| std::io::Error::from_raw_os_error(e.raw_os_error()))
+            .ctx("flushing the vault to disk")?;
+        Ok(())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = dir;
+        for f in files {
+            OpenOptions::new()
+                .write(true)
+                .open(f)
+                .and_then(|f| f.sync_all())
+                .ctx("syncing a file")?;
+        }
+        Ok(())
+    }
+}
+
+/// The vault's single-writer lock, released on drop. Readers never take it.
+#[derive(Debug)]
+pub struct WriterLock {
+    file: File,
+}
+
+impl WriterLock {
+    /// Takes the lock at `path`, waiting up to `wait` for another holder to
+    /// finish; otherwise [`Error::InUse`] with the holder's PID.
+    pub fn acquire(path: &Path, wait: Duration) -> Result<Self> {
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .ctx("opening the vault lock")?;
+        let deadline = Instant::now() + wait;
+        let mut pause = Duration::from_millis(5);
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(100));
+                }
+                Err(fs::TryLockError::WouldBlock) => {
+                    let mut s = String::new();
+                    let _ = file.read_to_string(&mut s);
+                    return Err(Error::InUse {
+                        pid: s.trim().parse().ok(),
+                    });
+                }
+                Err(fs::TryLockError::Error(e)) => {
+                    return Err(Error::Io {
+                        context: "locking the vault",
+                        source: e,
+                    });
+                }
+            }
+        }
+        file.set_len(0).ctx("writing the vault lock")?;
+        let _ = (&file).write_all(std::process::id().to_string().as_bytes());
+        Ok(WriterLock { file })
+    }
+}
+
+impl Drop for WriterLock {
+    fn drop(&mut self) {
+        let _ = self.file.set_len(0);
+        let _ = self.file.unlock();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f");
+        atomic_write(&p, b"one").unwrap();
+        atomic_write(&p, b"two").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two");
+        assert_eq!(fs::read_dir(d.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn second_writer_is_told_who_holds_the_lock() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("lock");
+        let held = WriterLock::acquire(&p, Duration::ZERO).unwrap();
+        match WriterLock::acquire(&p, Duration::from_millis(20)) {
+            Err(Error::InUse { pid }) => assert_eq!(pid, Some(std::process::id())),
+            other => panic!("expected InUse, got {other:?}"),
+        }
+        drop(held);
+        WriterLock::acquire(&p, Duration::ZERO).unwrap();
+    }
+}

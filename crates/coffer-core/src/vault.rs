@@ -1,0 +1,1431 @@
+//! The vault store: a directory holding the config, one object per file
+//! version (sharded by the first byte of its id), optional sidecar key
+//! records, an encrypted index cache and the list of protected folders.
+//!
+//! ```text
+//! vault.json            config (key versions, slots)           atomic replace
+//! lock                  writer lock (flock), holder's PID
+//! objects/ab/<id>.obj   object: header, key record, chunks     written once
+//! objects/ab/<id>.rec   sidecar key record (rotation, rename)  atomic replace
+//! index.bin             encrypted listing cache                atomic replace
+//! protected.json        protected folders                      atomic replace
+//! ```
+//!
+//! Adding needs only the public key, so it works while locked; everything
+//! that reveals names or contents needs [`Vault::unlock`]. One writer at a
+//! time holds `lock`, per operation; readers never wait.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::config::{Credential, NewSlot, SlotKind, UnlockedKeys, VaultConfig};
+use crate::error::{Error, IoContext, Result};
+use crate::format::{self, CHUNK_OVERHEAD, CHUNK_SIZE, FileId, Header, KeyRecord, Metadata};
+use crate::fsutil::{self, TMP_SUFFIX, WriterLock};
+use crate::kdf::Argon2Params;
+use crate::object::{self, Sealed, WrapTarget};
+use crate::primitives::{self, random_array};
+use crate::secret::{Key32, Passphrase};
+use crate::wrap::PublicKey;
+
+const CONFIG_FILE: &str = "vault.json";
+const LOCK_FILE: &str = "lock";
+const OBJECTS_DIR: &str = "objects";
+const INDEX_FILE: &str = "index.bin";
+const PROTECTED_FILE: &str = "protected.json";
+const OBJ_EXT: &str = "obj";
+const REC_EXT: &str = "rec";
+const INDEX_MAGIC: &[u8; 8] = b"COFFERIX";
+const INDEX_VERSION: u16 = 1;
+/// Largest index we read (a million files fit easily).
+const MAX_INDEX_LEN: u64 = 512 << 20;
+/// Files per durability batch; bytes per batch.
+const BATCH_FILES: usize = 512;
+const BATCH_BYTES: u64 = 256 << 20;
+/// How long a writer waits for another to finish before giving up.
+pub const LOCK_WAIT: Duration = Duration::from_secs(30);
+
+/// One file version in the vault, as listed after unlocking.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Object id.
+    #[serde(with = "hex_id")]
+    pub id: FileId,
+    /// Relative path in the vault.
+    pub path: String,
+    /// Plaintext size.
+    pub size: u64,
+    /// Original modification time, ns since the epoch.
+    pub mtime_ns: i64,
+    /// Original permission bits.
+    pub mode: u32,
+    /// When this version was added, ns since the epoch.
+    pub added_ns: i64,
+}
+
+mod hex_id {
+    use super::FileId;
+    pub fn serialize<S: serde::Serializer>(id: &FileId, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&id.to_hex())
+    }
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<FileId, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        FileId::from_hex(&s).ok_or_else(|| serde::de::Error::custom("bad file id"))
+    }
+    use serde::Deserialize;
+}
+
+/// What a listing found: readable entries, and objects that failed to
+/// authenticate (never silently dropped).
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// Every readable file version.
+    pub entries: Vec<Entry>,
+    /// Objects that could not be read, with why.
+    pub unreadable: Vec<(FileId, Error)>,
+}
+
+/// The newest version of every path in `entries`, sorted by path.
+pub fn latest_versions(entries: &[Entry]) -> Vec<Entry> {
+    let mut latest: BTreeMap<&str, &Entry> = BTreeMap::new();
+    for e in entries {
+        match latest.get(e.path.as_str()) {
+            Some(old) if (old.added_ns, old.id) >= (e.added_ns, e.id) => {}
+            _ => {
+                latest.insert(&e.path, e);
+            }
+        }
+    }
+    latest.into_values().cloned().collect()
+}
+
+/// What a folder walk found to add, and what it left alone.
+#[derive(Debug, Default)]
+pub struct Collected {
+    /// Files to add.
+    pub sources: Vec<AddSource>,
+    /// Files left alone, with why.
+    pub skipped: Vec<(PathBuf, SkipReason)>,
+}
+
+/// A protected folder: a place on disk whose files are kept in the vault.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProtectedFolder {
+    /// Absolute path of the folder.
+    pub path: PathBuf,
+    /// Top-level vault folder its files go under.
+    pub name: String,
+    /// When it was protected, seconds since the epoch.
+    pub added: i64,
+}
+
+#[derive(Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProtectedList {
+    folders: Vec<ProtectedFolder>,
+}
+
+/// One file to add: where it is and where it goes in the vault.
+#[derive(Clone, Debug)]
+pub struct AddSource {
+    /// The plaintext file on disk.
+    pub source: PathBuf,
+    /// Its relative path inside the vault.
+    pub vault_path: String,
+}
+
+/// Why a file was left alone (nothing lost: it stays where it was).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// A symbolic link: never followed.
+    Symlink,
+    /// A device, socket or pipe.
+    NotRegularFile,
+    /// The name is not valid UTF-8.
+    NameNotUtf8,
+    /// An application's temporary or partial file.
+    Transient,
+}
+
+/// What became of one source.
+#[derive(Debug)]
+pub enum AddOutcome {
+    /// Encrypted into the vault (and, if asked, the plaintext removed).
+    Added {
+        /// Its object id.
+        id: FileId,
+        /// Plaintext bytes.
+        size: u64,
+    },
+    /// Left alone; see the reason.
+    Skipped(SkipReason),
+    /// Could not be added; the plaintext is untouched.
+    Failed(Error),
+}
+
+/// Progress of a long operation.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Progress {
+    /// Files finished.
+    pub files: u64,
+    /// Bytes finished.
+    pub bytes: u64,
+}
+
+/// Options of [`Vault::add`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AddOptions {
+    /// Remove each plaintext once its ciphertext is durable and verified.
+    pub remove_plaintext: bool,
+}
+
+/// Options of [`Vault::create`].
+pub struct CreateOptions<'a> {
+    /// The first passphrase.
+    pub passphrase: &'a Passphrase,
+    /// Its Argon2id parameters.
+    pub kdf: Argon2Params,
+    /// A keychain secret to enrol, if any.
+    pub keychain_secret: Option<&'a Key32>,
+    /// An organisation escrow key to enrol, if any.
+    pub escrow: Option<PublicKey>,
+}
+
+/// A newly created vault and the recovery key to show once.
+pub struct Created {
+    /// The vault, unlocked.
+    pub vault: Vault,
+    /// The recovery key, formatted for humans.
+    pub recovery_key: Zeroizing<String>,
+}
+
+/// Result of [`Vault::verify`].
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct VerifyReport {
+    /// Objects examined.
+    pub objects: u64,
+    /// Objects whose every chunk authenticated (only when unlocked).
+    pub decrypted: u64,
+    /// Object ids that failed, with why.
+    pub failures: Vec<(String, String)>,
+    /// Sidecar records with no object.
+    pub orphan_records: u64,
+    /// Leftover temporary files.
+    pub temp_files: u64,
+    /// Whether contents were checked (needs unlock) or only structure.
+    pub full: bool,
+}
+
+impl VerifyReport {
+    /// Whether nothing is wrong.
+    pub fn ok(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// Public summary of a vault.
+#[derive(Clone, Debug, Serialize)]
+pub struct Status {
+    /// Vault id (hex).
+    pub vault_id: String,
+    /// Whether unlocked in this process.
+    pub unlocked: bool,
+    /// Objects (file versions) stored.
+    pub objects: u64,
+    /// Bytes of ciphertext stored.
+    pub stored_bytes: u64,
+    /// Current key version.
+    pub key_version: u32,
+    /// Its creation time (seconds since epoch).
+    pub key_version_created: i64,
+    /// Key versions still held.
+    pub key_versions: Vec<u32>,
+    /// The slots, without secrets.
+    pub slots: Vec<SlotInfo>,
+    /// Protected folders.
+    pub protected: Vec<ProtectedFolder>,
+}
+
+/// A slot as listed.
+#[derive(Clone, Debug, Serialize)]
+pub struct SlotInfo {
+    /// Short id users name it by.
+    pub id: String,
+    /// Its kind.
+    pub kind: SlotKind,
+    /// Creation time.
+    pub created: i64,
+    /// Argon2id parameters, for passphrase slots.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kdf: Option<Argon2Params>,
+}
+
+/// What `inspect` shows of one object: layout only, no secret.
+#[derive(Clone, Debug, Serialize)]
+pub struct Inspection {
+    /// Object id.
+    pub id: String,
+    /// Format version.
+    pub format_version: u16,
+    /// Chunk size.
+    pub chunk_size: usize,
+    /// Header salt (hex; not secret).
+    pub salt: String,
+    /// Key commitment (hex; not secret).
+    pub commitment: String,
+    /// Key version of the record in force.
+    pub key_version: u32,
+    /// Whether a sidecar record supersedes the embedded one.
+    pub sidecar: bool,
+    /// Length of the record in force.
+    pub record_len: usize,
+    /// Length of the encrypted metadata.
+    pub metadata_len: usize,
+    /// Where the chunk stream starts.
+    pub stream_offset: u64,
+    /// Object file size.
+    pub object_len: u64,
+    /// Number of chunks.
+    pub chunks: u64,
+    /// Plaintext size implied by the layout.
+    pub plaintext_len: u64,
+}
+
+/// An open vault.
+pub struct Vault {
+    dir: PathBuf,
+    config: VaultConfig,
+    keys: Option<UnlockedKeys>,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vault")
+            .field("unlocked", &self.keys.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+fn mtime_ns(meta: &fs::Metadata) -> i64 {
+    match meta.modified() {
+        Ok(t) => match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => d.as_nanos() as i64,
+            Err(e) => -(e.duration().as_nanos() as i64),
+        },
+        Err(_) => 0,
+    }
+}
+
+#[cfg(unix)]
+fn mode_of(meta: &fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o7777
+}
+#[cfg(not(unix))]
+fn mode_of(_: &fs::Metadata) -> u32 {
+    0
+}
+
+/// Identity of a plaintext file at the moment it was read, to make sure
+/// what is removed is what was encrypted.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Fingerprint {
+    len: u64,
+    mtime_ns: i64,
+    #[cfg(unix)]
+    ino: u64,
+    #[cfg(unix)]
+    dev: u64,
+}
+
+impl Fingerprint {
+    fn of(meta: &fs::Metadata) -> Self {
+        #[cfg(unix)]
+        use std::os::unix::fs::MetadataExt;
+        Fingerprint {
+            len: meta.len(),
+            mtime_ns: mtime_ns(meta),
+            #[cfg(unix)]
+            ino: meta.ino(),
+            #[cfg(unix)]
+            dev: meta.dev(),
+        }
+    }
+}
+
+/// Opens a file for reading without following a symlink in its last component.
+fn open_nofollow(path: &Path) -> io::Result<File> {
+    let mut o = OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    }
+    o.open(path)
+}
+
+/// Names that applications use for lock, temporary and partial files.
+/// Such files are left alone until renamed to their final name.
+pub fn is_transient_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    name.starts_with("~$")
+        || name.starts_with(".~lock.")
+        || name.starts_with(".#")
+        || (name.starts_with('#') && name.ends_with('#'))
+        || name.ends_with('~')
+        || [
+            ".tmp",
+            ".temp",
+            ".part",
+            ".partial",
+            ".crdownload",
+            ".download",
+            ".swp",
+            ".swo",
+            ".swx",
+            TMP_SUFFIX,
+        ]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
+}
+
+struct Pending {
+    index: usize,
+    tmp: PathBuf,
+    fin: PathBuf,
+    sealed: Sealed,
+    size: u64,
+    fingerprint: Fingerprint,
+}
+
+impl Vault {
+    /// Creates a vault in `dir` (which must not hold one), with a
+    /// passphrase slot, a recovery slot, and the optional keychain and
+    /// escrow slots.
+    pub fn create(dir: &Path, opts: CreateOptions<'_>) -> Result<Created> {
+        if dir.join(CONFIG_FILE).exists() {
+            return Err(Error::AlreadyExists);
+        }
+        create_private_dir(dir)?;
+        create_private_dir(&dir.join(OBJECTS_DIR))?;
+        let (mut config, keys) = VaultConfig::create();
+        config.add_slot(&keys, NewSlot::Passphrase(opts.passphrase, opts.kdf))?;
+        let rk = Key32::random();
+        config.add_slot(&keys, NewSlot::Recovery(&rk))?;
+        if let Some(s) = opts.keychain_secret {
+            config.add_slot(&keys, NewSlot::Keychain(s))?;
+        }
+        if let Some(pk) = &opts.escrow {
+            config.add_slot(&keys, NewSlot::Escrow(pk))?;
+        }
+        let vault = Vault {
+            dir: dir.to_path_buf(),
+            config,
+            keys: Some(keys),
+        };
+        {
+            let _w = vault.writer()?;
+            fsutil::atomic_write(&vault.dir.join(CONFIG_FILE), &vault.config.to_bytes())?;
+        }
+        Ok(Created {
+            vault,
+            recovery_key: crate::recovery::encode(&rk),
+        })
+    }
+
+    /// Opens the vault in `dir`, locked. Leftover temporary files from a
+    /// crash are removed if no other writer is active.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let cfg_path = dir.join(CONFIG_FILE);
+        let bytes = match fs::read(&cfg_path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(Error::NotFound("vault".into()));
+            }
+            Err(e) => {
+                return Err(Error::Io {
+                    context: "reading the vault config",
+                    source: e,
+                });
+            }
+        };
+        let config = VaultConfig::parse(&bytes)?;
+        let vault = Vault {
+            dir: dir.to_path_buf(),
+            config,
+            keys: None,
+        };
+        if let Ok(_w) = WriterLock::acquire(&vault.dir.join(LOCK_FILE), Duration::ZERO) {
+            vault.clean_leftovers()?;
+        }
+        Ok(vault)
+    }
+
+    /// The vault directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The config as loaded.
+    pub fn config(&self) -> &VaultConfig {
+        &self.config
+    }
+
+    /// Whether this handle holds the vault's keys.
+    pub fn is_unlocked(&self) -> bool {
+        self.keys.is_some()
+    }
+
+    /// Unlocks with a credential; returns the kind of slot that opened.
+    pub fn unlock(&mut self, cred: &Credential<'_>) -> Result<SlotKind> {
+        let (keys, i) = self.config.unlock(cred)?;
+        self.keys = Some(keys);
+        Ok(self.config.slots[i].kind())
+    }
+
+    /// Forgets the keys (they are zeroized on drop).
+    pub fn lock(&mut self) {
+        self.keys = None;
+    }
+
+    fn keys(&self) -> Result<&UnlockedKeys> {
+        self.keys.as_ref().ok_or(Error::Locked)
+    }
+
+    /// Takes the writer lock for one operation.
+    pub fn writer(&self) -> Result<WriterLock> {
+        WriterLock::acquire(&self.dir.join(LOCK_FILE), LOCK_WAIT)
+    }
+
+    fn save_config(&self) -> Result<()> {
+        fsutil::atomic_write(&self.dir.join(CONFIG_FILE), &self.config.to_bytes())
+    }
+
+    /// Enrols a new slot (needs unlock). Returns its short id.
+    pub fn add_slot(&mut self, new: NewSlot<'_>) -> Result<String> {
+        let _w = self.writer()?;
+        self.reload_config()?;
+        let keys = self.keys.as_ref().ok_or(Error::Locked)?;
+        let i = self.config.add_slot(keys, new)?;
+        self.save_config()?;
+        Ok(self.config.slots[i].id_hex())
+    }
+
+    /// Removes the slot whose short id is `id` (needs unlock).
+    pub fn remove_slot(&mut self, id: &str) -> Result<SlotKind> {
+        self.keys()?;
+        let _w = self.writer()?;
+        self.reload_config()?;
+        let i = self
+            .config
+            .slots
+            .iter()
+            .position(|s| s.id_hex() == id)
+            .ok_or_else(|| Error::NotFound(format!("slot {id}")))?;
+        let removed = self.config.remove_slot(i)?;
+        self.save_config()?;
+        Ok(removed.kind())
+    }
+
+    /// Replaces every slot of `kind` by one for the new credential, in one
+    /// atomic config write: the old credential stops working at once.
+    pub fn replace_slots(&mut self, kind: SlotKind, new: NewSlot<'_>) -> Result<String> {
+        let _w = self.writer()?;
+        self.reload_config()?;
+        let keys = self.keys.as_ref().ok_or(Error::Locked)?;
+        let mut cfg = self.config.clone();
+        cfg.slots.retain(|s| s.kind() != kind);
+        let i = cfg.add_slot(keys, new)?;
+        let id = cfg.slots[i].id_hex();
+        self.config = cfg;
+        self.save_config()?;
+        Ok(id)
+    }
+
+    fn reload_config(&mut self) -> Result<()> {
+        let bytes = fs::read(self.dir.join(CONFIG_FILE)).ctx("reading the vault config")?;
+        self.config = VaultConfig::parse(&bytes)?;
+        Ok(())
+    }
+
+    fn wrap_target(&self) -> WrapTarget {
+        let (key_version, public_key) = self.config.current_public_key();
+        WrapTarget {
+            vault_id: *self.config.vault_id(),
+            key_version,
+            public_key,
+        }
+    }
+
+    fn shard_dir(&self, id: &FileId) -> PathBuf {
+        self.dir
+            .join(OBJECTS_DIR)
+            .join(data_encoding::HEXLOWER.encode(&id.0[..1]))
+    }
+
+    fn object_path(&self, id: &FileId) -> PathBuf {
+        self.shard_dir(id)
+            .join(format!("{}.{OBJ_EXT}", id.to_hex()))
+    }
+
+    fn record_path(&self, id: &FileId) -> PathBuf {
+        self.shard_dir(id)
+            .join(format!("{}.{REC_EXT}", id.to_hex()))
+    }
+
+    /// Every object id on disk.
+    pub fn object_ids(&self) -> Result<Vec<FileId>> {
+        let mut ids = Vec::new();
+        for shard in self.shards()? {
+            for e in fs::read_dir(&shard).ctx("listing the vault")? {
+                let e = e.ctx("listing the vault")?;
+                let name = e.file_name();
+                let Some(name) = name.to_str() else { continue };
+                if let Some(hex) = name.strip_suffix(".obj")
+                    && let Some(id) = FileId::from_hex(hex)
+                {
+                    ids.push(id);
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    fn shards(&self) -> Result<Vec<PathBuf>> {
+        let mut v = Vec::new();
+        let root = self.dir.join(OBJECTS_DIR);
+        for e in fs::read_dir(&root).ctx("listing the vault")? {
+            let e = e.ctx("listing the vault")?;
+            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                v.push(e.path());
+            }
+        }
+        Ok(v)
+    }
+
+    /// Removes temp files and sidecars whose object is gone. Caller holds
+    /// the writer lock.
+    fn clean_leftovers(&self) -> Result<()> {
+        for shard in self.shards()? {
+            for e in fs::read_dir(&shard).ctx("listing the vault")? {
+                let e = e.ctx("listing the vault")?;
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                let stale_record = name
+                    .strip_suffix(".rec")
+                    .and_then(FileId::from_hex)
+                    .is_some_and(|id| !self.object_path(&id).exists());
+                if name.ends_with(TMP_SUFFIX) || stale_record {
+                    fs::remove_file(e.path()).ctx("removing a leftover temporary file")?;
+                }
+            }
+        }
+        for e in fs::read_dir(&self.dir).ctx("listing the vault")? {
+            let e = e.ctx("listing the vault")?;
+            if e.file_name().to_string_lossy().ends_with(TMP_SUFFIX) {
+                fs::remove_file(e.path()).ctx("removing a leftover temporary file")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads an object's header and the key record in force (the sidecar
+    /// when it belongs to this header, else the embedded one). Returns the
+    /// open file positioned anywhere and the stream offset.
+    fn read_object(&self, id: &FileId) -> Result<(File, Header, KeyRecord, bool, u64)> {
+        let mut f = match File::open(self.object_path(id)) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(Error::NotFound("object".into()));
+            }
+            Err(e) => {
+                return Err(Error::Io {
+                    context: "opening an object",
+                    source: e,
+                });
+            }
+        };
+        let prefix = object::read_prefix(BufReader::new(&mut f))?;
+        let (record, sidecar) = match fs::read(self.record_path(id)) {
+            Ok(bytes) => {
+                let (h, r) = format::parse_sidecar(&bytes)?;
+                if h == prefix.header {
+                    (r, true)
+                } else {
+                    (prefix.record, false)
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => (prefix.record, false),
+            Err(e) => {
+                return Err(Error::Io {
+                    context: "reading a key record",
+                    source: e,
+                });
+            }
+        };
+        if prefix.header.file_id != *id {
+            return Err(Error::corrupt(
+                "object",
+                "object id does not match its name",
+            ));
+        }
+        Ok((f, prefix.header, record, sidecar, prefix.stream_offset))
+    }
+
+    fn read_entry(&self, id: &FileId) -> Result<Entry> {
+        let keys = self.keys()?;
+        let (_, header, record, _, _) = self.read_object(id)?;
+        let (fk, _) = object::unwrap(keys, self.config.vault_id(), &header, &record)?;
+        let m = object::open_metadata(&fk, &header, &record)?;
+        Ok(Entry {
+            id: *id,
+            path: m.path,
+            size: m.size,
+            mtime_ns: m.mtime_ns,
+            mode: m.mode,
+            added_ns: m.added_ns,
+        })
+    }
+
+    /// Encrypts `sources` into the vault. Works while locked. Durability is
+    /// bought per batch: all of a batch's objects are written, flushed with
+    /// one `syncfs`, renamed into place and flushed again; only then, and
+    /// only after each object has been read back and authenticated, are the
+    /// plaintexts removed (if asked).
+    pub fn add(
+        &self,
+        sources: &[AddSource],
+        opts: AddOptions,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<Vec<AddOutcome>> {
+        let mut outcomes: Vec<Option<AddOutcome>> = (0..sources.len()).map(|_| None).collect();
+        let target = self.wrap_target();
+        let mut done = Progress::default();
+        let mut start = 0;
+        while start < sources.len() {
+            // Cut a batch by count and by (pre-read) size.
+            let mut end = start;
+            let mut bytes = 0u64;
+            while end < sources.len() && end - start < BATCH_FILES && bytes < BATCH_BYTES {
+                bytes += fs::symlink_metadata(&sources[end].source)
+                    .map(|m| m.len())
+                    .unwrap_or(0);
+                end += 1;
+            }
+            let _w = self.writer()?;
+            let batch: Vec<(usize, Result<Pending, AddOutcome>)> = (start..end)
+                .into_par_iter()
+                .map(|i| (i, self.seal_one(&target, i, &sources[i])))
+                .collect();
+            let mut pending = Vec::new();
+            for (i, r) in batch {
+                match r {
+                    Ok(p) => pending.push(p),
+                    Err(o) => outcomes[i] = Some(o),
+                }
+            }
+            self.commit_batch(&mut pending, &mut outcomes)?;
+            if opts.remove_plaintext {
+                self.remove_plaintexts(&pending, sources, &mut outcomes)?;
+            }
+            for p in &pending {
+                if outcomes[p.index].is_none() {
+                    outcomes[p.index] = Some(AddOutcome::Added {
+                        id: p.sealed.header.file_id,
+                        size: p.size,
+                    });
+                }
+                done.bytes += p.size;
+            }
+            done.files += (end - start) as u64;
+            progress(done);
+            start = end;
+        }
+        Ok(outcomes
+            .into_iter()
+            .map(|o| o.expect("every source has an outcome"))
+            .collect())
+    }
+
+    fn seal_one(
+        &self,
+        target: &WrapTarget,
+        index: usize,
+        src: &AddSource,
+    ) -> Result<Pending, AddOutcome> {
+        let fail = |context: &'static str| {
+            move |source: io::Error| AddOutcome::Failed(Error::Io { context, source })
+        };
+        format::validate_rel_path(&src.vault_path)
+            .map_err(|e| AddOutcome::Failed(Error::Invalid(format!("unusable name: {e}"))))?;
+        let lmeta = fs::symlink_metadata(&src.source).map_err(fail("reading a file to add"))?;
+        if lmeta.file_type().is_symlink() {
+            return Err(AddOutcome::Skipped(SkipReason::Symlink));
+        }
+        if !lmeta.is_file() {
+            return Err(AddOutcome::Skipped(SkipReason::NotRegularFile));
+        }
+        let mut file = open_nofollow(&src.source).map_err(fail("opening a file to add"))?;
+        let meta = file.metadata().map_err(fail("reading a file to add"))?;
+        if !meta.is_file() {
+            return Err(AddOutcome::Skipped(SkipReason::NotRegularFile));
+        }
+        let fingerprint = Fingerprint::of(&meta);
+        let md = Metadata {
+            path: src.vault_path.clone(),
+            size: meta.len(),
+            mtime_ns: fingerprint.mtime_ns,
+            mode: mode_of(&meta),
+            added_ns: now_ns(),
+        };
+        let sealed = Sealed::new(target, None, &md).map_err(AddOutcome::Failed)?;
+        let id = sealed.header.file_id;
+        let shard = self.shard_dir(&id);
+        if !shard.exists() {
+            fs::create_dir_all(&shard).map_err(fail("creating a vault folder"))?;
+        }
+        let fin = self.object_path(&id);
+        let tmp = fsutil::tmp_path_for(&fin);
+        let written = (|| -> Result<u64> {
+            let out = fsutil::create_private(&tmp).ctx("creating an object")?;
+            let mut w = BufWriter::with_capacity(1 << 20, out);
+            let n = sealed.write(&mut file, &mut w)?;
+            w.into_inner()
+                .map_err(|e| e.into_error())
+                .ctx("writing an object")?;
+            Ok(n)
+        })();
+        let changed = match &written {
+            Ok(n) => {
+                *n != md.size
+                    || file
+                        .metadata()
+                        .map(|m| Fingerprint::of(&m) != fingerprint)
+                        .unwrap_or(true)
+            }
+            Err(_) => false,
+        };
+        if written.is_err() || changed {
+            let _ = fs::remove_file(&tmp);
+            return Err(AddOutcome::Failed(match written {
+                Err(e) => e,
+                Ok(_) => Error::Invalid(
+                    "the file changed while it was being encrypted; it was left as it is".into(),
+                ),
+            }));
+        }
+        Ok(Pending {
+            index,
+            tmp,
+            fin,
+            sealed,
+            size: md.size,
+            fingerprint,
+        })
+    }
+
+    /// Makes a batch durable: flush, rename into place, flush again.
+    fn commit_batch(
+        &self,
+        pending: &mut Vec<Pending>,
+        outcomes: &mut [Option<AddOutcome>],
+    ) -> Result<()> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let tmps: Vec<PathBuf> = pending.iter().map(|p| p.tmp.clone()).collect();
+        fsutil::sync_batch(&self.dir, &tmps)?;
+        let mut dirs = HashSet::new();
+        pending.retain(|p| match fs::rename(&p.tmp, &p.fin) {
+            Ok(()) => {
+                dirs.insert(p.fin.parent().expect("shard").to_path_buf());
+                true
+            }
+            Err(source) => {
+                let _ = fs::remove_file(&p.tmp);
+                outcomes[p.index] = Some(AddOutcome::Failed(Error::Io {
+                    context: "moving an object into place",
+                    source,
+                }));
+                false
+            }
+        });
+        #[cfg(target_os = "linux")]
+        fsutil::sync_batch(&self.dir, &[])?;
+        #[cfg(not(target_os = "linux"))]
+        for d in &dirs {
+            fsutil::sync_dir(d)?;
+        }
+        Ok(())
+    }
+
+    /// Reads each committed object back, authenticates every chunk with the
+    /// keys it was sealed under, checks the plaintext is unchanged since it
+    /// was read, then removes it and makes the removals durable.
+    fn remove_plaintexts(
+        &self,
+        pending: &[Pending],
+        sources: &[AddSource],
+        outcomes: &mut [Option<AddOutcome>],
+    ) -> Result<()> {
+        let checked: Vec<(usize, Result<()>)> = pending
+            .par_iter()
+            .filter(|p| outcomes[p.index].is_none())
+            .map(|p| (p.index, self.verify_written(p)))
+            .collect();
+        let mut parents = HashSet::new();
+        for (i, r) in checked {
+            let p = pending.iter().find(|p| p.index == i).expect("pending");
+            let res = r.and_then(|()| {
+                let src = &sources[i].source;
+                let now = fs::symlink_metadata(src).ctx("re-reading a file before removing it")?;
+                if Fingerprint::of(&now) != p.fingerprint {
+                    return Err(Error::Invalid(
+                        "the file changed after it was encrypted; it was kept and will be added again"
+                            .into(),
+                    ));
+                }
+                fs::remove_file(src).ctx("removing a plaintext file")?;
+                if let Some(parent) = src.parent() {
+                    parents.insert(parent.to_path_buf());
+                }
+                Ok(())
+            });
+            if let Err(e) = res {
+                outcomes[i] = Some(AddOutcome::Failed(e));
+            }
+        }
+        for d in parents {
+            fsutil::sync_dir(&d)?;
+        }
+        Ok(())
+    }
+
+    fn verify_written(&self, p: &Pending) -> Result<()> {
+        let mut f = File::open(&p.fin).ctx("reading back an object")?;
+        let prefix = object::read_prefix(BufReader::new(&mut f))?;
+        if prefix.header != p.sealed.header || prefix.record != p.sealed.record {
+            return Err(Error::DecryptionFailed);
+        }
+        f.seek(SeekFrom::Start(prefix.stream_offset))
+            .ctx("reading back an object")?;
+        let n = object::decrypt_stream(
+            &p.sealed.keys,
+            &prefix.header,
+            BufReader::with_capacity(1 << 20, f),
+            io::sink(),
+        )?;
+        if n != p.size {
+            return Err(Error::DecryptionFailed);
+        }
+        Ok(())
+    }
+
+    /// Every file version in the vault (needs unlock). Objects that fail to
+    /// authenticate are returned separately, never silently dropped.
+    pub fn entries(&self) -> Result<Listing> {
+        let keys = self.keys()?;
+        let index_key = keys.index_key(self.config.vault_id());
+        let mut cached = self.load_index(&index_key).unwrap_or_default();
+        let on_disk = self.object_ids()?;
+        let disk_set: HashSet<FileId> = on_disk.iter().copied().collect();
+        let before = cached.len();
+        cached.retain(|id, _| disk_set.contains(id));
+        let mut changed = cached.len() != before;
+        let missing: Vec<FileId> = on_disk
+            .into_iter()
+            .filter(|id| !cached.contains_key(id))
+            .collect();
+        let read: Vec<(FileId, Result<Entry>)> = missing
+            .par_iter()
+            .map(|id| (*id, self.read_entry(id)))
+            .collect();
+        let mut bad = Vec::new();
+        for (id, r) in read {
+            match r {
+                Ok(e) => {
+                    cached.insert(id, e);
+                    changed = true;
+                }
+                Err(e) => bad.push((id, e)),
+            }
+        }
+        if changed {
+            // A cache: if another writer is busy, the next listing saves it.
+            if let Ok(_w) = WriterLock::acquire(&self.dir.join(LOCK_FILE), Duration::ZERO) {
+                self.save_index(&index_key, &cached)?;
+            }
+        }
+        let mut entries: Vec<Entry> = cached.into_values().collect();
+        entries.sort_by(|a, b| a.path.cmp(&b.path).then(a.added_ns.cmp(&b.added_ns)));
+        Ok(Listing {
+            entries,
+            unreadable: bad,
+        })
+    }
+
+    /// All versions of `path`, oldest first (needs unlock).
+    pub fn versions(&self, path: &str) -> Result<Vec<Entry>> {
+        let all = self.entries()?.entries;
+        let mut v: Vec<Entry> = all.into_iter().filter(|e| e.path == path).collect();
+        if v.is_empty() {
+            return Err(Error::NotFound("file".into()));
+        }
+        v.sort_by_key(|e| (e.added_ns, e.id));
+        Ok(v)
+    }
+
+    fn load_index(&self, key: &Key32) -> Option<HashMap<FileId, Entry>> {
+        let path = self.dir.join(INDEX_FILE);
+        let f = File::open(&path).ok()?;
+        if f.metadata().ok()?.len() > MAX_INDEX_LEN {
+            return None;
+        }
+        let mut bytes = Vec::new();
+        BufReader::new(f).read_to_end(&mut bytes).ok()?;
+        let pt = open_index(key, self.config.vault_id(), &bytes).ok()?;
+        let entries: Vec<Entry> = serde_json::from_slice(&pt).ok()?;
+        Some(entries.into_iter().map(|e| (e.id, e)).collect())
+    }
+
+    fn save_index(&self, key: &Key32, entries: &HashMap<FileId, Entry>) -> Result<()> {
+        let list: Vec<&Entry> = entries.values().collect();
+        let pt = Zeroizing::new(serde_json::to_vec(&list).expect("entries serialize"));
+        let bytes = seal_index(key, self.config.vault_id(), &pt);
+        fsutil::atomic_write(&self.dir.join(INDEX_FILE), &bytes)
+    }
+
+    /// Drops the index cache; the next listing rebuilds it from the objects.
+    pub fn rebuild_index(&self) -> Result<usize> {
+        self.keys()?;
+        {
+            let _w = self.writer()?;
+            match fs::remove_file(self.dir.join(INDEX_FILE)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(Error::Io {
+                        context: "removing the index",
+                        source: e,
+                    });
+                }
+            }
+        }
+        Ok(self.entries()?.entries.len())
+    }
+
+    /// Decrypts one version to `out`. Each chunk is written only after it
+    /// authenticates; on failure the caller must discard what was written.
+    pub fn decrypt_to(&self, id: &FileId, out: impl Write) -> Result<u64> {
+        let keys = self.keys()?;
+        let (mut f, header, record, _, offset) = self.read_object(id)?;
+        let (fk, _) = object::unwrap(keys, self.config.vault_id(), &header, &record)?;
+        f.seek(SeekFrom::Start(offset)).ctx("reading an object")?;
+        object::decrypt_stream(&fk, &header, BufReader::with_capacity(1 << 20, f), out)
+    }
+
+    /// Decrypts `entry` to the new file `dest`: written to a temp file
+    /// beside it and renamed only after the last chunk authenticates, so a
+    /// tampered object never leaves partial plaintext. Refuses to replace
+    /// an existing file.
+    pub fn extract(&self, entry: &Entry, dest: &Path) -> Result<()> {
+        if fs::symlink_metadata(dest).is_ok() {
+            return Err(Error::Invalid(
+                "the destination already exists; choose another folder or remove it first".into(),
+            ));
+        }
+        if let Some(parent) = dest.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            fs::create_dir_all(parent).ctx("creating the destination folder")?;
+        }
+        let tmp = fsutil::tmp_path_for(dest);
+        let res = (|| -> Result<()> {
+            let file = fsutil::create_private(&tmp).ctx("creating the extracted file")?;
+            let mut w = BufWriter::with_capacity(1 << 20, file);
+            self.decrypt_to(&entry.id, &mut w)?;
+            let file = w
+                .into_inner()
+                .map_err(|e| e.into_error())
+                .ctx("writing the extracted file")?;
+            let mtime = if entry.mtime_ns >= 0 {
+                UNIX_EPOCH + Duration::from_nanos(entry.mtime_ns as u64)
+            } else {
+                UNIX_EPOCH - Duration::from_nanos(entry.mtime_ns.unsigned_abs())
+            };
+            let _ = file.set_modified(mtime);
+            #[cfg(unix)]
+            if entry.mode != 0 {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = file.set_permissions(fs::Permissions::from_mode(entry.mode & 0o777));
+            }
+            file.sync_all().ctx("syncing the extracted file")?;
+            fs::rename(&tmp, dest).ctx("moving the extracted file into place")?;
+            Ok(())
+        })();
+        if res.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        res?;
+        fsutil::sync_dir(dest.parent().unwrap_or(Path::new(".")))
+    }
+
+    /// Removes every version of `path` (needs unlock). Returns how many.
+    pub fn remove(&self, path: &str) -> Result<usize> {
+        let victims = self.versions(path)?;
+        let _w = self.writer()?;
+        let mut dirs = HashSet::new();
+        for e in &victims {
+            // Object first: a sidecar without its object is cleaned up at
+            // open, an object without its sidecar could be unreadable.
+            remove_if_exists(&self.object_path(&e.id))?;
+            remove_if_exists(&self.record_path(&e.id))?;
+            dirs.insert(self.shard_dir(&e.id));
+        }
+        for d in dirs {
+            fsutil::sync_dir(&d)?;
+        }
+        Ok(victims.len())
+    }
+
+    /// Checks every object. Locked: structure only (headers, records,
+    /// stream lengths). Unlocked: every chunk and metadata record
+    /// authenticates too.
+    pub fn verify(&self, progress: &(dyn Fn(Progress) + Sync)) -> Result<VerifyReport> {
+        let ids = self.object_ids()?;
+        let full = self.keys.is_some();
+        let done = std::sync::atomic::AtomicU64::new(0);
+        let results: Vec<(FileId, Result<()>)> = ids
+            .par_iter()
+            .map(|id| {
+                let r = if full {
+                    self.read_entry(id)
+                        .and_then(|_| self.decrypt_to(id, io::sink()).map(|_| ()))
+                } else {
+                    self.inspect(id).map(|_| ())
+                };
+                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                if n.is_multiple_of(64) {
+                    progress(Progress { files: n, bytes: 0 });
+                }
+                (*id, r)
+            })
+            .collect();
+        let mut report = VerifyReport {
+            objects: ids.len() as u64,
+            full,
+            ..Default::default()
+        };
+        for (id, r) in results {
+            match r {
+                Ok(()) => report.decrypted += u64::from(full),
+                Err(e) => report.failures.push((id.to_hex(), e.to_string())),
+            }
+        }
+        for shard in self.shards()? {
+            for e in fs::read_dir(&shard).ctx("listing the vault")? {
+                let name = e.ctx("listing the vault")?.file_name();
+                let name = name.to_string_lossy();
+                if name.ends_with(TMP_SUFFIX) {
+                    report.temp_files += 1;
+                } else if let Some(id) = name.strip_suffix(".rec").and_then(FileId::from_hex)
+                    && !self.object_path(&id).exists()
+                {
+                    report.orphan_records += 1;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// The layout of one object; no secret needed or shown.
+    pub fn inspect(&self, id: &FileId) -> Result<Inspection> {
+        let (f, header, record, sidecar, offset) = self.read_object(id)?;
+        let len = f.metadata().ctx("reading an object")?.len();
+        let stream = len
+            .checked_sub(offset)
+            .ok_or_else(|| Error::corrupt("object", "truncated"))?;
+        let sealed = (CHUNK_SIZE + CHUNK_OVERHEAD) as u64;
+        let full = stream / sealed;
+        let rest = stream % sealed;
+        let (chunks, plaintext) = match (full, rest) {
+            (0, r) if r >= CHUNK_OVERHEAD as u64 => (1, r - CHUNK_OVERHEAD as u64),
+            (n, 0) if n > 0 => (n, n * CHUNK_SIZE as u64),
+            (n, r) if r > CHUNK_OVERHEAD as u64 => (n + 1, n * CHUNK_SIZE as u64 + r - 16),
+            _ => {
+                return Err(Error::corrupt(
+                    "object",
+                    "chunk stream has an impossible length",
+                ));
+            }
+        };
+        Ok(Inspection {
+            id: id.to_hex(),
+            format_version: format::FORMAT_VERSION,
+            chunk_size: CHUNK_SIZE,
+            salt: data_encoding::HEXLOWER.encode(&header.salt),
+            commitment: data_encoding::HEXLOWER.encode(&header.commitment),
+            key_version: record.key_version,
+            sidecar,
+            record_len: record.encoded_len(),
+            metadata_len: record.meta_ct.len(),
+            stream_offset: offset,
+            object_len: len,
+            chunks,
+            plaintext_len: plaintext,
+        })
+    }
+
+    /// The public summary (works locked).
+    pub fn status(&self) -> Result<Status> {
+        let mut objects = 0;
+        let mut stored = 0;
+        for shard in self.shards()? {
+            for e in fs::read_dir(&shard).ctx("listing the vault")? {
+                let e = e.ctx("listing the vault")?;
+                if e.file_name().to_string_lossy().ends_with(".obj") {
+                    objects += 1;
+                    stored += e.metadata().map(|m| m.len()).unwrap_or(0);
+                }
+            }
+        }
+        let cur = self
+            .config
+            .key_versions
+            .iter()
+            .find(|v| v.version == self.config.current_key_version)
+            .expect("validated");
+        Ok(Status {
+            vault_id: data_encoding::HEXLOWER.encode(self.config.vault_id()),
+            unlocked: self.is_unlocked(),
+            objects,
+            stored_bytes: stored,
+            key_version: cur.version,
+            key_version_created: cur.created,
+            key_versions: self.config.key_versions.iter().map(|v| v.version).collect(),
+            slots: self
+                .config
+                .slots
+                .iter()
+                .map(|s| SlotInfo {
+                    id: s.id_hex(),
+                    kind: s.kind(),
+                    created: s.created(),
+                    kdf: match s {
+                        crate::config::Slot::Passphrase { kdf, .. } => Some(*kdf),
+                        _ => None,
+                    },
+                })
+                .collect(),
+            protected: self.protected_folders()?,
+        })
+    }
+
+    /// The protected folders.
+    pub fn protected_folders(&self) -> Result<Vec<ProtectedFolder>> {
+        match fs::read(self.dir.join(PROTECTED_FILE)) {
+            Ok(b) => {
+                let l: ProtectedList = serde_json::from_slice(&b)
+                    .map_err(|e| Error::corrupt("protected folder list", e.to_string()))?;
+                Ok(l.folders)
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(Error::Io {
+                context: "reading the protected folder list",
+                source: e,
+            }),
+        }
+    }
+
+    /// Registers `dir` as a protected folder (idempotent) and returns it.
+    pub fn register_protected(&self, dir: &Path) -> Result<ProtectedFolder> {
+        let abs = fs::canonicalize(dir).ctx("finding the folder to protect")?;
+        if !abs.is_dir() {
+            return Err(Error::Invalid("only a folder can be protected".into()));
+        }
+        if abs.starts_with(fs::canonicalize(&self.dir).ctx("finding the vault")?) {
+            return Err(Error::Invalid(
+                "the vault itself cannot be protected".into(),
+            ));
+        }
+        let _w = self.writer()?;
+        let mut list = self.protected_folders()?;
+        if let Some(f) = list.iter().find(|f| f.path == abs) {
+            return Ok(f.clone());
+        }
+        let base = abs
+            .file_name()
+            .and_then(|n| n.to_str())
+            .filter(|n| format::validate_rel_path(n).is_ok())
+            .unwrap_or("Protected")
+            .to_owned();
+        let mut name = base.clone();
+        let mut n = 2;
+        while list.iter().any(|f| f.name == name) {
+            name = format!("{base} ({n})");
+            n += 1;
+        }
+        let folder = ProtectedFolder {
+            path: abs,
+            name,
+            added: now_ns() / 1_000_000_000,
+        };
+        list.push(folder.clone());
+        self.save_protected(list)?;
+        Ok(folder)
+    }
+
+    /// Stops protecting the folder at `dir`; its files stay in the vault.
+    pub fn unregister_protected(&self, dir: &Path) -> Result<()> {
+        let abs = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let _w = self.writer()?;
+        let mut list = self.protected_folders()?;
+        let before = list.len();
+        list.retain(|f| f.path != abs);
+        if list.len() == before {
+            return Err(Error::NotFound("protected folder".into()));
+        }
+        self.save_protected(list)
+    }
+
+    fn save_protected(&self, folders: Vec<ProtectedFolder>) -> Result<()> {
+        let b = serde_json::to_vec_pretty(&ProtectedList { folders }).expect("serializes");
+        fsutil::atomic_write(&self.dir.join(PROTECTED_FILE), &b)
+    }
+}
+
+/// Walks `root` and pairs every regular file with its vault path under
+/// `prefix`. Symlinks are not followed; names that are not UTF-8 and
+/// applications' temporary files are reported as skipped.
+pub fn collect_sources(root: &Path, prefix: &str) -> Result<Collected> {
+    let mut c = Collected::default();
+    let meta = fs::symlink_metadata(root).ctx("reading what to add")?;
+    if meta.is_file() {
+        c.sources.push(AddSource {
+            source: root.to_path_buf(),
+            vault_path: prefix.to_owned(),
+        });
+        return Ok(c);
+    }
+    for e in walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .sort_by_file_name()
+    {
+        let e = match e {
+            Ok(e) => e,
+            Err(err) => {
+                return Err(Error::Io {
+                    context: "walking a folder",
+                    source: err.into(),
+                });
+            }
+        };
+        let ft = e.file_type();
+        if ft.is_dir() {
+            continue;
+        }
+        let rel = e
+            .path()
+            .strip_prefix(root)
+            .expect("walkdir stays under root");
+        let mut parts = Vec::new();
+        let mut utf8 = true;
+        for c in rel.components() {
+            match c.as_os_str().to_str() {
+                Some(s) => parts.push(s),
+                None => utf8 = false,
+            }
+        }
+        let reason = if ft.is_symlink() {
+            Some(SkipReason::Symlink)
+        } else if !ft.is_file() {
+            Some(SkipReason::NotRegularFile)
+        } else if !utf8 {
+            Some(SkipReason::NameNotUtf8)
+        } else if parts.last().is_some_and(|n| is_transient_name(n)) {
+            Some(SkipReason::Transient)
+        } else {
+            None
+        };
+        match reason {
+            Some(r) => c.skipped.push((e.path().to_path_buf(), r)),
+            None => c.sources.push(AddSource {
+                source: e.path().to_path_buf(),
+                vault_path: if prefix.is_empty() {
+                    parts.join("/")
+                } else {
+                    format!("{prefix}/{}", parts.join("/"))
+                },
+            }),
+        }
+    }
+    Ok(c)
+}
+
+fn remove_if_exists(p: &Path) -> Result<()> {
+    match fs::remove_file(p) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::Io {
+            context: "removing an object",
+            source: e,
+        }),
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    let mut b = fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir).ctx("creating the vault folder")
+}
+
+fn index_aad(vault_id: &[u8; 16]) -> Vec<u8> {
+    [&INDEX_MAGIC[..], &INDEX_VERSION.to_be_bytes(), vault_id].concat()
+}
+
+/// `magic ‖ BE16 version ‖ nonce ‖ AES-256-GCM(index key, JSON entries)`.
+fn seal_index(key: &Key32, vault_id: &[u8; 16], plaintext: &[u8]) -> Vec<u8> {
+    let nonce = random_array();
+    let ct = primitives::seal(key, &nonce, &index_aad(vault_id), plaintext);
+    [&INDEX_MAGIC[..], &INDEX_VERSION.to_be_bytes(), &nonce, &ct].concat()
+}
+
+/// Parses and opens an index file.
+pub fn open_index(key: &Key32, vault_id: &[u8; 16], bytes: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    let mut r = format::Reader::new(bytes, "index");
+    if r.take(8)? != INDEX_MAGIC {
+        return Err(Error::corrupt("index", "bad magic"));
+    }
+    let v = r.u16()?;
+    if v != INDEX_VERSION {
+        return Err(Error::UnsupportedVersion {
+            what: "index",
+            version: v.into(),
+        });
+    }
+    let nonce: [u8; 12] = r.array()?;
+    let ct = r.take(bytes.len() - 22)?;
+    primitives::open(key, &nonce, &index_aad(vault_id), ct)
+}
