@@ -107,6 +107,9 @@ enum Command {
         /// The folder.
         dir: PathBuf,
     },
+    /// Watch the protected folders and encrypt new files as they arrive
+    /// (runs in the foreground, needs no unlock; for systemd and tests).
+    Watch,
     /// Stop protecting a folder (its files stay in the vault).
     Unprotect {
         /// The folder.
@@ -343,6 +346,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             remove_plaintext,
         } => cmd_add(&ctx, &paths, &to, remove_plaintext),
         Command::Protect { dir } => cmd_protect(&ctx, &dir),
+        Command::Watch => cmd_watch(&ctx),
         Command::Unprotect { dir } => {
             ctx.open()?.unregister_protected(&dir)?;
             ctx.say(
@@ -594,6 +598,56 @@ fn cmd_protect(ctx: &Ctx, dir: &Path) -> Result<(), Failure> {
         );
     }
     report_add(ctx, &c.sources, &outcomes, &c.skipped)
+}
+
+/// Runs the watcher until killed. Output names no file (it may end up in
+/// the system journal): object ids and counts only.
+fn cmd_watch(ctx: &Ctx) -> Result<(), Failure> {
+    use coffer_core::watch::{self, WatchEvent, WatchOptions};
+    ctx.open()?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let _handle = watch::start(&ctx.dir, WatchOptions::default(), tx)?;
+    for ev in rx {
+        let (human, machine) = match &ev {
+            WatchEvent::Ready { folders, pending } => (
+                format!(
+                    "watching {folders} protected folders; {pending} files waiting to be encrypted"
+                ),
+                json!({"event": "ready", "folders": folders, "pending": pending}),
+            ),
+            WatchEvent::Encrypted { id, size, .. } => (
+                format!(
+                    "encrypted a file ({}) into the vault as {id}",
+                    human_bytes(*size)
+                ),
+                json!({"event": "encrypted", "id": id.to_hex(), "size": size}),
+            ),
+            WatchEvent::Skipped { reason, .. } => (
+                format!("left a file alone: {}", skip_text(reason)),
+                json!({"event": "skipped", "reason": reason}),
+            ),
+            WatchEvent::Failed {
+                error, retry_in, ..
+            } => {
+                let (_, kind, _) = exit::classify(error);
+                (
+                    format!(
+                        "could not encrypt a file ({error}); trying again in {} s",
+                        retry_in.as_secs().max(1)
+                    ),
+                    json!({"event": "failed", "error": kind, "message": error.to_string(), "retry_in_ms": retry_in.as_millis() as u64}),
+                )
+            }
+            WatchEvent::Warning(w) => (
+                format!("warning: {w}"),
+                json!({"event": "warning", "message": w}),
+            ),
+            _ => continue,
+        };
+        ctx.say(human, machine);
+        let _ = std::io::stdout().flush();
+    }
+    Ok(())
 }
 
 fn matching<'a>(entries: &'a [Entry], path: &str) -> Vec<&'a Entry> {

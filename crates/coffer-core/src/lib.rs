@@ -18,6 +18,7 @@ pub mod recovery;
 pub mod secret;
 pub mod stream;
 pub mod vault;
+pub mod watch;
 pub mod wrap;
 
 pub use error::{Error, Result};

@@ -322,7 +322,8 @@ fn now_ns() -> i64 {
         .unwrap_or(0)
 }
 
-fn mtime_ns(meta: &fs::Metadata) -> i64 {
+/// Modification time in ns since the epoch (0 where unknown).
+pub fn mtime_ns_of(meta: &fs::Metadata) -> i64 {
     match meta.modified() {
         Ok(t) => match t.duration_since(UNIX_EPOCH) {
             Ok(d) => d.as_nanos() as i64,
@@ -360,7 +361,7 @@ impl Fingerprint {
         use std::os::unix::fs::MetadataExt;
         Fingerprint {
             len: meta.len(),
-            mtime_ns: mtime_ns(meta),
+            mtime_ns: mtime_ns_of(meta),
             #[cfg(unix)]
             ino: meta.ino(),
             #[cfg(unix)]
@@ -559,7 +560,9 @@ impl Vault {
         Ok(id)
     }
 
-    fn reload_config(&mut self) -> Result<()> {
+    /// Re-reads `vault.json` (another process may have rotated keys or
+    /// changed slots).
+    pub fn reload_config(&mut self) -> Result<()> {
         let bytes = fs::read(self.dir.join(CONFIG_FILE)).ctx("reading the vault config")?;
         self.config = VaultConfig::parse(&bytes)?;
         Ok(())

@@ -1,0 +1,588 @@
+//! Protected folders, watched: new files are encrypted into the vault as
+//! soon as their writer is done, then the plaintext is removed. Needs only
+//! the vault's public key, so it runs while the vault is locked.
+//!
+//! A file is taken when (1) no event has touched it for a quiet period —
+//! short after inotify's close-after-write, longer otherwise — (2) its size
+//! and mtime did not move over that period, (3) no process has it open for
+//! writing (Linux: `/proc/*/fd`), and (4) its name is not an application's
+//! temporary file. Ready files are added in batches (one durability flush
+//! per batch). Failures are retried with exponential back-off. With
+//! nothing pending the thread blocks on the event channel: no polling.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind, RenameMode};
+use notify::{RecursiveMode, Watcher as _};
+
+use crate::error::{Error, Result};
+use crate::format::FileId;
+use crate::vault::{self, AddOptions, AddOutcome, AddSource, ProtectedFolder, SkipReason, Vault};
+
+/// What the watcher did, for the app's UI or the CLI daemon's output.
+/// Paths are for display to the user; never write them to a log.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum WatchEvent {
+    /// The startup scan is done; `pending` files were queued.
+    Ready {
+        /// Folders watched.
+        folders: usize,
+        /// Files found waiting.
+        pending: usize,
+    },
+    /// A file is now in the vault and its plaintext is gone.
+    Encrypted {
+        /// Where the plaintext was.
+        path: PathBuf,
+        /// Its object id.
+        id: FileId,
+        /// Plaintext bytes.
+        size: u64,
+    },
+    /// A file that is left alone for good (symlink, device, bad name).
+    Skipped {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: SkipReason,
+    },
+    /// A file could not be encrypted this time; it stays as it is and is
+    /// retried after `retry_in`.
+    Failed {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        error: Error,
+        /// When it is tried again.
+        retry_in: Duration,
+    },
+    /// Something the user or admin must act on (e.g. raise the inotify limit).
+    Warning(String),
+}
+
+/// Tuning of the watcher.
+#[derive(Clone, Debug)]
+pub struct WatchOptions {
+    /// Quiet period after a close-after-write event.
+    pub quiet_after_close: Duration,
+    /// Quiet period after any other event (no close seen).
+    pub quiet: Duration,
+    /// Longest back-off between retries of a failing file.
+    pub max_backoff: Duration,
+    /// Most files handed to one durability batch.
+    pub batch: usize,
+}
+
+impl Default for WatchOptions {
+    fn default() -> Self {
+        WatchOptions {
+            quiet_after_close: Duration::from_millis(200),
+            quiet: Duration::from_millis(1000),
+            max_backoff: Duration::from_secs(60),
+            batch: 512,
+        }
+    }
+}
+
+enum Msg {
+    Fs(notify::Result<notify::Event>),
+    Stop,
+}
+
+/// A running watcher. Dropping it stops the watcher thread.
+pub struct WatchHandle {
+    tx: Sender<Msg>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for WatchHandle {
+    fn drop(&mut self) {
+        let _ = self.tx.send(Msg::Stop);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Candidate {
+    due: Instant,
+    closed: bool,
+    seen: Option<(u64, i64)>,
+    attempts: u32,
+}
+
+/// Starts watching every protected folder of the vault at `vault_dir`.
+/// Events go to `events`; the returned handle stops the watcher when dropped.
+pub fn start(
+    vault_dir: &Path,
+    opts: WatchOptions,
+    events: Sender<WatchEvent>,
+) -> Result<WatchHandle> {
+    let vault = Vault::open(vault_dir)?;
+    let (tx, rx) = mpsc::channel();
+    let fs_tx = tx.clone();
+    let mut watcher = notify::recommended_watcher(move |ev| {
+        let _ = fs_tx.send(Msg::Fs(ev));
+    })
+    .map_err(notify_err)?;
+    // The vault folder itself, to notice protect/unprotect while running.
+    watcher
+        .watch(vault_dir, RecursiveMode::NonRecursive)
+        .map_err(notify_err)?;
+    let mut state = State {
+        vault,
+        opts,
+        events,
+        folders: Vec::new(),
+        watched: HashSet::new(),
+        pending: HashMap::new(),
+        watcher,
+    };
+    state.reload_folders();
+    let thread = std::thread::Builder::new()
+        .name("coffer-watch".into())
+        .spawn(move || state.run(rx))
+        .map_err(|e| Error::Io {
+            context: "starting the watcher",
+            source: e,
+        })?;
+    Ok(WatchHandle {
+        tx,
+        thread: Some(thread),
+    })
+}
+
+fn notify_err(e: notify::Error) -> Error {
+    match e.kind {
+        notify::ErrorKind::Io(source) => Error::Io {
+            context: "watching a folder",
+            source,
+        },
+        notify::ErrorKind::MaxFilesWatch => Error::Invalid(INOTIFY_HINT.into()),
+        other => Error::Invalid(format!("watching a folder failed: {other:?}")),
+    }
+}
+
+const INOTIFY_HINT: &str = "the protected folders hold more subfolders than the system lets one user watch; raise the limit with `sudo sysctl fs.inotify.max_user_watches=524288` (and add it to /etc/sysctl.d/ to keep it)";
+
+struct State {
+    vault: Vault,
+    opts: WatchOptions,
+    events: Sender<WatchEvent>,
+    folders: Vec<ProtectedFolder>,
+    watched: HashSet<PathBuf>,
+    pending: HashMap<PathBuf, Candidate>,
+    watcher: notify::RecommendedWatcher,
+}
+
+impl State {
+    fn emit(&self, e: WatchEvent) {
+        let _ = self.events.send(e);
+    }
+
+    /// Re-reads the protected folder list, watches new folders and scans
+    /// them for files that arrived while nobody was watching.
+    fn reload_folders(&mut self) {
+        let folders = match self.vault.protected_folders() {
+            Ok(f) => f,
+            Err(e) => {
+                self.emit(WatchEvent::Warning(format!(
+                    "cannot read the protected folder list: {e}"
+                )));
+                return;
+            }
+        };
+        let now: HashSet<PathBuf> = folders.iter().map(|f| f.path.clone()).collect();
+        for gone in self.watched.difference(&now).cloned().collect::<Vec<_>>() {
+            let _ = self.watcher.unwatch(&gone);
+            self.watched.remove(&gone);
+            self.pending.retain(|p, _| !p.starts_with(&gone));
+        }
+        self.folders = folders;
+        let mut found = 0;
+        for f in self.folders.clone() {
+            if self.watched.contains(&f.path) {
+                continue;
+            }
+            self.check_watch_limit(&f.path);
+            match self.watcher.watch(&f.path, RecursiveMode::Recursive) {
+                Ok(()) => {
+                    self.watched.insert(f.path.clone());
+                }
+                Err(e) => {
+                    self.emit(WatchEvent::Warning(format!(
+                        "a protected folder cannot be watched: {}",
+                        notify_err(e)
+                    )));
+                    continue;
+                }
+            }
+            found += self.scan(&f.path);
+        }
+        self.emit(WatchEvent::Ready {
+            folders: self.watched.len(),
+            pending: found,
+        });
+    }
+
+    fn check_watch_limit(&self, root: &Path) {
+        let Ok(limit) = std::fs::read_to_string("/proc/sys/fs/inotify/max_user_watches") else {
+            return;
+        };
+        let Ok(limit) = limit.trim().parse::<usize>() else {
+            return;
+        };
+        let dirs = walkdir::WalkDir::new(root)
+            .follow_links(false)
+            .into_iter()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_dir())
+            .take(limit + 1)
+            .count();
+        if dirs * 10 >= limit * 9 {
+            self.emit(WatchEvent::Warning(INOTIFY_HINT.into()));
+        }
+    }
+
+    /// Queues every file under `dir`; returns how many.
+    fn scan(&mut self, dir: &Path) -> usize {
+        let Ok(c) = vault::collect_sources(dir, "x") else {
+            return 0;
+        };
+        let now = Instant::now();
+        for s in &c.sources {
+            self.pending.entry(s.source.clone()).or_insert(Candidate {
+                due: now,
+                closed: false,
+                seen: None,
+                attempts: 0,
+            });
+        }
+        c.sources.len()
+    }
+
+    fn folder_of(&self, path: &Path) -> Option<&ProtectedFolder> {
+        self.folders
+            .iter()
+            .find(|f| path.starts_with(&f.path) && path != f.path)
+    }
+
+    fn touch(&mut self, path: &Path, closed: bool) {
+        if self.folder_of(path).is_none() {
+            return;
+        }
+        let quiet = if closed {
+            self.opts.quiet_after_close
+        } else {
+            self.opts.quiet
+        };
+        let due = Instant::now() + quiet;
+        let c = self.pending.entry(path.to_path_buf()).or_insert(Candidate {
+            due,
+            closed,
+            seen: None,
+            attempts: 0,
+        });
+        // Every event restarts the quiet period; the latest event decides
+        // whether the writer is known to be done.
+        c.closed = closed;
+        c.seen = None;
+        c.due = due;
+        c.attempts = 0;
+    }
+
+    fn on_event(&mut self, ev: notify::Event) {
+        let vault_dir = self.vault.dir().to_path_buf();
+        if ev.paths.iter().any(|p| p.parent() == Some(&vault_dir)) {
+            // Only a write or a rename changes the list; our own reads of it
+            // must not trigger another reload.
+            let changes = !matches!(ev.kind, EventKind::Access(_));
+            if changes && ev.paths.iter().any(|p| p.ends_with("protected.json")) {
+                self.reload_folders();
+            }
+            return;
+        }
+        match ev.kind {
+            EventKind::Access(AccessKind::Close(AccessMode::Write)) => {
+                for p in &ev.paths {
+                    self.touch(p, true);
+                }
+            }
+            EventKind::Remove(_) | EventKind::Modify(ModifyKind::Name(RenameMode::From)) => {
+                for p in &ev.paths {
+                    self.pending.retain(|q, _| !q.starts_with(p));
+                }
+            }
+            EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => {
+                if let [from, to] = &ev.paths[..] {
+                    self.pending.retain(|q, _| !q.starts_with(from));
+                    self.arrived(to);
+                }
+            }
+            EventKind::Create(_) | EventKind::Modify(ModifyKind::Name(_)) => {
+                for p in ev.paths.clone() {
+                    self.arrived(&p);
+                }
+            }
+            EventKind::Modify(_) => {
+                for p in &ev.paths {
+                    self.touch(p, false);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A path appeared (created or moved in): a folder is scanned whole,
+    /// a file is queued.
+    fn arrived(&mut self, p: &Path) {
+        if self.folder_of(p).is_none() {
+            return;
+        }
+        match std::fs::symlink_metadata(p) {
+            Ok(m) if m.is_dir() => {
+                self.scan(p);
+            }
+            Ok(_) => self.touch(p, false),
+            Err(_) => {}
+        }
+    }
+
+    fn next_due(&self) -> Option<Instant> {
+        self.pending.values().map(|c| c.due).min()
+    }
+
+    fn run(mut self, rx: Receiver<Msg>) {
+        loop {
+            let msg = match self.next_due() {
+                None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                Some(due) => rx.recv_timeout(due.saturating_duration_since(Instant::now())),
+            };
+            match msg {
+                Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+                Ok(Msg::Fs(Ok(ev))) => {
+                    self.on_event(ev);
+                    // Drain a burst before doing any work.
+                    while let Ok(m) = rx.try_recv() {
+                        match m {
+                            Msg::Stop => return,
+                            Msg::Fs(Ok(ev)) => self.on_event(ev),
+                            Msg::Fs(Err(e)) => self.fs_error(e),
+                        }
+                    }
+                }
+                Ok(Msg::Fs(Err(e))) => self.fs_error(e),
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            self.process_due();
+        }
+    }
+
+    fn fs_error(&mut self, e: notify::Error) {
+        let overflow =
+            matches!(e.kind, notify::ErrorKind::Generic(ref s) if s.contains("overflow"));
+        self.emit(WatchEvent::Warning(format!(
+            "file system events: {}",
+            notify_err(e)
+        )));
+        if overflow {
+            // Events were lost: rescan so nothing is missed.
+            for f in self.folders.clone() {
+                self.scan(&f.path);
+            }
+        }
+    }
+
+    fn process_due(&mut self) {
+        let now = Instant::now();
+        let due: Vec<PathBuf> = self
+            .pending
+            .iter()
+            .filter(|(_, c)| c.due <= now)
+            .map(|(p, _)| p.clone())
+            .collect();
+        if due.is_empty() {
+            return;
+        }
+        let open_for_write = files_open_for_writing(&due);
+        let mut ready = Vec::new();
+        for p in due {
+            let c = *self.pending.get(&p).expect("due is pending");
+            let meta = match std::fs::symlink_metadata(&p) {
+                Ok(m) => m,
+                Err(_) => {
+                    self.pending.remove(&p);
+                    continue;
+                }
+            };
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if !meta.is_file() || vault::is_transient_name(name) {
+                // Symlinks, devices and temporary names are left alone; a
+                // rename to a final name brings the file back.
+                self.pending.remove(&p);
+                continue;
+            }
+            let now_seen = (meta.len(), crate::vault::mtime_ns_of(&meta));
+            let quiet = if c.closed {
+                self.opts.quiet_after_close
+            } else {
+                self.opts.quiet
+            };
+            let entry = self.pending.get_mut(&p).expect("due is pending");
+            // Closed after writing and quiet since: done. Otherwise it must
+            // look the same twice, a quiet period apart.
+            let settled = (c.closed && c.seen.is_none()) || c.seen == Some(now_seen);
+            if !settled {
+                entry.seen = Some(now_seen);
+                entry.due = now + quiet;
+                continue;
+            }
+            if open_for_write.contains(&p) {
+                entry.seen = Some(now_seen);
+                entry.due = now + self.opts.quiet;
+                continue;
+            }
+            ready.push(p);
+        }
+        for chunk in ready.chunks(self.opts.batch) {
+            self.encrypt(chunk);
+        }
+    }
+
+    fn encrypt(&mut self, paths: &[PathBuf]) {
+        let _ = self.vault.reload_config();
+        let sources: Vec<AddSource> = paths
+            .iter()
+            .filter_map(|p| {
+                let f = self.folder_of(p)?;
+                let rel = p.strip_prefix(&f.path).ok()?;
+                let parts: Option<Vec<&str>> =
+                    rel.components().map(|c| c.as_os_str().to_str()).collect();
+                Some(AddSource {
+                    source: p.clone(),
+                    vault_path: match parts {
+                        Some(parts) => format!("{}/{}", f.name, parts.join("/")),
+                        // Not UTF-8: the vault refuses it and reports it as skipped.
+                        None => String::new(),
+                    },
+                })
+            })
+            .collect();
+        let outcomes = match self.vault.add(
+            &sources,
+            AddOptions {
+                remove_plaintext: true,
+            },
+            &|_| {},
+        ) {
+            Ok(o) => o,
+            Err(e) => {
+                // The whole batch failed (e.g. vault busy): back off all of it.
+                let msg = e.to_string();
+                for s in &sources {
+                    self.retry(&s.source, Error::Invalid(msg.clone()));
+                }
+                return;
+            }
+        };
+        for (s, o) in sources.iter().zip(outcomes) {
+            match o {
+                AddOutcome::Added { id, size } => {
+                    self.pending.remove(&s.source);
+                    self.emit(WatchEvent::Encrypted {
+                        path: s.source.clone(),
+                        id,
+                        size,
+                    });
+                }
+                AddOutcome::Skipped(reason) => {
+                    self.pending.remove(&s.source);
+                    self.emit(WatchEvent::Skipped {
+                        path: s.source.clone(),
+                        reason,
+                    });
+                }
+                AddOutcome::Failed(Error::Invalid(m)) if s.vault_path.is_empty() => {
+                    let _ = m;
+                    self.pending.remove(&s.source);
+                    self.emit(WatchEvent::Skipped {
+                        path: s.source.clone(),
+                        reason: SkipReason::NameNotUtf8,
+                    });
+                }
+                AddOutcome::Failed(e) => self.retry(&s.source, e),
+            }
+        }
+    }
+
+    fn retry(&mut self, path: &Path, error: Error) {
+        let max = self.opts.max_backoff;
+        let Some(c) = self.pending.get_mut(path) else {
+            return;
+        };
+        c.attempts += 1;
+        let backoff = Duration::from_millis(500)
+            .saturating_mul(1 << c.attempts.min(16))
+            .min(max);
+        c.due = Instant::now() + backoff;
+        c.seen = None;
+        c.closed = false;
+        let _ = self.events.send(WatchEvent::Failed {
+            path: path.to_path_buf(),
+            error,
+            retry_in: backoff,
+        });
+    }
+}
+
+/// Which of `paths` some process holds open for writing (Linux: the
+/// `/proc/<pid>/fd` links, and the access mode in `fdinfo`). Elsewhere
+/// nothing is reported and the quiet period alone decides.
+fn files_open_for_writing(paths: &[PathBuf]) -> HashSet<PathBuf> {
+    let mut open = HashSet::new();
+    #[cfg(target_os = "linux")]
+    {
+        let wanted: HashSet<&Path> = paths.iter().map(|p| p.as_path()).collect();
+        let Ok(procs) = std::fs::read_dir("/proc") else {
+            return open;
+        };
+        for p in procs.flatten() {
+            let name = p.file_name();
+            if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            let Ok(fds) = std::fs::read_dir(p.path().join("fd")) else {
+                continue;
+            };
+            for fd in fds.flatten() {
+                let Ok(target) = std::fs::read_link(fd.path()) else {
+                    continue;
+                };
+                if !wanted.contains(target.as_path()) {
+                    continue;
+                }
+                let info = p.path().join("fdinfo").join(fd.file_name());
+                let writable = std::fs::read_to_string(info)
+                    .ok()
+                    .and_then(|s| {
+                        s.lines()
+                            .find_map(|l| l.strip_prefix("flags:"))
+                            .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
+                    })
+                    .is_none_or(|flags| flags & 0o3 != 0);
+                if writable {
+                    open.insert(target);
+                }
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = paths;
+    open
+}
