@@ -40,6 +40,9 @@ const LOCK_FILE: &str = "lock";
 const OBJECTS_DIR: &str = "objects";
 const INDEX_FILE: &str = "index.bin";
 const PROTECTED_FILE: &str = "protected.json";
+const REMOVALS_FILE: &str = "removals.json";
+/// Journal entries older than this are forgotten (their file is long gone).
+const REMOVAL_MAX_AGE_NS: i64 = 7 * 24 * 3600 * 1_000_000_000;
 const OBJ_EXT: &str = "obj";
 const REC_EXT: &str = "rec";
 const INDEX_MAGIC: &[u8; 8] = b"COFFERIX";
@@ -345,7 +348,7 @@ fn mode_of(_: &fs::Metadata) -> u32 {
 
 /// Identity of a plaintext file at the moment it was read, to make sure
 /// what is removed is what was encrypted.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
 struct Fingerprint {
     len: u64,
     mtime_ns: i64,
@@ -405,6 +408,19 @@ pub fn is_transient_name(name: &str) -> bool {
         ]
         .iter()
         .any(|ext| lower.ends_with(ext))
+}
+
+/// A plaintext about to be removed because a verified object holds it.
+/// Written (durably) before the removals, cleared after: if a crash comes
+/// in between, the next add recognises the file by its identity — no name
+/// is stored — and removes it instead of storing it a second time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Removal {
+    fingerprint: Fingerprint,
+    #[serde(with = "hex_id")]
+    id: FileId,
+    at_ns: i64,
 }
 
 struct Pending {
@@ -720,6 +736,12 @@ impl Vault {
     ) -> Result<Vec<AddOutcome>> {
         let mut outcomes: Vec<Option<AddOutcome>> = (0..sources.len()).map(|_| None).collect();
         let target = self.wrap_target();
+        let mut journal = if opts.remove_plaintext {
+            self.load_removals()
+        } else {
+            Vec::new()
+        };
+        let journal_at_start = journal.len();
         let mut done = Progress::default();
         let mut start = 0;
         while start < sources.len() {
@@ -735,18 +757,23 @@ impl Vault {
             let _w = self.writer()?;
             let batch: Vec<(usize, Result<Pending, AddOutcome>)> = (start..end)
                 .into_par_iter()
-                .map(|i| (i, self.seal_one(&target, i, &sources[i])))
+                .map(|i| (i, self.seal_one(&target, i, &sources[i], &journal)))
                 .collect();
             let mut pending = Vec::new();
             for (i, r) in batch {
                 match r {
                     Ok(p) => pending.push(p),
-                    Err(o) => outcomes[i] = Some(o),
+                    Err(o) => {
+                        if let AddOutcome::Added { id, .. } = &o {
+                            journal.retain(|r| r.id != *id);
+                        }
+                        outcomes[i] = Some(o);
+                    }
                 }
             }
             self.commit_batch(&mut pending, &mut outcomes)?;
             if opts.remove_plaintext {
-                self.remove_plaintexts(&pending, sources, &mut outcomes)?;
+                self.remove_plaintexts(&pending, sources, &mut outcomes, &mut journal)?;
             }
             for p in &pending {
                 if outcomes[p.index].is_none() {
@@ -761,6 +788,12 @@ impl Vault {
             progress(done);
             start = end;
         }
+        if journal_at_start > 0 {
+            let cutoff = now_ns() - REMOVAL_MAX_AGE_NS;
+            journal.retain(|r| r.at_ns > cutoff);
+            let _w = self.writer()?;
+            self.save_removals(&journal)?;
+        }
         Ok(outcomes
             .into_iter()
             .map(|o| o.expect("every source has an outcome"))
@@ -772,6 +805,7 @@ impl Vault {
         target: &WrapTarget,
         index: usize,
         src: &AddSource,
+        journal: &[Removal],
     ) -> Result<Pending, AddOutcome> {
         let fail = |context: &'static str| {
             move |source: io::Error| AddOutcome::Failed(Error::Io { context, source })
@@ -791,6 +825,20 @@ impl Vault {
             return Err(AddOutcome::Skipped(SkipReason::NotRegularFile));
         }
         let fingerprint = Fingerprint::of(&meta);
+        if let Some(r) = journal.iter().find(|r| r.fingerprint == fingerprint)
+            && self.object_path(&r.id).exists()
+        {
+            // Stored and verified before a crash interrupted its removal.
+            drop(file);
+            fs::remove_file(&src.source).map_err(fail("removing a plaintext file"))?;
+            if let Some(parent) = src.source.parent() {
+                fsutil::sync_dir(parent).map_err(AddOutcome::Failed)?;
+            }
+            return Err(AddOutcome::Added {
+                id: r.id,
+                size: fingerprint.len,
+            });
+        }
         let md = Metadata {
             path: src.vault_path.clone(),
             size: meta.len(),
@@ -887,12 +935,28 @@ impl Vault {
         pending: &[Pending],
         sources: &[AddSource],
         outcomes: &mut [Option<AddOutcome>],
+        journal: &mut Vec<Removal>,
     ) -> Result<()> {
         let checked: Vec<(usize, Result<()>)> = pending
             .par_iter()
             .filter(|p| outcomes[p.index].is_none())
             .map(|p| (p.index, self.verify_written(p)))
             .collect();
+        let before = journal.len();
+        let at_ns = now_ns();
+        for (i, r) in &checked {
+            if r.is_ok() {
+                let p = pending.iter().find(|p| p.index == *i).expect("pending");
+                journal.push(Removal {
+                    fingerprint: p.fingerprint,
+                    id: p.sealed.header.file_id,
+                    at_ns,
+                });
+            }
+        }
+        if journal.len() > before {
+            self.save_removals(journal)?;
+        }
         let mut parents = HashSet::new();
         for (i, r) in checked {
             let p = pending.iter().find(|p| p.index == i).expect("pending");
@@ -918,7 +982,29 @@ impl Vault {
         for d in parents {
             fsutil::sync_dir(&d)?;
         }
+        if journal.len() > before {
+            journal.truncate(before);
+            self.save_removals(journal)?;
+        }
         Ok(())
+    }
+
+    fn load_removals(&self) -> Vec<Removal> {
+        // Only an optimisation against storing a file twice after a crash:
+        // an unreadable journal costs at most a duplicate version.
+        fs::read(self.dir.join(REMOVALS_FILE))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    fn save_removals(&self, journal: &[Removal]) -> Result<()> {
+        let path = self.dir.join(REMOVALS_FILE);
+        if journal.is_empty() {
+            remove_if_exists(&path)?;
+            return fsutil::sync_dir(&self.dir);
+        }
+        fsutil::atomic_write(&path, &serde_json::to_vec(journal).expect("serializes"))
     }
 
     fn verify_written(&self, p: &Pending) -> Result<()> {
@@ -1431,4 +1517,134 @@ pub fn open_index(key: &Key32, vault_id: &[u8; 16], bytes: &[u8]) -> Result<Zero
     let nonce: [u8; 12] = r.array()?;
     let ct = r.take(bytes.len() - 22)?;
     primitives::open(key, &nonce, &index_aad(vault_id), ct)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_vault(dir: &Path) -> Vault {
+        let pass = Passphrase::from("pw");
+        Vault::create(
+            dir,
+            CreateOptions {
+                passphrase: &pass,
+                kdf: Argon2Params::FLOOR,
+                keychain_secret: None,
+                escrow: None,
+            },
+        )
+        .unwrap()
+        .vault
+    }
+
+    fn add(v: &Vault, src: &Path, vault_path: &str, remove: bool) -> AddOutcome {
+        v.add(
+            &[AddSource {
+                source: src.to_path_buf(),
+                vault_path: vault_path.into(),
+            }],
+            AddOptions {
+                remove_plaintext: remove,
+            },
+            &|_| {},
+        )
+        .unwrap()
+        .pop()
+        .unwrap()
+    }
+
+    #[test]
+    fn same_path_twice_makes_two_versions() {
+        let d = tempfile::tempdir().unwrap();
+        let v = new_vault(&d.path().join("v"));
+        let f = d.path().join("scan.pdf");
+        fs::write(&f, b"first").unwrap();
+        add(&v, &f, "scan.pdf", false);
+        fs::write(&f, b"second").unwrap();
+        add(&v, &f, "scan.pdf", false);
+        let vs = v.versions("scan.pdf").unwrap();
+        assert_eq!(vs.len(), 2);
+        let mut out = Vec::new();
+        v.decrypt_to(&vs[0].id, &mut out).unwrap();
+        assert_eq!(out, b"first");
+        assert_eq!(
+            latest_versions(&v.entries().unwrap().entries)[0].id,
+            vs[1].id
+        );
+    }
+
+    #[test]
+    fn interrupted_removal_is_finished_not_stored_twice() {
+        let d = tempfile::tempdir().unwrap();
+        let v = new_vault(&d.path().join("v"));
+        let f = d.path().join("letter.txt");
+        fs::write(&f, b"dear colleague").unwrap();
+        let AddOutcome::Added { id, .. } = add(&v, &f, "letter.txt", false) else {
+            panic!("not added")
+        };
+        // As left by a crash between the journal write and the unlink.
+        let fp = Fingerprint::of(&fs::metadata(&f).unwrap());
+        v.save_removals(&[Removal {
+            fingerprint: fp,
+            id,
+            at_ns: now_ns(),
+        }])
+        .unwrap();
+        match add(&v, &f, "letter.txt", true) {
+            AddOutcome::Added { id: again, .. } => assert_eq!(again, id),
+            other => panic!("{other:?}"),
+        }
+        assert!(!f.exists());
+        assert_eq!(v.object_ids().unwrap().len(), 1);
+        assert!(!v.dir().join(REMOVALS_FILE).exists());
+    }
+
+    #[test]
+    fn plaintext_removed_only_after_verified_commit() {
+        let d = tempfile::tempdir().unwrap();
+        let v = new_vault(&d.path().join("v"));
+        let f = d.path().join("x.bin");
+        fs::write(&f, vec![7u8; 200_000]).unwrap();
+        assert!(matches!(
+            add(&v, &f, "x.bin", true),
+            AddOutcome::Added { .. }
+        ));
+        assert!(!f.exists());
+        assert!(!v.dir().join(REMOVALS_FILE).exists());
+        let r = v.verify(&|_| {}).unwrap();
+        assert!(r.ok() && r.temp_files == 0);
+    }
+
+    #[test]
+    fn adding_works_while_locked_and_listing_needs_unlock() {
+        let d = tempfile::tempdir().unwrap();
+        new_vault(&d.path().join("v"));
+        let mut v = Vault::open(&d.path().join("v")).unwrap();
+        let f = d.path().join("a");
+        fs::write(&f, b"a").unwrap();
+        assert!(matches!(add(&v, &f, "a", false), AddOutcome::Added { .. }));
+        assert!(matches!(v.entries(), Err(Error::Locked)));
+        v.unlock(&Credential::Passphrase(&Passphrase::from("pw")))
+            .unwrap();
+        assert_eq!(v.entries().unwrap().entries.len(), 1);
+    }
+
+    #[test]
+    fn transient_names() {
+        for n in [
+            "~$report.docx",
+            ".~lock.a.odt#",
+            "x.part",
+            "y.crdownload",
+            "z.tmp",
+            ".a.swp",
+            "b~",
+        ] {
+            assert!(is_transient_name(n), "{n}");
+        }
+        for n in ["report.docx", "scan.pdf", "tmp", "partial-results.csv"] {
+            assert!(!is_transient_name(n), "{n}");
+        }
+    }
 }
