@@ -186,6 +186,17 @@ enum Command {
         #[command(flatten)]
         kdf: KdfArgs,
     },
+    /// Rotate the vault's keys: a new key version and every file key
+    /// rewrapped (fast, contents untouched); with --reencrypt, after a
+    /// suspected compromise, new keys for everything and every file
+    /// re-encrypted. Interrupted, it resumes when run again.
+    Rotate {
+        /// Re-encrypt every file under new keys (prints a new recovery key).
+        #[arg(long)]
+        reencrypt: bool,
+        #[command(flatten)]
+        kdf: KdfArgs,
+    },
     /// Organisation escrow keys (IT).
     Escrow {
         #[command(subcommand)]
@@ -381,6 +392,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Escrow {
             action: EscrowCmd::Keygen { out },
         } => cmd_escrow_keygen(&ctx, &out),
+        Command::Rotate { reencrypt, kdf } => cmd_rotate(&ctx, reencrypt, kdf.params()),
         Command::Repair { .. } => {
             let v = ctx.unlocked()?;
             let n = v.rebuild_index()?;
@@ -893,11 +905,19 @@ fn cmd_status(ctx: &Ctx) -> Result<(), Failure> {
         human_bytes(s.stored_bytes)
     );
     println!("Encryption   AES-256-GCM, 64 KiB chunks, a random key per file");
+    let age_days = (jiff::Timestamp::now().as_second() - s.key_version_created).max(0) / 86_400;
     println!(
-        "Key version  {} (created {})",
+        "Key version  {} (created {}, {} days ago)",
         s.key_version,
-        fmt_time(s.key_version_created * 1_000_000_000)
+        fmt_time(s.key_version_created * 1_000_000_000),
+        age_days
     );
+    if let Some(r) = &s.rotation {
+        println!(
+            "Rotation     {:?} to key version {} was interrupted: run `coffer rotate` to finish it",
+            r.kind, r.target_version
+        );
+    }
     for sl in &s.slots {
         match &sl.kdf {
             Some(k) => println!(
@@ -1036,6 +1056,76 @@ fn cmd_slots(ctx: &Ctx, action: SlotsCmd) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+fn cmd_rotate(ctx: &Ctx, reencrypt: bool, kdf: Argon2Params) -> Result<(), Failure> {
+    use coffer_core::config::RotationKind;
+    use coffer_core::vault::Reenrol;
+    let mut v = ctx.open()?;
+    // Re-encryption re-enrols the passphrase under the new master key, so
+    // it needs the passphrase itself, whatever unlocks the vault.
+    let pass = if reencrypt {
+        let p = creds::passphrase(&ctx.cred)?;
+        v.unlock(&Credential::Passphrase(&p))?;
+        Some(p)
+    } else {
+        ctx.unlock(&mut v)?;
+        None
+    };
+    let kind = if reencrypt {
+        RotationKind::Reencrypt
+    } else {
+        RotationKind::Rewrap
+    };
+    let total = v.object_ids()?.len() as u64;
+    let pb = ctx.progress(
+        total,
+        if reencrypt {
+            "Re-encrypting"
+        } else {
+            "Rewrapping"
+        },
+    );
+    let out = v.rotate(
+        kind,
+        pass.as_ref().map(|p| Reenrol { passphrase: p, kdf }),
+        &|p: Progress| pb.set_position(p.files.min(total)),
+    )?;
+    pb.finish_and_clear();
+    if let Some(k) = &out.keychain_secret {
+        keychain::store(&vault_id_hex(&v), k)?;
+    }
+    let r = &out.report;
+    if ctx.json {
+        println!(
+            "{}",
+            json!({"rotation": r, "recovery_key": out.recovery_key.as_deref().map(|s| s.as_str())})
+        );
+    } else {
+        println!(
+            "{} {} files to key version {}{}; destroyed key versions {:?}.",
+            if r.resumed {
+                "Resumed and finished: moved"
+            } else {
+                "Moved"
+            },
+            r.files,
+            r.key_version,
+            if reencrypt {
+                format!(" ({} re-encrypted)", human_bytes(r.bytes))
+            } else {
+                String::new()
+            },
+            r.destroyed_versions
+        );
+        if let Some(rk) = &out.recovery_key {
+            println!(
+                "\nNew recovery key (the old one no longer works; shown only once):\n\n    {}\n",
+                &**rk
+            );
+        }
+    }
+    Ok(())
 }
 
 fn cmd_recover(ctx: &Ctx, escrow_key: Option<&Path>, kdf: Argon2Params) -> Result<(), Failure> {

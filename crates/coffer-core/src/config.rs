@@ -262,6 +262,32 @@ pub struct VaultConfig {
     pub key_versions: Vec<KeyVersion>,
     /// Ways to obtain the master key.
     pub slots: Vec<Slot>,
+    /// A key rotation that has started and not finished (resumed by the
+    /// next `rotate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<RotationState>,
+}
+
+/// How deep a key rotation goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RotationKind {
+    /// New vault key version; every DEK rewrapped; contents untouched.
+    Rewrap,
+    /// New master key, key version and DEKs; every file re-encrypted.
+    Reencrypt,
+}
+
+/// A rotation in progress.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotationState {
+    /// Its depth.
+    pub kind: RotationKind,
+    /// When it started, seconds since the epoch.
+    pub started: i64,
+    /// The key version every file must end under.
+    pub target_version: u32,
 }
 
 /// The secrets an unlock yields. Zeroized on drop.
@@ -326,6 +352,7 @@ impl VaultConfig {
             current_key_version: 0,
             key_versions: Vec::new(),
             slots: Vec::new(),
+            rotation: None,
         };
         let mut keys = UnlockedKeys {
             master: Key32::random(),
@@ -362,6 +389,31 @@ impl VaultConfig {
         self.current_key_version = version;
         keys.versions.insert(version, sk);
         version
+    }
+
+    /// Replaces the master key: every key version's private key is sealed
+    /// again under a fresh master, and every slot is dropped (they wrap the
+    /// old master); the caller enrols new slots before saving.
+    pub fn replace_master(&mut self, keys: &mut UnlockedKeys) {
+        let master = Key32::random();
+        let seal_key = version_seal_key(&master, &self.vault_id.0);
+        for v in &mut self.key_versions {
+            let sk = keys
+                .versions
+                .get(&v.version)
+                .expect("unlocked keys hold every version");
+            let nonce = random_array();
+            let sealed = primitives::seal(
+                &seal_key,
+                &nonce,
+                &version_aad(&self.vault_id.0, v.version, &v.public_key.0),
+                sk.to_secret_bytes().expose(),
+            );
+            v.nonce = B64(nonce);
+            v.sealed_secret = B64(sealed.try_into().expect("32 + 16 bytes"));
+        }
+        keys.master = master;
+        self.slots.clear();
     }
 
     /// Forgets a key version (after every DEK it wrapped was rewrapped).

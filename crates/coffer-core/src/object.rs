@@ -55,21 +55,39 @@ pub fn make_record(
     keys: &FileKeys,
     meta: &Metadata,
 ) -> Result<KeyRecord> {
+    let meta_nonce = random_array();
+    let meta_pt = zeroize::Zeroizing::new(meta.to_bytes());
+    let meta_ct = primitives::seal(&keys.metadata, &meta_nonce, &header.to_bytes(), &meta_pt);
+    let sealed_meta = KeyRecord {
+        key_version: target.key_version,
+        enc: [0; crate::format::ENC_LEN],
+        wrapped_dek: [0; crate::format::WRAPPED_DEK_LEN],
+        meta_nonce,
+        meta_ct,
+    };
+    rewrap_record(target, header, dek, &sealed_meta)
+}
+
+/// The same DEK and metadata ciphertext, wrapped to a new key version:
+/// what a depth-2 rotation writes as the object's sidecar.
+pub fn rewrap_record(
+    target: &WrapTarget,
+    header: &Header,
+    dek: &Key32,
+    old: &KeyRecord,
+) -> Result<KeyRecord> {
     let (enc, wrapped) = wrap::seal(
         &target.public_key,
         &dek_info(&target.vault_id),
         &dek_aad(header, target.key_version),
         dek.expose(),
     )?;
-    let meta_nonce = random_array();
-    let meta_pt = zeroize::Zeroizing::new(meta.to_bytes());
-    let meta_ct = primitives::seal(&keys.metadata, &meta_nonce, &header.to_bytes(), &meta_pt);
     Ok(KeyRecord {
         key_version: target.key_version,
         enc,
         wrapped_dek: wrapped.try_into().expect("32 + 16 bytes"),
-        meta_nonce,
-        meta_ct,
+        meta_nonce: old.meta_nonce,
+        meta_ct: old.meta_ct.clone(),
     })
 }
 

@@ -35,6 +35,9 @@ use crate::primitives::{self, random_array};
 use crate::secret::{Key32, Passphrase};
 use crate::wrap::PublicKey;
 
+mod rotate;
+pub use rotate::{Reenrol, RotationOutcome, RotationReport};
+
 const CONFIG_FILE: &str = "vault.json";
 const LOCK_FILE: &str = "lock";
 const OBJECTS_DIR: &str = "objects";
@@ -256,6 +259,8 @@ pub struct Status {
     pub slots: Vec<SlotInfo>,
     /// Protected folders.
     pub protected: Vec<ProtectedFolder>,
+    /// An unfinished key rotation, if any.
+    pub rotation: Option<crate::config::RotationState>,
 }
 
 /// A slot as listed.
@@ -318,7 +323,7 @@ impl std::fmt::Debug for Vault {
     }
 }
 
-fn now_ns() -> i64 {
+pub(crate) fn now_ns() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos() as i64)
@@ -522,7 +527,7 @@ impl Vault {
         self.keys = None;
     }
 
-    fn keys(&self) -> Result<&UnlockedKeys> {
+    pub(crate) fn keys(&self) -> Result<&UnlockedKeys> {
         self.keys.as_ref().ok_or(Error::Locked)
     }
 
@@ -531,7 +536,7 @@ impl Vault {
         WriterLock::acquire(&self.dir.join(LOCK_FILE), LOCK_WAIT)
     }
 
-    fn save_config(&self) -> Result<()> {
+    pub(crate) fn save_config(&self) -> Result<()> {
         fsutil::atomic_write(&self.dir.join(CONFIG_FILE), &self.config.to_bytes())
     }
 
@@ -584,27 +589,33 @@ impl Vault {
         Ok(())
     }
 
-    fn wrap_target(&self) -> WrapTarget {
-        let (key_version, public_key) = self.config.current_public_key();
-        WrapTarget {
-            vault_id: *self.config.vault_id(),
+    /// Where new DEKs go, read fresh from disk. Call it with the writer
+    /// lock held: a rotation that destroys an old key version checks, under
+    /// the same lock, that no object still uses it, so no writer may wrap
+    /// to a version it read before the rotation began.
+    fn current_target(&self) -> Result<WrapTarget> {
+        let bytes = fs::read(self.dir.join(CONFIG_FILE)).ctx("reading the vault config")?;
+        let cfg = VaultConfig::parse(&bytes)?;
+        let (key_version, public_key) = cfg.current_public_key();
+        Ok(WrapTarget {
+            vault_id: *cfg.vault_id(),
             key_version,
             public_key,
-        }
+        })
     }
 
-    fn shard_dir(&self, id: &FileId) -> PathBuf {
+    pub(crate) fn shard_dir(&self, id: &FileId) -> PathBuf {
         self.dir
             .join(OBJECTS_DIR)
             .join(data_encoding::HEXLOWER.encode(&id.0[..1]))
     }
 
-    fn object_path(&self, id: &FileId) -> PathBuf {
+    pub(crate) fn object_path(&self, id: &FileId) -> PathBuf {
         self.shard_dir(id)
             .join(format!("{}.{OBJ_EXT}", id.to_hex()))
     }
 
-    fn record_path(&self, id: &FileId) -> PathBuf {
+    pub(crate) fn record_path(&self, id: &FileId) -> PathBuf {
         self.shard_dir(id)
             .join(format!("{}.{REC_EXT}", id.to_hex()))
     }
@@ -668,7 +679,7 @@ impl Vault {
     /// Reads an object's header and the key record in force (the sidecar
     /// when it belongs to this header, else the embedded one). Returns the
     /// open file positioned anywhere and the stream offset.
-    fn read_object(&self, id: &FileId) -> Result<(File, Header, KeyRecord, bool, u64)> {
+    pub(crate) fn read_object(&self, id: &FileId) -> Result<(File, Header, KeyRecord, bool, u64)> {
         let mut f = match File::open(self.object_path(id)) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -735,7 +746,6 @@ impl Vault {
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<Vec<AddOutcome>> {
         let mut outcomes: Vec<Option<AddOutcome>> = (0..sources.len()).map(|_| None).collect();
-        let target = self.wrap_target();
         let mut journal = if opts.remove_plaintext {
             self.load_removals()
         } else {
@@ -755,6 +765,7 @@ impl Vault {
                 end += 1;
             }
             let _w = self.writer()?;
+            let target = self.current_target()?;
             let batch: Vec<(usize, Result<Pending, AddOutcome>)> = (start..end)
                 .into_par_iter()
                 .map(|i| (i, self.seal_one(&target, i, &sources[i], &journal)))
@@ -1324,6 +1335,7 @@ impl Vault {
                 })
                 .collect(),
             protected: self.protected_folders()?,
+            rotation: self.config.rotation.clone(),
         })
     }
 
@@ -1468,7 +1480,7 @@ pub fn collect_sources(root: &Path, prefix: &str) -> Result<Collected> {
     Ok(c)
 }
 
-fn remove_if_exists(p: &Path) -> Result<()> {
+pub(crate) fn remove_if_exists(p: &Path) -> Result<()> {
     match fs::remove_file(p) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),

@@ -1,0 +1,526 @@
+//! Key rotation at depth 2 (rewrap) and 3 (re-encrypt), resumable.
+//!
+//! Both start by recording the rotation in `vault.json` together with the
+//! new key version, in one atomic write; from then on new files go to the
+//! new version. Each object is then brought to the target version in
+//! batches — a new sidecar record (rewrap) or a whole new object under the
+//! same id (re-encrypt), each written to a temp file, flushed, renamed into
+//! place and flushed again — so at every instant each object is readable
+//! under one version the config still holds. Only when a scan under the
+//! writer lock finds no object left on an old version are the old
+//! versions destroyed. A crash anywhere is resumed by running the rotation
+//! again.
+
+use std::fs::{self, File};
+use std::io::{self, BufReader, BufWriter, Seek, SeekFrom};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::{Progress, Vault, remove_if_exists};
+use crate::config::{NewSlot, RotationKind, RotationState, SlotKind};
+use crate::error::{Error, IoContext, Result};
+use crate::format::{self, FileId};
+use crate::fsutil;
+use crate::kdf::Argon2Params;
+use crate::object::{self, Sealed, WrapTarget};
+use crate::secret::{Key32, Passphrase};
+
+/// Objects per durability batch during rotation.
+#[cfg(not(test))]
+const ROTATE_BATCH: usize = 1024;
+#[cfg(test)]
+const ROTATE_BATCH: usize = 3;
+
+/// What a rotation did.
+#[derive(Clone, Debug, Serialize)]
+pub struct RotationReport {
+    /// Its depth.
+    pub kind: RotationKind,
+    /// Whether it continued an interrupted rotation.
+    pub resumed: bool,
+    /// The key version every file is now under.
+    pub key_version: u32,
+    /// Key versions destroyed at the end.
+    pub destroyed_versions: Vec<u32>,
+    /// Objects brought to the new version by this run.
+    pub files: u64,
+    /// Plaintext bytes re-encrypted (depth 3).
+    pub bytes: u64,
+}
+
+/// A finished rotation, and for depth 3 the new secrets to hand the user.
+pub struct RotationOutcome {
+    /// What happened.
+    pub report: RotationReport,
+    /// Depth 3: the new recovery key (the old one no longer works).
+    pub recovery_key: Option<zeroize::Zeroizing<String>>,
+    /// Depth 3: the new keychain secret, if the vault had a keychain slot.
+    pub keychain_secret: Option<Key32>,
+}
+
+/// The credentials a depth-3 rotation re-enrols under the new master key.
+pub struct Reenrol<'a> {
+    /// The passphrase (usually the one just typed to unlock).
+    pub passphrase: &'a Passphrase,
+    /// Its Argon2id parameters.
+    pub kdf: Argon2Params,
+}
+
+impl Vault {
+    /// Rotates the vault's keys (needs unlock), or resumes an interrupted
+    /// rotation of whatever depth it was. `reenrol` is needed to start a
+    /// depth-3 rotation.
+    pub fn rotate(
+        &mut self,
+        kind: RotationKind,
+        reenrol: Option<Reenrol<'_>>,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<RotationOutcome> {
+        self.keys()?;
+        let mut recovery_key = None;
+        let mut keychain_secret = None;
+        let (state, resumed) = {
+            let _w = self.writer()?;
+            self.reload_config()?;
+            match self.config.rotation.clone() {
+                Some(s) => (s, true),
+                None => {
+                    let mut cfg = self.config.clone();
+                    let keys = self.keys.as_mut().ok_or(Error::Locked)?;
+                    if kind == RotationKind::Reencrypt {
+                        let r = reenrol.ok_or_else(|| {
+                            Error::Invalid("re-encryption needs the passphrase to re-enrol".into())
+                        })?;
+                        let had_keychain = cfg.slots.iter().any(|s| s.kind() == SlotKind::Keychain);
+                        let escrow: Vec<_> = cfg
+                            .slots
+                            .iter()
+                            .filter_map(|s| match s {
+                                crate::config::Slot::Escrow { org_public_key, .. } => {
+                                    Some(crate::wrap::PublicKey(org_public_key.0))
+                                }
+                                _ => None,
+                            })
+                            .collect();
+                        cfg.replace_master(keys);
+                        cfg.add_slot(keys, NewSlot::Passphrase(r.passphrase, r.kdf))?;
+                        let rk = Key32::random();
+                        cfg.add_slot(keys, NewSlot::Recovery(&rk))?;
+                        recovery_key = Some(crate::recovery::encode(&rk));
+                        if had_keychain {
+                            let k = Key32::random();
+                            cfg.add_slot(keys, NewSlot::Keychain(&k))?;
+                            keychain_secret = Some(k);
+                        }
+                        for pk in &escrow {
+                            cfg.add_slot(keys, NewSlot::Escrow(pk))?;
+                        }
+                        // The listing cache is sealed under the old master.
+                        remove_if_exists(&self.dir.join(super::INDEX_FILE))?;
+                    }
+                    let target_version = cfg.add_key_version(keys);
+                    let state = RotationState {
+                        kind,
+                        started: super::now_ns() / 1_000_000_000,
+                        target_version,
+                    };
+                    cfg.rotation = Some(state.clone());
+                    self.config = cfg;
+                    self.save_config()?;
+                    (state, false)
+                }
+            }
+        };
+        let target = WrapTarget {
+            vault_id: *self.config.vault_id(),
+            key_version: state.target_version,
+            public_key: {
+                let v = self
+                    .config
+                    .key_versions
+                    .iter()
+                    .find(|v| v.version == state.target_version)
+                    .ok_or_else(|| {
+                        Error::corrupt("vault config", "rotation target version is missing")
+                    })?;
+                crate::wrap::PublicKey(v.public_key.0)
+            },
+        };
+        let done = AtomicU64::new(0);
+        let bytes = AtomicU64::new(0);
+        let mut files = 0;
+        loop {
+            let ids = self.object_ids()?;
+            let todo: Vec<FileId> = ids
+                .par_iter()
+                .filter(|id| {
+                    self.read_object(id)
+                        .map(|(_, _, r, _, _)| r.key_version != state.target_version)
+                        .unwrap_or(false)
+                })
+                .copied()
+                .collect();
+            if todo.is_empty() {
+                break;
+            }
+            for chunk in todo.chunks(ROTATE_BATCH) {
+                let _w = self.writer()?;
+                let n = match state.kind {
+                    RotationKind::Rewrap => self.rewrap_batch(chunk, &target)?,
+                    RotationKind::Reencrypt => self.reencrypt_batch(chunk, &target, &bytes)?,
+                };
+                files += n;
+                progress(Progress {
+                    files: done.fetch_add(chunk.len() as u64, Ordering::Relaxed)
+                        + chunk.len() as u64,
+                    bytes: bytes.load(Ordering::Relaxed),
+                });
+            }
+        }
+        // Destroy the old versions — under the writer lock, after a last
+        // scan proves no object still needs them.
+        let _w = self.writer()?;
+        self.reload_config()?;
+        let unreadable_old = self.object_ids()?.par_iter().any(|id| {
+            self.read_object(id)
+                .map(|(_, _, r, _, _)| r.key_version != state.target_version)
+                .unwrap_or(false)
+        });
+        if unreadable_old {
+            return Err(Error::Invalid(
+                "some files are still under an old key; run the rotation again".into(),
+            ));
+        }
+        let old: Vec<u32> = self
+            .config
+            .key_versions
+            .iter()
+            .map(|v| v.version)
+            .filter(|v| *v != state.target_version)
+            .collect();
+        let keys = self.keys.as_mut().ok_or(Error::Locked)?;
+        for v in &old {
+            self.config.remove_key_version(keys, *v)?;
+        }
+        self.config.rotation = None;
+        self.save_config()?;
+        Ok(RotationOutcome {
+            report: RotationReport {
+                kind: state.kind,
+                resumed,
+                key_version: state.target_version,
+                destroyed_versions: old,
+                files,
+                bytes: bytes.load(Ordering::Relaxed),
+            },
+            recovery_key,
+            keychain_secret,
+        })
+    }
+
+    /// Writes a sidecar record under `target` for each object; returns how
+    /// many. Objects that fail to unwrap are reported, never skipped.
+    fn rewrap_batch(&self, ids: &[FileId], target: &WrapTarget) -> Result<u64> {
+        let keys = self.keys()?;
+        let written: Vec<(PathBuf, PathBuf)> = ids
+            .par_iter()
+            .map(|id| -> Result<Option<(PathBuf, PathBuf)>> {
+                let (_, header, record, _, _) = self.read_object(id)?;
+                if record.key_version == target.key_version {
+                    return Ok(None);
+                }
+                let (_, dek) = object::unwrap(keys, self.config.vault_id(), &header, &record)?;
+                let new = object::rewrap_record(target, &header, &dek, &record)?;
+                let fin = self.record_path(id);
+                let tmp = fsutil::tmp_path_for(&fin);
+                let bytes = format::sidecar_to_bytes(&header, &new);
+                let res = fsutil::create_private(&tmp)
+                    .and_then(|mut f| io::Write::write_all(&mut f, &bytes))
+                    .ctx("writing a key record");
+                if let Err(e) = res {
+                    let _ = fs::remove_file(&tmp);
+                    return Err(e);
+                }
+                Ok(Some((tmp, fin)))
+            })
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        self.commit_renames(&written)?;
+        Ok(written.len() as u64)
+    }
+
+    /// Re-encrypts each object under a new DEK (same file id), verifies the
+    /// new ciphertext, then replaces the old object by rename.
+    fn reencrypt_batch(
+        &self,
+        ids: &[FileId],
+        target: &WrapTarget,
+        bytes: &AtomicU64,
+    ) -> Result<u64> {
+        let keys = self.keys()?;
+        let written: Vec<(PathBuf, PathBuf)> = ids
+            .par_iter()
+            .map(|id| -> Result<Option<(PathBuf, PathBuf)>> {
+                let (mut f, header, record, _, offset) = self.read_object(id)?;
+                if record.key_version == target.key_version {
+                    return Ok(None);
+                }
+                let (fk, _) = object::unwrap(keys, self.config.vault_id(), &header, &record)?;
+                let meta = object::open_metadata(&fk, &header, &record)?;
+                let sealed = Sealed::new(target, Some(*id), &meta)?;
+                let fin = self.object_path(id);
+                let tmp = fsutil::tmp_path_for(&fin);
+                let res = (|| -> Result<()> {
+                    f.seek(SeekFrom::Start(offset)).ctx("reading an object")?;
+                    let out = fsutil::create_private(&tmp).ctx("writing an object")?;
+                    let mut w = BufWriter::with_capacity(1 << 20, out);
+                    let (reader, writer) = io::pipe().ctx("re-encrypting")?;
+                    let (dec, enc) = std::thread::scope(|s| {
+                        let dec = s.spawn(|| {
+                            object::decrypt_stream(
+                                &fk,
+                                &header,
+                                BufReader::with_capacity(1 << 20, f),
+                                writer,
+                            )
+                        });
+                        let enc = sealed.write(reader, &mut w);
+                        (dec.join().expect("decrypt thread"), enc)
+                    });
+                    let n = dec?;
+                    if enc? != n || n != meta.size {
+                        return Err(Error::DecryptionFailed);
+                    }
+                    w.into_inner()
+                        .map_err(|e| e.into_error())
+                        .ctx("writing an object")?;
+                    // Read the new object back before it replaces the old one.
+                    let mut check = File::open(&tmp).ctx("reading back an object")?;
+                    let p = object::read_prefix(BufReader::new(&mut check))?;
+                    check
+                        .seek(SeekFrom::Start(p.stream_offset))
+                        .ctx("reading back an object")?;
+                    let back = object::decrypt_stream(
+                        &sealed.keys,
+                        &p.header,
+                        BufReader::with_capacity(1 << 20, check),
+                        io::sink(),
+                    )?;
+                    if back != n || p.header != sealed.header {
+                        return Err(Error::DecryptionFailed);
+                    }
+                    bytes.fetch_add(n, Ordering::Relaxed);
+                    Ok(())
+                })();
+                if let Err(e) = res {
+                    let _ = fs::remove_file(&tmp);
+                    return Err(e);
+                }
+                Ok(Some((tmp, fin)))
+            })
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        self.commit_renames(&written)?;
+        // The old sidecars belong to the replaced headers: drop them.
+        for (_, fin) in &written {
+            if let Some(id) = fin
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .and_then(FileId::from_hex)
+            {
+                remove_if_exists(&self.record_path(&id))?;
+            }
+        }
+        Ok(written.len() as u64)
+    }
+
+    /// Flush the temp files, rename them into place, flush again.
+    fn commit_renames(&self, written: &[(PathBuf, PathBuf)]) -> Result<()> {
+        if written.is_empty() {
+            return Ok(());
+        }
+        let tmps: Vec<PathBuf> = written.iter().map(|(t, _)| t.clone()).collect();
+        fsutil::sync_batch(&self.dir, &tmps)?;
+        let mut dirs = std::collections::HashSet::new();
+        for (tmp, fin) in written {
+            fs::rename(tmp, fin).ctx("moving a rotated key into place")?;
+            dirs.insert(fin.parent().expect("in a shard").to_path_buf());
+        }
+        #[cfg(target_os = "linux")]
+        fsutil::sync_batch(&self.dir, &[])?;
+        #[cfg(not(target_os = "linux"))]
+        for d in dirs {
+            fsutil::sync_dir(&d)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Credential;
+    use crate::vault::{AddOptions, AddSource, CreateOptions};
+    use std::path::Path;
+
+    const SIZES: [usize; 7] = [0, 1, 65535, 65536, 65537, 200_000, 10];
+
+    fn setup(dir: &Path) -> (Vault, Vec<Vec<u8>>, String) {
+        let pass = Passphrase::from("pw");
+        let created = Vault::create(
+            &dir.join("v"),
+            CreateOptions {
+                passphrase: &pass,
+                kdf: Argon2Params::FLOOR,
+                keychain_secret: None,
+                escrow: None,
+            },
+        )
+        .unwrap();
+        let v = created.vault;
+        let mut sources = Vec::new();
+        let mut contents = Vec::new();
+        for (i, n) in SIZES.iter().enumerate() {
+            let data: Vec<u8> = (0..*n).map(|j| (j * 7 + i) as u8).collect();
+            let p = dir.join(format!("f{i}"));
+            fs::write(&p, &data).unwrap();
+            sources.push(AddSource {
+                source: p,
+                vault_path: format!("f{i}"),
+            });
+            contents.push(data);
+        }
+        v.add(&sources, AddOptions::default(), &|_| {}).unwrap();
+        (v, contents, created.recovery_key.to_string())
+    }
+
+    fn check_all(v: &Vault, contents: &[Vec<u8>], version: u32) {
+        let entries = v.entries().unwrap();
+        assert!(entries.unreadable.is_empty(), "{:?}", entries.unreadable);
+        assert_eq!(entries.entries.len(), contents.len());
+        for e in &entries.entries {
+            let i: usize = e.path[1..].parse().unwrap();
+            let mut out = Vec::new();
+            v.decrypt_to(&e.id, &mut out).unwrap();
+            assert_eq!(out, contents[i]);
+            assert_eq!(v.read_object(&e.id).unwrap().2.key_version, version);
+        }
+    }
+
+    fn unlocked(dir: &Path, pass: &str) -> Result<Vault> {
+        let mut v = Vault::open(&dir.join("v"))?;
+        v.unlock(&Credential::Passphrase(&Passphrase::from(pass)))?;
+        Ok(v)
+    }
+
+    #[test]
+    fn rewrap_keeps_contents_and_destroys_the_old_version() {
+        let d = tempfile::tempdir().unwrap();
+        let (mut v, contents, _) = setup(d.path());
+        let before: Vec<Vec<u8>> = v
+            .object_ids()
+            .unwrap()
+            .iter()
+            .map(|id| fs::read(v.object_path(id)).unwrap())
+            .collect();
+        let out = v.rotate(RotationKind::Rewrap, None, &|_| {}).unwrap();
+        assert_eq!(out.report.files, SIZES.len() as u64);
+        assert_eq!(out.report.destroyed_versions, vec![1]);
+        check_all(&v, &contents, 2);
+        // Contents were not rewritten: every object file is byte-identical.
+        let after: Vec<Vec<u8>> = v
+            .object_ids()
+            .unwrap()
+            .iter()
+            .map(|id| fs::read(v.object_path(id)).unwrap())
+            .collect();
+        assert_eq!(before.len(), after.len());
+        for b in &before {
+            assert!(after.contains(b));
+        }
+        let v = unlocked(d.path(), "pw").unwrap();
+        assert!(v.config().key_versions.iter().all(|k| k.version == 2));
+        check_all(&v, &contents, 2);
+    }
+
+    #[test]
+    fn interrupted_rewrap_resumes() {
+        let d = tempfile::tempdir().unwrap();
+        let (mut v, contents, _) = setup(d.path());
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            v.rotate(RotationKind::Rewrap, None, &|p| {
+                assert!(
+                    p.files < ROTATE_BATCH as u64,
+                    "simulated crash after one batch"
+                )
+            })
+        }));
+        assert!(r.is_err());
+        let mut v = unlocked(d.path(), "pw").unwrap();
+        assert!(v.config().rotation.is_some());
+        check_all_readable(&v, &contents);
+        let out = v.rotate(RotationKind::Rewrap, None, &|_| {}).unwrap();
+        assert!(out.report.resumed);
+        assert!(v.config().rotation.is_none());
+        check_all(&v, &contents, 2);
+    }
+
+    fn check_all_readable(v: &Vault, contents: &[Vec<u8>]) {
+        for e in &v.entries().unwrap().entries {
+            let i: usize = e.path[1..].parse().unwrap();
+            let mut out = Vec::new();
+            v.decrypt_to(&e.id, &mut out).unwrap();
+            assert_eq!(out, contents[i]);
+        }
+    }
+
+    #[test]
+    fn reencrypt_replaces_every_byte_and_every_secret() {
+        let d = tempfile::tempdir().unwrap();
+        let (mut v, contents, old_rk) = setup(d.path());
+        let old_objects: Vec<Vec<u8>> = v
+            .object_ids()
+            .unwrap()
+            .iter()
+            .map(|id| fs::read(v.object_path(id)).unwrap())
+            .collect();
+        let pass = Passphrase::from("pw");
+        let out = v
+            .rotate(
+                RotationKind::Reencrypt,
+                Some(Reenrol {
+                    passphrase: &pass,
+                    kdf: Argon2Params::FLOOR,
+                }),
+                &|_| {},
+            )
+            .unwrap();
+        assert!(out.recovery_key.is_some());
+        check_all(&v, &contents, 2);
+        // No chunk of the old ciphertext survives anywhere in the vault.
+        let mut all = Vec::new();
+        for e in walkdir::WalkDir::new(v.dir()).into_iter().flatten() {
+            if e.file_type().is_file() {
+                all.extend(fs::read(e.path()).unwrap());
+            }
+        }
+        for old in &old_objects {
+            let tail = &old[old.len().saturating_sub(16)..];
+            assert!(!all.windows(tail.len()).any(|w| w == tail), "old tag found");
+        }
+        // The old recovery key no longer opens the vault; the new one does.
+        let mut v = Vault::open(&d.path().join("v")).unwrap();
+        let old = crate::recovery::decode(&old_rk).unwrap();
+        assert!(v.unlock(&Credential::Recovery(&old)).is_err());
+        let new = crate::recovery::decode(out.recovery_key.as_ref().unwrap()).unwrap();
+        v.unlock(&Credential::Recovery(&new)).unwrap();
+        check_all(&v, &contents, 2);
+    }
+}
