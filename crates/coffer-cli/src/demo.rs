@@ -108,6 +108,7 @@ pub fn run(dir: Option<PathBuf>) -> Result<(), Failure> {
         &sources,
         AddOptions {
             remove_plaintext: true,
+            ..Default::default()
         },
         &|_| {},
     )?;

@@ -583,6 +583,7 @@ fn run_add(
         sources,
         AddOptions {
             remove_plaintext: remove,
+            ..Default::default()
         },
         &|p: Progress| pb.set_position(p.files),
     )?;

@@ -6,6 +6,7 @@
 //! `wrap` → `config` (slots) → `object` → `vault`.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod config;
 pub mod error;
 pub mod format;
@@ -13,9 +14,11 @@ pub mod fsutil;
 pub mod kdf;
 pub mod keys;
 pub mod object;
+pub mod posture;
 pub mod primitives;
 pub mod recovery;
 pub mod secret;
+pub mod sink;
 pub mod stream;
 pub mod vault;
 pub mod watch;

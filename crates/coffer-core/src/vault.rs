@@ -25,6 +25,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use crate::audit::{AuditEvent, AuditLog, Identity};
 use crate::config::{Credential, NewSlot, SlotKind, UnlockedKeys, VaultConfig};
 use crate::error::{Error, IoContext, Result};
 use crate::format::{self, CHUNK_OVERHEAD, CHUNK_SIZE, FileId, Header, KeyRecord, Metadata};
@@ -187,11 +188,35 @@ pub struct Progress {
     pub bytes: u64,
 }
 
+/// Who asked for an operation, as the audit trail records it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Actor {
+    /// The `coffer` command.
+    #[default]
+    Cli,
+    /// The background watcher.
+    Watcher,
+    /// The desktop app.
+    App,
+}
+
+impl Actor {
+    fn as_str(self) -> &'static str {
+        match self {
+            Actor::Cli => "cli",
+            Actor::Watcher => "watcher",
+            Actor::App => "app",
+        }
+    }
+}
+
 /// Options of [`Vault::add`].
 #[derive(Clone, Copy, Debug, Default)]
 pub struct AddOptions {
     /// Remove each plaintext once its ciphertext is durable and verified.
     pub remove_plaintext: bool,
+    /// Who is adding (recorded in the audit trail).
+    pub by: Actor,
 }
 
 /// Options of [`Vault::create`].
@@ -313,6 +338,14 @@ pub struct Vault {
     dir: PathBuf,
     config: VaultConfig,
     keys: Option<UnlockedKeys>,
+    audit: AuditLog,
+}
+
+impl Drop for Vault {
+    fn drop(&mut self) {
+        // Keys leave memory with the handle; the trail says so.
+        self.lock("process_end");
+    }
 }
 
 impl std::fmt::Debug for Vault {
@@ -459,6 +492,7 @@ impl Vault {
         }
         let vault = Vault {
             dir: dir.to_path_buf(),
+            audit: AuditLog::new(dir, Identity::current(config.vault_id())),
             config,
             keys: Some(keys),
         };
@@ -466,6 +500,9 @@ impl Vault {
             let _w = vault.writer()?;
             fsutil::atomic_write(&vault.dir.join(CONFIG_FILE), &vault.config.to_bytes())?;
         }
+        vault
+            .audit
+            .append(&[AuditEvent::VaultCreated, vault.status_event()?])?;
         Ok(Created {
             vault,
             recovery_key: crate::recovery::encode(&rk),
@@ -491,6 +528,7 @@ impl Vault {
         let config = VaultConfig::parse(&bytes)?;
         let vault = Vault {
             dir: dir.to_path_buf(),
+            audit: AuditLog::new(dir, Identity::current(config.vault_id())),
             config,
             keys: None,
         };
@@ -516,15 +554,83 @@ impl Vault {
     }
 
     /// Unlocks with a credential; returns the kind of slot that opened.
+    /// Unlocks with a credential; returns the kind of slot that opened.
+    /// Every attempt is audited; recovery and escrow unlocks are recorded
+    /// as recoveries.
     pub fn unlock(&mut self, cred: &Credential<'_>) -> Result<SlotKind> {
-        let (keys, i) = self.config.unlock(cred)?;
-        self.keys = Some(keys);
-        Ok(self.config.slots[i].kind())
+        let method = cred.kind().as_str().to_owned();
+        match self.config.unlock(cred) {
+            Ok((keys, i)) => {
+                self.keys = Some(keys);
+                let kind = self.config.slots[i].kind();
+                let ev = match kind {
+                    SlotKind::Recovery | SlotKind::Escrow => AuditEvent::Recovered { method },
+                    _ => AuditEvent::Unlocked { method },
+                };
+                self.audit.append(&[ev])?;
+                Ok(kind)
+            }
+            Err(e) => {
+                if matches!(e, Error::WrongCredential) {
+                    self.audit.append(&[AuditEvent::UnlockFailed { method }])?;
+                }
+                Err(e)
+            }
+        }
     }
 
-    /// Forgets the keys (they are zeroized on drop).
-    pub fn lock(&mut self) {
-        self.keys = None;
+    /// Forgets the keys (they are zeroized on drop) and records why
+    /// ("manual", "auto", "suspend", ...). Nothing happens if locked.
+    pub fn lock(&mut self, reason: &str) {
+        if self.keys.take().is_some() {
+            let _ = self.audit.append(&[AuditEvent::Locked {
+                reason: reason.into(),
+            }]);
+        }
+    }
+
+    /// The vault's audit log.
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    /// Records the vault's and device's state in the audit trail (for
+    /// incident reports and fleet views).
+    pub fn record_status(&self) -> Result<()> {
+        self.audit.append(&[self.status_event()?])
+    }
+
+    fn status_event(&self) -> Result<AuditEvent> {
+        let st = self.status()?;
+        let weakest = self
+            .config
+            .slots
+            .iter()
+            .filter_map(|s| match s {
+                crate::config::Slot::Passphrase { kdf, .. } => Some(*kdf),
+                _ => None,
+            })
+            .min_by_key(|k| (k.m_kib, k.t, k.p));
+        let fde = crate::posture::disk_encryption(&self.dir);
+        let v = serde_json::json!({
+            "unlocked": st.unlocked,
+            "objects": st.objects,
+            "stored_bytes": st.stored_bytes,
+            "cipher": "AES-256-GCM (64 KiB chunks, random key per file)",
+            "key_wrap": "HPKE X25519/HKDF-SHA256/AES-256-GCM",
+            "key_version": st.key_version,
+            "key_version_created": st.key_version_created,
+            "kdf": weakest.map(|k| serde_json::json!({"alg": "argon2id", "m_kib": k.m_kib, "t": k.t, "p": k.p})),
+            "slots": st.slots.iter().map(|s| s.kind.as_str()).collect::<Vec<_>>(),
+            "escrow": st.slots.iter().any(|s| s.kind == SlotKind::Escrow),
+            "protected_folders": st.protected.len(),
+            "rotation_in_progress": st.rotation.is_some(),
+            "disk_encryption": fde.as_str(),
+        });
+        Ok(AuditEvent::Status(match v {
+            serde_json::Value::Object(m) => m,
+            _ => unreachable!("a JSON object literal"),
+        }))
     }
 
     pub(crate) fn keys(&self) -> Result<&UnlockedKeys> {
@@ -547,6 +653,10 @@ impl Vault {
         let keys = self.keys.as_ref().ok_or(Error::Locked)?;
         let i = self.config.add_slot(keys, new)?;
         self.save_config()?;
+        let kind = self.config.slots[i].kind();
+        self.audit.append(&[AuditEvent::SlotAdded {
+            kind: kind.as_str().into(),
+        }])?;
         Ok(self.config.slots[i].id_hex())
     }
 
@@ -563,6 +673,9 @@ impl Vault {
             .ok_or_else(|| Error::NotFound(format!("slot {id}")))?;
         let removed = self.config.remove_slot(i)?;
         self.save_config()?;
+        self.audit.append(&[AuditEvent::SlotRemoved {
+            kind: removed.kind().as_str().into(),
+        }])?;
         Ok(removed.kind())
     }
 
@@ -576,8 +689,23 @@ impl Vault {
         cfg.slots.retain(|s| s.kind() != kind);
         let i = cfg.add_slot(keys, new)?;
         let id = cfg.slots[i].id_hex();
+        let removed = self
+            .config
+            .slots
+            .iter()
+            .filter(|s| s.kind() == kind)
+            .count();
         self.config = cfg;
         self.save_config()?;
+        let mut events: Vec<AuditEvent> = (0..removed)
+            .map(|_| AuditEvent::SlotRemoved {
+                kind: kind.as_str().into(),
+            })
+            .collect();
+        events.push(AuditEvent::SlotAdded {
+            kind: kind.as_str().into(),
+        });
+        self.audit.append(&events)?;
         Ok(id)
     }
 
@@ -794,6 +922,19 @@ impl Vault {
                     });
                 }
                 done.bytes += p.size;
+            }
+            let ids: Vec<String> = outcomes[start..end]
+                .iter()
+                .filter_map(|o| match o {
+                    Some(AddOutcome::Added { id, .. }) => Some(id.to_hex()),
+                    _ => None,
+                })
+                .collect();
+            if !ids.is_empty() {
+                self.audit.append(&[AuditEvent::FilesAdded {
+                    ids,
+                    by: opts.by.as_str().into(),
+                }])?;
             }
             done.files += (end - start) as u64;
             progress(done);
@@ -1067,6 +1208,11 @@ impl Vault {
                 Err(e) => bad.push((id, e)),
             }
         }
+        if !bad.is_empty() {
+            self.audit.append(&[AuditEvent::IntegrityFailure {
+                ids: bad.iter().map(|(id, _)| id.to_hex()).collect(),
+            }])?;
+        }
         if changed {
             // A cache: if another writer is busy, the next listing saves it.
             if let Ok(_w) = WriterLock::acquire(&self.dir.join(LOCK_FILE), Duration::ZERO) {
@@ -1134,6 +1280,12 @@ impl Vault {
     /// Decrypts one version to `out`. Each chunk is written only after it
     /// authenticates; on failure the caller must discard what was written.
     pub fn decrypt_to(&self, id: &FileId, out: impl Write) -> Result<u64> {
+        self.audit
+            .append(&[AuditEvent::FileOpened { id: id.to_hex() }])?;
+        self.decrypt_object(id, out)
+    }
+
+    fn decrypt_object(&self, id: &FileId, out: impl Write) -> Result<u64> {
         let keys = self.keys()?;
         let (mut f, header, record, _, offset) = self.read_object(id)?;
         let (fk, _) = object::unwrap(keys, self.config.vault_id(), &header, &record)?;
@@ -1160,7 +1312,10 @@ impl Vault {
         let res = (|| -> Result<()> {
             let file = fsutil::create_private(&tmp).ctx("creating the extracted file")?;
             let mut w = BufWriter::with_capacity(1 << 20, file);
-            self.decrypt_to(&entry.id, &mut w)?;
+            self.audit.append(&[AuditEvent::FileExtracted {
+                id: entry.id.to_hex(),
+            }])?;
+            self.decrypt_object(&entry.id, &mut w)?;
             let file = w
                 .into_inner()
                 .map_err(|e| e.into_error())
@@ -1202,6 +1357,9 @@ impl Vault {
         for d in dirs {
             fsutil::sync_dir(&d)?;
         }
+        self.audit.append(&[AuditEvent::FilesRemoved {
+            ids: victims.iter().map(|e| e.id.to_hex()).collect(),
+        }])?;
         Ok(victims.len())
     }
 
@@ -1217,7 +1375,7 @@ impl Vault {
             .map(|id| {
                 let r = if full {
                     self.read_entry(id)
-                        .and_then(|_| self.decrypt_to(id, io::sink()).map(|_| ()))
+                        .and_then(|_| self.decrypt_object(id, io::sink()).map(|_| ()))
                 } else {
                     self.inspect(id).map(|_| ())
                 };
@@ -1251,6 +1409,11 @@ impl Vault {
                     report.orphan_records += 1;
                 }
             }
+        }
+        if !report.failures.is_empty() {
+            self.audit.append(&[AuditEvent::IntegrityFailure {
+                ids: report.failures.iter().map(|(id, _)| id.clone()).collect(),
+            }])?;
         }
         Ok(report)
     }
@@ -1390,6 +1553,7 @@ impl Vault {
         };
         list.push(folder.clone());
         self.save_protected(list)?;
+        self.audit.append(&[AuditEvent::FolderProtected])?;
         Ok(folder)
     }
 
@@ -1403,7 +1567,8 @@ impl Vault {
         if list.len() == before {
             return Err(Error::NotFound("protected folder".into()));
         }
-        self.save_protected(list)
+        self.save_protected(list)?;
+        self.audit.append(&[AuditEvent::FolderUnprotected])
     }
 
     fn save_protected(&self, folders: Vec<ProtectedFolder>) -> Result<()> {
@@ -1558,6 +1723,7 @@ mod tests {
             }],
             AddOptions {
                 remove_plaintext: remove,
+                ..Default::default()
             },
             &|_| {},
         )

@@ -225,6 +225,15 @@ impl State {
             }
             found += self.scan(&f.path);
         }
+        if found > 0 {
+            let _ = self
+                .vault
+                .audit()
+                .append(&[crate::audit::AuditEvent::PlaintextFound {
+                    count: found as u64,
+                }]);
+        }
+        let _ = self.vault.record_status();
         self.emit(WatchEvent::Ready {
             folders: self.watched.len(),
             pending: found,
@@ -478,6 +487,7 @@ impl State {
             &sources,
             AddOptions {
                 remove_plaintext: true,
+                by: vault::Actor::Watcher,
             },
             &|_| {},
         ) {

@@ -20,6 +20,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::{Progress, Vault, remove_if_exists};
+use crate::audit::AuditEvent;
 use crate::config::{NewSlot, RotationKind, RotationState, SlotKind};
 use crate::error::{Error, IoContext, Result};
 use crate::format::{self, FileId};
@@ -67,6 +68,13 @@ pub struct Reenrol<'a> {
     pub passphrase: &'a Passphrase,
     /// Its Argon2id parameters.
     pub kdf: Argon2Params,
+}
+
+fn kind_name(k: RotationKind) -> &'static str {
+    match k {
+        RotationKind::Rewrap => "rewrap",
+        RotationKind::Reencrypt => "reencrypt",
+    }
 }
 
 impl Vault {
@@ -130,6 +138,10 @@ impl Vault {
                     cfg.rotation = Some(state.clone());
                     self.config = cfg;
                     self.save_config()?;
+                    self.audit.append(&[AuditEvent::RotationStarted {
+                        kind: kind_name(kind).into(),
+                        key_version: target_version,
+                    }])?;
                     (state, false)
                 }
             }
@@ -207,6 +219,12 @@ impl Vault {
         }
         self.config.rotation = None;
         self.save_config()?;
+        self.audit.append(&[AuditEvent::RotationFinished {
+            kind: kind_name(state.kind).into(),
+            key_version: state.target_version,
+            files,
+            destroyed: old.clone(),
+        }])?;
         Ok(RotationOutcome {
             report: RotationReport {
                 kind: state.kind,
@@ -256,6 +274,10 @@ impl Vault {
 
     /// Re-encrypts each object under a new DEK (same file id), verifies the
     /// new ciphertext, then replaces the old object by rename.
+    ///
+    /// Objects go one at a time: each is piped from a decrypting thread to
+    /// the encrypting one, and both parallelise their chunks on the rayon
+    /// pool — a rayon worker blocked on the pipe would starve them.
     fn reencrypt_batch(
         &self,
         ids: &[FileId],
@@ -264,7 +286,7 @@ impl Vault {
     ) -> Result<u64> {
         let keys = self.keys()?;
         let written: Vec<(PathBuf, PathBuf)> = ids
-            .par_iter()
+            .iter()
             .map(|id| -> Result<Option<(PathBuf, PathBuf)>> {
                 let (mut f, header, record, _, offset) = self.read_object(id)?;
                 if record.key_version == target.key_version {
