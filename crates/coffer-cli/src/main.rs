@@ -161,7 +161,12 @@ enum Command {
         structure_only: bool,
     },
     /// Locked/unlocked, counts, key version, slots, protected folders.
-    Status,
+    Status {
+        /// Also write a status record to the audit trail (for fleet views;
+        /// run it from a timer).
+        #[arg(long)]
+        record: bool,
+    },
     /// Show one object's layout (no secrets), for support.
     Inspect {
         /// Object id (32 hex digits), as shown by `ls --long` or `verify`.
@@ -196,6 +201,11 @@ enum Command {
         reencrypt: bool,
         #[command(flatten)]
         kdf: KdfArgs,
+    },
+    /// The audit trail: verify it, ship it, export reports.
+    Audit {
+        #[command(subcommand)]
+        action: AuditCmd,
     },
     /// Organisation escrow keys (IT).
     Escrow {
@@ -234,6 +244,44 @@ enum SlotsCmd {
     Remove {
         /// Slot id from `slots list`.
         id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Check the hash chain of the vault's log (or of a shipped copy).
+    Verify {
+        /// A log file to check instead (e.g. a copy in a sink folder).
+        #[arg(long, value_name = "FILE")]
+        log: Option<PathBuf>,
+    },
+    /// Send records the sinks have not received yet.
+    Ship,
+    /// Where the log is shipped.
+    Sink {
+        #[command(subcommand)]
+        action: SinkCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum SinkCmd {
+    /// List the sinks.
+    List,
+    /// Ship to a folder (e.g. a mounted network share).
+    AddDir {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// Ship to syslog: tcp://host:port, udp://host:port or unix:///dev/log.
+    AddSyslog {
+        /// Where.
+        url: String,
+    },
+    /// Stop shipping to sink number N (from `list`).
+    Remove {
+        /// Its number.
+        n: usize,
     },
 }
 
@@ -372,7 +420,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Extract { paths, to, version } => cmd_extract(&ctx, &paths, &to, version),
         Command::Rm { paths } => cmd_rm(&ctx, &paths),
         Command::Verify { structure_only } => cmd_verify(&ctx, structure_only),
-        Command::Status => cmd_status(&ctx),
+        Command::Status { record } => cmd_status(&ctx, record),
         Command::Inspect { object } => cmd_inspect(&ctx, &object),
         Command::Slots { action } => cmd_slots(&ctx, action),
         Command::Passwd { kdf } => {
@@ -393,6 +441,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             action: EscrowCmd::Keygen { out },
         } => cmd_escrow_keygen(&ctx, &out),
         Command::Rotate { reencrypt, kdf } => cmd_rotate(&ctx, reencrypt, kdf.params()),
+        Command::Audit { action } => cmd_audit(&ctx, action),
         Command::Repair { .. } => {
             let v = ctx.unlocked()?;
             let n = v.rebuild_index()?;
@@ -890,11 +939,17 @@ fn cmd_verify(ctx: &Ctx, structure_only: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-fn cmd_status(ctx: &Ctx) -> Result<(), Failure> {
+fn cmd_status(ctx: &Ctx, record: bool) -> Result<(), Failure> {
     let v = ctx.open()?;
+    if record {
+        v.record_status()?;
+    }
     let s = v.status()?;
+    let fde = coffer_core::posture::disk_encryption(v.dir());
     if ctx.json {
-        println!("{}", serde_json::to_value(&s).expect("serializes"));
+        let mut v = serde_json::to_value(&s).expect("serializes");
+        v["disk_encryption"] = serde_json::to_value(&fde).expect("serializes");
+        println!("{v}");
         return Ok(());
     }
     println!("Vault        {}", ctx.dir.display());
@@ -906,6 +961,15 @@ fn cmd_status(ctx: &Ctx) -> Result<(), Failure> {
         human_bytes(s.stored_bytes)
     );
     println!("Encryption   AES-256-GCM, 64 KiB chunks, a random key per file");
+    println!(
+        "Disk         full-disk encryption {}",
+        match &fde {
+            coffer_core::posture::DiskEncryption::On { how } => format!("on ({how})"),
+            coffer_core::posture::DiskEncryption::Off =>
+                "OFF: turn on full-disk encryption (LUKS, FileVault, BitLocker)".into(),
+            coffer_core::posture::DiskEncryption::Unknown { why } => format!("unknown ({why})"),
+        }
+    );
     let age_days = (jiff::Timestamp::now().as_second() - s.key_version_created).max(0) / 86_400;
     println!(
         "Key version  {} (created {}, {} days ago)",
@@ -1127,6 +1191,153 @@ fn cmd_rotate(ctx: &Ctx, reencrypt: bool, kdf: Argon2Params) -> Result<(), Failu
         }
     }
     Ok(())
+}
+
+fn cmd_audit(ctx: &Ctx, action: AuditCmd) -> Result<(), Failure> {
+    use coffer_core::{audit, sink};
+    match action {
+        AuditCmd::Verify { log } => {
+            let (report, what) = match &log {
+                Some(path) => {
+                    let bytes = std::fs::read(path).map_err(|e| {
+                        Failure::from(coffer_core::Error::Io {
+                            context: "reading the audit log",
+                            source: e,
+                        })
+                    })?;
+                    (
+                        audit::verify_chain(&bytes, None),
+                        path.display().to_string(),
+                    )
+                }
+                None => {
+                    let v = ctx.open()?;
+                    (
+                        audit::verify_vault_log(v.audit())?,
+                        "the vault's audit log".to_owned(),
+                    )
+                }
+            };
+            if ctx.json {
+                println!("{}", json!({"ok": report.ok(), "report": report}));
+            } else if report.ok() {
+                println!(
+                    "{what}: chain verified, {} records (up to record {}){}{}",
+                    report.verified,
+                    report.last_seq,
+                    if report.repaired_tears > 0 {
+                        format!(
+                            "; {} lines torn by crashes, each acknowledged",
+                            report.repaired_tears
+                        )
+                    } else {
+                        String::new()
+                    },
+                    if report.torn_tail {
+                        "; the last line was torn by a crash and will be acknowledged by the next record"
+                    } else {
+                        ""
+                    },
+                );
+            }
+            if let Some((line, why)) = &report.broken {
+                return Err(Failure {
+                    code: exit::INTEGRITY,
+                    kind: "integrity",
+                    message: format!("{what}: broken at line {line}: {why} (verified up to record {})", report.last_seq),
+                    hint: Some("compare with a shipped copy (`coffer audit verify --log COPY`) to see what was changed".into()),
+                });
+            }
+            if let Some(t) = &report.truncated {
+                return Err(Failure {
+                    code: exit::INTEGRITY,
+                    kind: "integrity",
+                    message: format!("{what}: {t}"),
+                    hint: Some("the shipped copy holds the missing records".into()),
+                });
+            }
+            Ok(())
+        }
+        AuditCmd::Ship => {
+            let v = ctx.open()?;
+            let reports = sink::ship_all(v.audit())?;
+            let behind = reports.iter().filter(|r| r.error.is_some()).count();
+            if ctx.json {
+                println!("{}", json!({"sinks": reports}));
+            } else if reports.is_empty() {
+                println!(
+                    "No audit sinks configured (add one with `coffer audit sink add-dir` or `add-syslog`)."
+                );
+            } else {
+                for r in &reports {
+                    match &r.error {
+                        None => println!(
+                            "{}: shipped {} records, up to record {}",
+                            r.sink, r.shipped, r.shipped_up_to
+                        ),
+                        Some(e) => println!("{}: not reachable ({e}); records stay queued", r.sink),
+                    }
+                }
+            }
+            if behind > 0 {
+                return Err(Failure {
+                    code: exit::IO,
+                    kind: "io",
+                    message: format!("{behind} audit sinks could not be reached"),
+                    hint: Some(
+                        "records stay queued in the vault and are sent on the next try".into(),
+                    ),
+                });
+            }
+            Ok(())
+        }
+        AuditCmd::Sink { action } => {
+            let v = ctx.open()?;
+            let mut sinks = sink::load(v.dir())?;
+            match action {
+                SinkCmd::List => {
+                    if ctx.json {
+                        println!("{}", json!({"sinks": sinks}));
+                    } else {
+                        for (i, s) in sinks.iter().enumerate() {
+                            println!("{}  {}", i + 1, s.describe());
+                        }
+                    }
+                    return Ok(());
+                }
+                SinkCmd::AddDir { path } => {
+                    let abs = std::fs::canonicalize(&path).map_err(|e| {
+                        Failure::from(coffer_core::Error::Io {
+                            context: "finding the sink folder",
+                            source: e,
+                        })
+                    })?;
+                    sinks.push(sink::Sink::Directory { path: abs });
+                }
+                SinkCmd::AddSyslog { url } => sinks.push(sink::Sink::Syslog { url }),
+                SinkCmd::Remove { n } => {
+                    if n == 0 || n > sinks.len() {
+                        return Err(coffer_core::Error::NotFound(format!("sink {n}")).into());
+                    }
+                    sinks.remove(n - 1);
+                }
+            }
+            sink::save(v.dir(), &sinks)?;
+            let reports = sink::ship_all(v.audit())?;
+            ctx.say(
+                format!(
+                    "Audit sinks: {}.",
+                    sinks
+                        .iter()
+                        .map(|s| s.describe())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                json!({"sinks": sinks, "shipped": reports}),
+            );
+            Ok(())
+        }
+    }
 }
 
 fn cmd_recover(ctx: &Ctx, escrow_key: Option<&Path>, kdf: Argon2Params) -> Result<(), Failure> {
