@@ -202,6 +202,11 @@ enum Command {
         #[command(flatten)]
         kdf: KdfArgs,
     },
+    /// The organisation policy: show it, or check this device against it.
+    Policy {
+        #[command(subcommand)]
+        action: PolicyCmd,
+    },
     /// The audit trail: verify it, ship it, export reports.
     Audit {
         #[command(subcommand)]
@@ -245,6 +250,14 @@ enum SlotsCmd {
         /// Slot id from `slots list`.
         id: String,
     },
+}
+
+#[derive(Subcommand)]
+enum PolicyCmd {
+    /// Print the effective settings and where they come from.
+    Show,
+    /// Check this device and vault against the policy (exit 1 if not compliant).
+    Check,
 }
 
 #[derive(Subcommand)]
@@ -442,6 +455,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         } => cmd_escrow_keygen(&ctx, &out),
         Command::Rotate { reencrypt, kdf } => cmd_rotate(&ctx, reencrypt, kdf.params()),
         Command::Audit { action } => cmd_audit(&ctx, action),
+        Command::Policy { action } => cmd_policy(&ctx, action),
         Command::Repair { .. } => {
             let v = ctx.unlocked()?;
             let n = v.rebuild_index()?;
@@ -1191,6 +1205,138 @@ fn cmd_rotate(ctx: &Ctx, reencrypt: bool, kdf: Argon2Params) -> Result<(), Failu
         }
     }
     Ok(())
+}
+
+fn cmd_policy(ctx: &Ctx, action: PolicyCmd) -> Result<(), Failure> {
+    match action {
+        PolicyCmd::Show => {
+            let eff = coffer_core::policy::load()?;
+            let floor = eff.policy.kdf_floor();
+            if ctx.json {
+                println!(
+                    "{}",
+                    json!({"source": eff.source, "policy": eff.policy,
+                           "effective": {"kdf_min": floor}})
+                );
+                return Ok(());
+            }
+            match &eff.source {
+                Some(p) => println!(
+                    "Policy from {} (set by your organisation; it cannot be weakened here)",
+                    p.display()
+                ),
+                None => println!(
+                    "No organisation policy ({} not present): Coffer's defaults apply.",
+                    coffer_core::policy::system_path().display()
+                ),
+            }
+            let p = &eff.policy;
+            println!(
+                "Key derivation   Argon2id at least m={} MiB, t={}, p={}",
+                floor.m_kib / 1024,
+                floor.t,
+                floor.p
+            );
+            println!(
+                "Unlock methods   {}",
+                p.unlock.as_ref().map_or(
+                    "any (passphrase, keychain, recovery, escrow)".into(),
+                    |u| u
+                        .allowed
+                        .iter()
+                        .map(|k| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            );
+            println!(
+                "Escrow           {}",
+                p.escrow.as_ref().map_or("none".into(), |e| if e.required {
+                    "required (added at next unlock)".to_string()
+                } else {
+                    "offered".to_string()
+                })
+            );
+            println!(
+                "Mandatory folders {}",
+                if p.folders.mandatory.is_empty() {
+                    "none".into()
+                } else {
+                    p.folders.mandatory.join(", ")
+                }
+            );
+            println!(
+                "Auto-lock        {}",
+                p.lock.map_or("user's choice".into(), |l| format!(
+                    "at most {} minutes",
+                    l.max_auto_lock_minutes
+                ))
+            );
+            println!(
+                "Key rotation     {}",
+                p.rotation.map_or("not scheduled".into(), |r| format!(
+                    "every {} days",
+                    r.period_days
+                ))
+            );
+            println!(
+                "Disk encryption  {}",
+                if p.device.require_disk_encryption {
+                    "required"
+                } else {
+                    "not required"
+                }
+            );
+            println!(
+                "Audit sinks      {}",
+                if p.audit.sinks.is_empty() {
+                    "none".into()
+                } else {
+                    p.audit
+                        .sinks
+                        .iter()
+                        .map(|s| s.describe())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            );
+            Ok(())
+        }
+        PolicyCmd::Check => {
+            let v = ctx.open()?;
+            let checks = v.compliance()?;
+            let ok = checks.iter().all(|c| c.ok);
+            if ctx.json {
+                println!(
+                    "{}",
+                    json!({"compliant": ok, "policy_source": v.policy().source, "checks": checks})
+                );
+            } else {
+                for c in &checks {
+                    println!(
+                        "{} {}: {}",
+                        if c.ok { "ok  " } else { "FAIL" },
+                        c.rule,
+                        c.detail
+                    );
+                }
+                println!("{}", if ok { "Compliant." } else { "Not compliant." });
+            }
+            if !ok {
+                return Err(Failure {
+                    code: exit::FAILURE,
+                    kind: "non_compliant",
+                    message: format!(
+                        "{} of {} policy checks failed",
+                        checks.iter().filter(|c| !c.ok).count(),
+                        checks.len()
+                    ),
+                    hint: Some("the failed checks above say what to change".into()),
+                });
+            }
+            Ok(())
+        }
+    }
 }
 
 fn cmd_audit(ctx: &Ctx, action: AuditCmd) -> Result<(), Failure> {

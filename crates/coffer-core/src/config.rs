@@ -640,8 +640,20 @@ impl VaultConfig {
         if bytes.len() > MAX_CONFIG_LEN {
             return Err(Error::corrupt(WHAT, "file too large"));
         }
-        let cfg: VaultConfig =
-            serde_json::from_slice(bytes).map_err(|e| Error::corrupt(WHAT, e.to_string()))?;
+        let cfg: VaultConfig = serde_json::from_slice(bytes).map_err(|e| {
+            // A newer config usually has fields this build does not know:
+            // report its version, not corruption.
+            let v: Option<serde_json::Value> = serde_json::from_slice(bytes).ok();
+            match v.as_ref().map(|v| (&v["format"], v["version"].as_u64())) {
+                Some((f, Some(n))) if *f == CONFIG_FORMAT && n != u64::from(CONFIG_VERSION) => {
+                    Error::UnsupportedVersion {
+                        what: "vault config",
+                        version: u32::try_from(n).unwrap_or(u32::MAX),
+                    }
+                }
+                _ => Error::corrupt(WHAT, e.to_string()),
+            }
+        })?;
         cfg.validate()?;
         Ok(cfg)
     }

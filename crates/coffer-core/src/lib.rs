@@ -14,6 +14,7 @@ pub mod fsutil;
 pub mod kdf;
 pub mod keys;
 pub mod object;
+pub mod policy;
 pub mod posture;
 pub mod primitives;
 pub mod recovery;

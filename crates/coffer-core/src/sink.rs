@@ -113,7 +113,15 @@ pub fn ship_all(log: &AuditLog) -> Result<Vec<ShipReport>> {
         .and_then(Path::parent)
         .expect("log lives in vault/audit")
         .to_path_buf();
-    let sinks = load(&vault_dir)?;
+    let mut sinks = load(&vault_dir)?;
+    // The organisation's sinks always apply, whatever the user configured.
+    if let Ok(p) = crate::policy::load() {
+        for s in p.policy.audit.sinks {
+            if !sinks.contains(&s) {
+                sinks.push(s);
+            }
+        }
+    }
     Ok(sinks.iter().map(|s| ship_one(log, s)).collect())
 }
 

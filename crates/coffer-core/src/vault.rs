@@ -339,6 +339,25 @@ pub struct Vault {
     config: VaultConfig,
     keys: Option<UnlockedKeys>,
     audit: AuditLog,
+    policy: crate::policy::Effective,
+}
+
+/// One rule of the organisation policy and whether this device meets it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ComplianceCheck {
+    /// The rule.
+    pub rule: String,
+    /// Whether it is met.
+    pub ok: bool,
+    /// What was found.
+    pub detail: String,
+}
+
+fn home_dir() -> PathBuf {
+    std::env::var_os("HOME")
+        .or_else(|| std::env::var_os("USERPROFILE"))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/"))
 }
 
 impl Drop for Vault {
@@ -478,6 +497,27 @@ impl Vault {
         if dir.join(CONFIG_FILE).exists() {
             return Err(Error::AlreadyExists);
         }
+        let policy = crate::policy::load()?;
+        let floor = policy.policy.kdf_floor();
+        if !opts.kdf.at_least(&floor) {
+            return Err(Error::KdfParams(format!(
+                "m={} MiB, t={}, p={} are below the minimum of m={} MiB, t={}, p={} set by {}",
+                opts.kdf.m_kib / 1024,
+                opts.kdf.t,
+                opts.kdf.p,
+                floor.m_kib / 1024,
+                floor.t,
+                floor.p,
+                policy.by()
+            )));
+        }
+        if opts.keychain_secret.is_some() && !policy.policy.allows(SlotKind::Keychain) {
+            return Err(Error::Invalid(format!(
+                "unlocking with the computer's keychain is not allowed by {}",
+                policy.by()
+            )));
+        }
+        let escrow = opts.escrow.or_else(|| policy.policy.escrow_key());
         create_private_dir(dir)?;
         create_private_dir(&dir.join(OBJECTS_DIR))?;
         let (mut config, keys) = VaultConfig::create();
@@ -487,7 +527,7 @@ impl Vault {
         if let Some(s) = opts.keychain_secret {
             config.add_slot(&keys, NewSlot::Keychain(s))?;
         }
-        if let Some(pk) = &opts.escrow {
+        if let Some(pk) = &escrow {
             config.add_slot(&keys, NewSlot::Escrow(pk))?;
         }
         let vault = Vault {
@@ -495,6 +535,7 @@ impl Vault {
             audit: AuditLog::new(dir, Identity::current(config.vault_id())),
             config,
             keys: Some(keys),
+            policy,
         };
         {
             let _w = vault.writer()?;
@@ -531,6 +572,7 @@ impl Vault {
             audit: AuditLog::new(dir, Identity::current(config.vault_id())),
             config,
             keys: None,
+            policy: crate::policy::load()?,
         };
         if let Ok(_w) = WriterLock::acquire(&vault.dir.join(LOCK_FILE), Duration::ZERO) {
             vault.clean_leftovers()?;
@@ -559,6 +601,12 @@ impl Vault {
     /// as recoveries.
     pub fn unlock(&mut self, cred: &Credential<'_>) -> Result<SlotKind> {
         let method = cred.kind().as_str().to_owned();
+        if !self.policy.policy.allows(cred.kind()) {
+            return Err(Error::Invalid(format!(
+                "unlocking with the {method} is not allowed by {}",
+                self.policy.by()
+            )));
+        }
         match self.config.unlock(cred) {
             Ok((keys, i)) => {
                 self.keys = Some(keys);
@@ -568,6 +616,7 @@ impl Vault {
                     _ => AuditEvent::Unlocked { method },
                 };
                 self.audit.append(&[ev])?;
+                self.enforce_policy(cred)?;
                 Ok(kind)
             }
             Err(e) => {
@@ -587,6 +636,205 @@ impl Vault {
                 reason: reason.into(),
             }]);
         }
+    }
+
+    /// The organisation policy in force.
+    pub fn policy(&self) -> &crate::policy::Effective {
+        &self.policy
+    }
+
+    /// Brings the vault up to the policy right after an unlock: a
+    /// passphrase slot below the KDF minimum is re-derived with the
+    /// minimum (the passphrase was just typed), a required escrow slot is
+    /// added, slots of forbidden kinds are removed (never the last way in).
+    fn enforce_policy(&mut self, cred: &Credential<'_>) -> Result<()> {
+        let pol = self.policy.policy.clone();
+        if self.policy.source.is_none() {
+            return Ok(());
+        }
+        let floor = pol.kdf_floor();
+        let mut changed = Vec::new();
+        if let Credential::Passphrase(p) = cred {
+            let weak = self.config.slots.iter().any(|s| {
+                matches!(s, crate::config::Slot::Passphrase { kdf, .. } if !kdf.at_least(&floor))
+            });
+            if weak {
+                let d = Argon2Params::DEFAULT;
+                let kdf = Argon2Params {
+                    m_kib: floor.m_kib.max(d.m_kib),
+                    t: floor.t.max(d.t),
+                    p: floor.p.max(d.p),
+                };
+                self.replace_slots(SlotKind::Passphrase, NewSlot::Passphrase(p, kdf))?;
+                changed.push("kdf");
+            }
+        }
+        if pol.escrow.as_ref().is_some_and(|e| e.required)
+            && !self
+                .config
+                .slots
+                .iter()
+                .any(|s| s.kind() == SlotKind::Escrow)
+            && let Some(pk) = pol.escrow_key()
+        {
+            self.add_slot(NewSlot::Escrow(&pk))?;
+            changed.push("escrow");
+        }
+        let forbidden: Vec<String> = self
+            .config
+            .slots
+            .iter()
+            .filter(|s| !pol.allows(s.kind()))
+            .map(|s| s.id_hex())
+            .collect();
+        for id in forbidden {
+            if self.remove_slot(&id).is_ok() {
+                changed.push("unlock methods");
+            }
+        }
+        if !changed.is_empty() {
+            self.audit.append(&[AuditEvent::PolicyApplied {
+                source: format!("{} ({})", self.policy.by(), changed.join(", ")),
+            }])?;
+        }
+        Ok(())
+    }
+
+    /// How this device and vault measure up to the policy.
+    pub fn compliance(&self) -> Result<Vec<ComplianceCheck>> {
+        let pol = &self.policy.policy;
+        let mut out = Vec::new();
+        let mut check = |rule: &str, ok: bool, detail: String| {
+            out.push(ComplianceCheck {
+                rule: rule.into(),
+                ok,
+                detail,
+            })
+        };
+        let floor = pol.kdf_floor();
+        for s in &self.config.slots {
+            if let crate::config::Slot::Passphrase { kdf, .. } = s {
+                check(
+                    "passphrase key derivation",
+                    kdf.at_least(&floor),
+                    format!(
+                        "Argon2id m={} MiB t={} p={} (minimum m={} MiB t={} p={})",
+                        kdf.m_kib / 1024,
+                        kdf.t,
+                        kdf.p,
+                        floor.m_kib / 1024,
+                        floor.t,
+                        floor.p
+                    ),
+                );
+            }
+        }
+        let forbidden: Vec<&str> = self
+            .config
+            .slots
+            .iter()
+            .filter(|s| !pol.allows(s.kind()))
+            .map(|s| s.kind().as_str())
+            .collect();
+        check(
+            "unlock methods",
+            forbidden.is_empty(),
+            if forbidden.is_empty() {
+                "only allowed methods are enrolled".into()
+            } else {
+                format!("not allowed but enrolled: {}", forbidden.join(", "))
+            },
+        );
+        if pol.escrow.as_ref().is_some_and(|e| e.required) {
+            let has = self
+                .config
+                .slots
+                .iter()
+                .any(|s| s.kind() == SlotKind::Escrow);
+            check(
+                "organisation escrow",
+                has,
+                if has {
+                    "enrolled"
+                } else {
+                    "missing (added at the next unlock)"
+                }
+                .into(),
+            );
+        }
+        let protected = self.protected_folders()?;
+        for f in pol.mandatory_folders(&home_dir()) {
+            let ok = protected
+                .iter()
+                .any(|p| p.path == f || fs::canonicalize(&f).is_ok_and(|c| c == p.path));
+            check(
+                "mandatory protected folder",
+                ok,
+                format!(
+                    "{} {}",
+                    f.display(),
+                    if ok {
+                        "is protected"
+                    } else {
+                        "is not protected"
+                    }
+                ),
+            );
+        }
+        if let Some(r) = &pol.rotation {
+            let cur = self
+                .config
+                .key_versions
+                .iter()
+                .find(|v| v.version == self.config.current_key_version)
+                .expect("validated");
+            let age_days = (now_ns() / 1_000_000_000 - cur.created).max(0) / 86_400;
+            check(
+                "key rotation",
+                age_days <= i64::from(r.period_days),
+                format!(
+                    "key version {} is {age_days} days old (rotate every {} days)",
+                    cur.version, r.period_days
+                ),
+            );
+        }
+        if pol.device.require_disk_encryption {
+            let fde = crate::posture::disk_encryption(&self.dir);
+            check(
+                "full-disk encryption",
+                matches!(fde, crate::posture::DiskEncryption::On { .. }),
+                format!("{fde:?}"),
+            );
+        }
+        if !pol.audit.sinks.is_empty() {
+            let last = self.audit.checkpoint().map_or(0, |c| c.seq);
+            let reports = crate::sink::ship_all(&self.audit)?;
+            let behind: Vec<String> = reports
+                .iter()
+                .filter(|r| r.error.is_some() || r.shipped_up_to < last)
+                .map(|r| r.sink.clone())
+                .collect();
+            check(
+                "audit shipping",
+                behind.is_empty(),
+                if behind.is_empty() {
+                    format!("every sink holds the log up to record {last}")
+                } else {
+                    format!("behind: {}", behind.join(", "))
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// Registers the policy's mandatory folders (creating them if needed).
+    pub fn ensure_mandatory_folders(&self) -> Result<Vec<ProtectedFolder>> {
+        let mut added = Vec::new();
+        for f in self.policy.policy.mandatory_folders(&home_dir()) {
+            fs::create_dir_all(&f).ctx("creating a mandatory protected folder")?;
+            added.push(self.register_protected(&f)?);
+        }
+        Ok(added)
     }
 
     /// The vault's audit log.
@@ -612,6 +860,12 @@ impl Vault {
             })
             .min_by_key(|k| (k.m_kib, k.t, k.p));
         let fde = crate::posture::disk_encryption(&self.dir);
+        let problems: Vec<String> = self
+            .compliance()?
+            .into_iter()
+            .filter(|c| !c.ok)
+            .map(|c| format!("{}: {}", c.rule, c.detail))
+            .collect();
         let v = serde_json::json!({
             "unlocked": st.unlocked,
             "objects": st.objects,
@@ -626,6 +880,9 @@ impl Vault {
             "protected_folders": st.protected.len(),
             "rotation_in_progress": st.rotation.is_some(),
             "disk_encryption": fde.as_str(),
+            "policy_source": self.policy.source,
+            "policy_compliant": problems.is_empty(),
+            "policy_problems": problems,
         });
         Ok(AuditEvent::Status(match v {
             serde_json::Value::Object(m) => m,
@@ -648,6 +905,7 @@ impl Vault {
 
     /// Enrols a new slot (needs unlock). Returns its short id.
     pub fn add_slot(&mut self, new: NewSlot<'_>) -> Result<String> {
+        self.check_new_slot(&new)?;
         let _w = self.writer()?;
         self.reload_config()?;
         let keys = self.keys.as_ref().ok_or(Error::Locked)?;
@@ -682,6 +940,7 @@ impl Vault {
     /// Replaces every slot of `kind` by one for the new credential, in one
     /// atomic config write: the old credential stops working at once.
     pub fn replace_slots(&mut self, kind: SlotKind, new: NewSlot<'_>) -> Result<String> {
+        self.check_new_slot(&new)?;
         let _w = self.writer()?;
         self.reload_config()?;
         let keys = self.keys.as_ref().ok_or(Error::Locked)?;
@@ -707,6 +966,38 @@ impl Vault {
         });
         self.audit.append(&events)?;
         Ok(id)
+    }
+
+    fn check_new_slot(&self, new: &NewSlot<'_>) -> Result<()> {
+        let (kind, kdf) = match new {
+            NewSlot::Passphrase(_, k) => (SlotKind::Passphrase, Some(*k)),
+            NewSlot::Keychain(_) => (SlotKind::Keychain, None),
+            NewSlot::Recovery(_) => (SlotKind::Recovery, None),
+            NewSlot::Escrow(_) => (SlotKind::Escrow, None),
+        };
+        if !self.policy.policy.allows(kind) {
+            return Err(Error::Invalid(format!(
+                "a {} slot is not allowed by {}",
+                kind.as_str(),
+                self.policy.by()
+            )));
+        }
+        let floor = self.policy.policy.kdf_floor();
+        if let Some(k) = kdf
+            && !k.at_least(&floor)
+        {
+            return Err(Error::KdfParams(format!(
+                "m={} MiB, t={}, p={} are below the minimum of m={} MiB, t={}, p={} set by {}",
+                k.m_kib / 1024,
+                k.t,
+                k.p,
+                floor.m_kib / 1024,
+                floor.t,
+                floor.p,
+                self.policy.by()
+            )));
+        }
+        Ok(())
     }
 
     /// Re-reads `vault.json` (another process may have rotated keys or
@@ -1298,6 +1589,9 @@ impl Vault {
     /// tampered object never leaves partial plaintext. Refuses to replace
     /// an existing file.
     pub fn extract(&self, entry: &Entry, dest: &Path) -> Result<()> {
+        if let Err(why) = self.policy.policy.check_extract(dest, &home_dir()) {
+            return Err(Error::Invalid(format!("{why} by {}", self.policy.by())));
+        }
         if fs::symlink_metadata(dest).is_ok() {
             return Err(Error::Invalid(
                 "the destination already exists; choose another folder or remove it first".into(),
@@ -1560,6 +1854,18 @@ impl Vault {
     /// Stops protecting the folder at `dir`; its files stay in the vault.
     pub fn unregister_protected(&self, dir: &Path) -> Result<()> {
         let abs = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        if self
+            .policy
+            .policy
+            .mandatory_folders(&home_dir())
+            .iter()
+            .any(|m| *m == abs || fs::canonicalize(m).is_ok_and(|c| c == abs))
+        {
+            return Err(Error::Invalid(format!(
+                "this folder must stay protected: it is required by {}",
+                self.policy.by()
+            )));
+        }
         let _w = self.writer()?;
         let mut list = self.protected_folders()?;
         let before = list.len();

@@ -125,6 +125,8 @@ pub fn start(
     events: Sender<WatchEvent>,
 ) -> Result<WatchHandle> {
     let vault = Vault::open(vault_dir)?;
+    // The organisation's mandatory folders are protected from the start.
+    vault.ensure_mandatory_folders()?;
     let (tx, rx) = mpsc::channel();
     let fs_tx = tx.clone();
     let mut watcher = notify::recommended_watcher(move |ev| {

@@ -1,0 +1,473 @@
+//! Organisation policy: what IT sets and the user cannot weaken.
+//!
+//! Read from the system location only — Linux `/etc/coffer/policy.toml`,
+//! macOS `/Library/Managed Preferences/org.coffer.policy.toml` (the TOML is
+//! deployed by the MDM profile), Windows `%ProgramData%\Coffer\policy.toml`
+//! — and refused unless it is owned by the administrator and writable by
+//! no one else. `COFFER_POLICY_FILE` names another file under the same
+//! rules, and only where no system policy exists (installs in a
+//! non-standard prefix, tests), so it can never replace or weaken one.
+//! docs/POLICY.md documents every setting; docs/policy.schema.json is its
+//! JSON Schema.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::SlotKind;
+use crate::error::{Error, Result};
+use crate::kdf::Argon2Params;
+use crate::sink::Sink;
+
+/// Largest policy file read.
+const MAX_POLICY_LEN: u64 = 256 << 10;
+
+/// The system policy location on this OS.
+pub fn system_path() -> PathBuf {
+    #[cfg(target_os = "macos")]
+    return PathBuf::from("/Library/Managed Preferences/org.coffer.policy.toml");
+    #[cfg(windows)]
+    return PathBuf::from(
+        std::env::var("ProgramData").unwrap_or_else(|_| r"C:\ProgramData".into()),
+    )
+    .join("Coffer")
+    .join("policy.toml");
+    #[cfg(not(any(target_os = "macos", windows)))]
+    PathBuf::from("/etc/coffer/policy.toml")
+}
+
+/// Minimum Argon2id parameters for passphrase slots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KdfPolicy {
+    /// Memory in MiB.
+    pub min_memory_mib: u32,
+    /// Passes.
+    pub min_time: u32,
+    /// Lanes.
+    pub min_lanes: u32,
+}
+
+/// Which unlock methods may be used.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnlockPolicy {
+    /// Allowed slot kinds; the others are refused at unlock and enrolment.
+    pub allowed: Vec<SlotKind>,
+}
+
+/// The organisation's escrow key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscrowPolicy {
+    /// `coffer-escrow-public:BASE64` as printed by `coffer escrow keygen`.
+    pub public_key: String,
+    /// Whether every vault must carry an escrow slot (added at next unlock).
+    #[serde(default)]
+    pub required: bool,
+}
+
+/// Folders that must be protected.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FolderPolicy {
+    /// Absolute paths; `~/` means the user's home folder.
+    #[serde(default)]
+    pub mandatory: Vec<String>,
+}
+
+/// Auto-lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockPolicy {
+    /// The longest idle time before the app locks itself.
+    pub max_auto_lock_minutes: u32,
+}
+
+/// Scheduled rotation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotationPolicy {
+    /// Days between vault key rotations.
+    pub period_days: u32,
+}
+
+/// Where the audit trail goes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditPolicy {
+    /// Sinks every vault ships to (in addition to the user's own).
+    #[serde(default)]
+    pub sinks: Vec<Sink>,
+}
+
+/// Device requirements.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevicePolicy {
+    /// Full-disk encryption must be on.
+    #[serde(default)]
+    pub require_disk_encryption: bool,
+}
+
+/// Where files may be extracted to.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtractPolicy {
+    /// If set, extraction only below these folders.
+    #[serde(default)]
+    pub allowed_destinations: Vec<String>,
+    /// Never below these folders (e.g. removable media).
+    #[serde(default)]
+    pub forbidden_destinations: Vec<String>,
+}
+
+/// The whole policy file. Every section is optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Minimum KDF parameters.
+    pub kdf: Option<KdfPolicy>,
+    /// Allowed unlock methods.
+    pub unlock: Option<UnlockPolicy>,
+    /// Organisation escrow.
+    pub escrow: Option<EscrowPolicy>,
+    /// Mandatory protected folders.
+    #[serde(default)]
+    pub folders: FolderPolicy,
+    /// Auto-lock ceiling.
+    pub lock: Option<LockPolicy>,
+    /// Rotation period.
+    pub rotation: Option<RotationPolicy>,
+    /// Audit sinks.
+    #[serde(default)]
+    pub audit: AuditPolicy,
+    /// Device requirements.
+    #[serde(default)]
+    pub device: DevicePolicy,
+    /// Extraction destinations.
+    #[serde(default)]
+    pub extract: ExtractPolicy,
+}
+
+/// A policy and where it came from.
+#[derive(Clone, Debug)]
+pub struct Effective {
+    /// The settings.
+    pub policy: Policy,
+    /// The file they were read from, or `None` for no policy.
+    pub source: Option<PathBuf>,
+}
+
+impl Effective {
+    /// No organisation policy: Coffer's defaults apply.
+    pub fn none() -> Self {
+        Effective {
+            policy: Policy::default(),
+            source: None,
+        }
+    }
+
+    /// Says who set a rule, for messages.
+    pub fn by(&self) -> String {
+        match &self.source {
+            Some(p) => format!("your organisation's policy ({})", p.display()),
+            None => "Coffer's defaults".into(),
+        }
+    }
+}
+
+impl Policy {
+    /// Parses and validates policy text.
+    pub fn parse(text: &str) -> Result<Self> {
+        let p: Policy =
+            toml::from_str(text).map_err(|e| Error::corrupt("policy", e.to_string()))?;
+        p.validate()?;
+        Ok(p)
+    }
+
+    fn validate(&self) -> Result<()> {
+        let bad = |why: String| Err(Error::corrupt("policy", why));
+        if let Some(k) = &self.kdf {
+            let params = k.params();
+            // A floor below OWASP's minimum would weaken, not harden.
+            if !params.at_least(&Argon2Params::FLOOR) {
+                return bad(format!(
+                    "[kdf] minimum is below the lowest Coffer accepts (memory ≥ {} MiB, time ≥ {}, lanes ≥ {})",
+                    Argon2Params::FLOOR.m_kib / 1024,
+                    Argon2Params::FLOOR.t,
+                    Argon2Params::FLOOR.p
+                ));
+            }
+            if params.check(&Argon2Params::FLOOR).is_err() {
+                return bad("[kdf] minimum is above what Coffer can use".into());
+            }
+        }
+        if let Some(u) = &self.unlock
+            && !u
+                .allowed
+                .iter()
+                .any(|k| matches!(k, SlotKind::Passphrase | SlotKind::Keychain))
+        {
+            return bad("[unlock] allowed must include passphrase or keychain".into());
+        }
+        if let Some(e) = &self.escrow {
+            parse_public_key(&e.public_key)?;
+        }
+        for f in &self.folders.mandatory {
+            if !(f.starts_with('/') || f.starts_with("~/") || Path::new(f).is_absolute()) {
+                return bad(format!("[folders] {f:?} must be absolute or start with ~/"));
+            }
+        }
+        if let Some(l) = &self.lock
+            && l.max_auto_lock_minutes == 0
+        {
+            return bad("[lock] max_auto_lock_minutes must be at least 1".into());
+        }
+        if let Some(r) = &self.rotation
+            && r.period_days == 0
+        {
+            return bad("[rotation] period_days must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The KDF floor: the policy's, never below Coffer's own.
+    pub fn kdf_floor(&self) -> Argon2Params {
+        self.kdf.map_or(Argon2Params::FLOOR, |k| k.params())
+    }
+
+    /// Whether a slot kind may be used.
+    pub fn allows(&self, kind: SlotKind) -> bool {
+        self.unlock
+            .as_ref()
+            .is_none_or(|u| u.allowed.contains(&kind))
+    }
+
+    /// The escrow public key, if set.
+    pub fn escrow_key(&self) -> Option<crate::wrap::PublicKey> {
+        self.escrow
+            .as_ref()
+            .and_then(|e| parse_public_key(&e.public_key).ok())
+    }
+
+    /// Mandatory folders, with `~/` expanded against `home`.
+    pub fn mandatory_folders(&self, home: &Path) -> Vec<PathBuf> {
+        self.folders
+            .mandatory
+            .iter()
+            .map(|f| expand(f, home))
+            .collect()
+    }
+
+    /// Refuses an extraction destination the policy rules out.
+    pub fn check_extract(&self, dest: &Path, home: &Path) -> std::result::Result<(), String> {
+        let dest = std::fs::canonicalize(dest).unwrap_or_else(|_| dest.to_path_buf());
+        for f in &self.extract.forbidden_destinations {
+            if dest.starts_with(expand(f, home)) {
+                return Err(format!("extracting below {f} is not allowed"));
+            }
+        }
+        let allowed = &self.extract.allowed_destinations;
+        if !allowed.is_empty() && !allowed.iter().any(|a| dest.starts_with(expand(a, home))) {
+            return Err(format!(
+                "files may only be extracted below {}",
+                allowed.join(", ")
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl KdfPolicy {
+    /// As Argon2id parameters.
+    pub fn params(&self) -> Argon2Params {
+        Argon2Params {
+            m_kib: self.min_memory_mib.saturating_mul(1024),
+            t: self.min_time,
+            p: self.min_lanes,
+        }
+    }
+}
+
+fn expand(f: &str, home: &Path) -> PathBuf {
+    match f.strip_prefix("~/") {
+        Some(rest) => home.join(rest),
+        None => PathBuf::from(f),
+    }
+}
+
+/// Parses `coffer-escrow-public:BASE64` (or bare base64).
+pub fn parse_public_key(s: &str) -> Result<crate::wrap::PublicKey> {
+    use base64::Engine as _;
+    let b64 = s.trim().trim_start_matches("coffer-escrow-public:");
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .map(crate::wrap::PublicKey)
+        .ok_or_else(|| {
+            Error::corrupt(
+                "policy",
+                "escrow public_key is not a Coffer escrow public key",
+            )
+        })
+}
+
+/// Loads the effective policy: the system file if present, else
+/// `COFFER_POLICY_FILE` if set, else none.
+pub fn load() -> Result<Effective> {
+    let system = system_path();
+    let path = if system.exists() {
+        system
+    } else if let Some(p) = std::env::var_os("COFFER_POLICY_FILE") {
+        PathBuf::from(p)
+    } else {
+        return Ok(Effective::none());
+    };
+    load_from(&path)
+}
+
+/// Loads a policy file, refusing one the user could have written.
+pub fn load_from(path: &Path) -> Result<Effective> {
+    check_protected(path)?;
+    let meta = std::fs::metadata(path).map_err(|e| Error::Io {
+        context: "reading the organisation policy",
+        source: e,
+    })?;
+    if meta.len() > MAX_POLICY_LEN {
+        return Err(Error::corrupt("policy", "file too large"));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+        context: "reading the organisation policy",
+        source: e,
+    })?;
+    Ok(Effective {
+        policy: Policy::parse(&text)?,
+        source: Some(path.to_path_buf()),
+    })
+}
+
+/// The file and its folder must belong to the administrator and be
+/// writable by no one else; otherwise a user could weaken the policy.
+fn check_protected(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let mut p = Some(path);
+        while let Some(cur) = p {
+            let m = std::fs::metadata(cur).map_err(|e| Error::Io {
+                context: "reading the organisation policy",
+                source: e,
+            })?;
+            if m.uid() != 0 || m.mode() & 0o022 != 0 {
+                return Err(Error::Invalid(format!(
+                    "the policy file {} (or a folder above it) is not owned by root or is writable by others; Coffer refuses it — ask IT to reinstall it with `install -o root -m 0644`",
+                    path.display()
+                )));
+            }
+            // The file and its own folder are what a user could swap.
+            p = if cur == path { cur.parent() } else { None };
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULL: &str = r#"
+[kdf]
+min_memory_mib = 256
+min_time = 3
+min_lanes = 4
+
+[unlock]
+allowed = ["passphrase", "recovery", "escrow"]
+
+[folders]
+mandatory = ["~/Scans"]
+
+[lock]
+max_auto_lock_minutes = 15
+
+[rotation]
+period_days = 90
+
+[[audit.sinks]]
+kind = "directory"
+path = "/mnt/audit"
+
+[device]
+require_disk_encryption = true
+
+[extract]
+forbidden_destinations = ["/media"]
+"#;
+
+    #[test]
+    fn full_policy_parses() {
+        let p = Policy::parse(FULL).unwrap();
+        assert_eq!(p.kdf_floor(), Argon2Params::DEFAULT);
+        assert!(!p.allows(SlotKind::Keychain));
+        assert!(p.allows(SlotKind::Passphrase));
+        assert_eq!(
+            p.mandatory_folders(Path::new("/home/a")),
+            vec![PathBuf::from("/home/a/Scans")]
+        );
+        assert!(
+            p.check_extract(Path::new("/media/usb/x"), Path::new("/h"))
+                .is_err()
+        );
+        assert!(
+            p.check_extract(Path::new("/home/a/x"), Path::new("/h"))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn bad_policies_are_refused_with_a_reason() {
+        for (text, why) in [
+            (
+                "[kdf]\nmin_memory_mib = 1\nmin_time = 1\nmin_lanes = 1\n",
+                "below",
+            ),
+            (
+                "[unlock]\nallowed = [\"recovery\"]\n",
+                "passphrase or keychain",
+            ),
+            ("[lock]\nmax_auto_lock_minutes = \"ten\"\n", "invalid type"),
+            ("[surprise]\nx = 1\n", "unknown field"),
+            ("[escrow]\npublic_key = \"nope\"\n", "escrow"),
+            ("[folders]\nmandatory = [\"relative/dir\"]\n", "absolute"),
+        ] {
+            let err = Policy::parse(text).unwrap_err().to_string();
+            assert!(err.contains(why), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn user_writable_policy_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("policy.toml");
+        std::fs::write(&p, FULL).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o666)).unwrap();
+            let err = load_from(&p).unwrap_err().to_string();
+            assert!(err.contains("writable"), "{err}");
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+            std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+            // Tests run as root in CI; elsewhere the file is not root's.
+            if rustix::process::getuid().is_root() {
+                assert!(load_from(&p).is_ok());
+            } else {
+                assert!(load_from(&p).is_err());
+            }
+        }
+    }
+}
