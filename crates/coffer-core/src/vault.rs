@@ -1592,6 +1592,23 @@ impl Vault {
         if let Err(why) = self.policy.policy.check_extract(dest, &home_dir()) {
             return Err(Error::Invalid(format!("{why} by {}", self.policy.by())));
         }
+        self.audit.append(&[AuditEvent::FileExtracted {
+            id: entry.id.to_hex(),
+        }])?;
+        self.write_plaintext(entry, dest)
+    }
+
+    /// Decrypts `entry` into the app's private working area (a per-session
+    /// 0700 folder the caller owns) to be opened with its usual app. Audited
+    /// as an open; extraction-destination policy does not apply there.
+    pub fn open_into(&self, entry: &Entry, dest: &Path) -> Result<()> {
+        self.audit.append(&[AuditEvent::FileOpened {
+            id: entry.id.to_hex(),
+        }])?;
+        self.write_plaintext(entry, dest)
+    }
+
+    fn write_plaintext(&self, entry: &Entry, dest: &Path) -> Result<()> {
         if fs::symlink_metadata(dest).is_ok() {
             return Err(Error::Invalid(
                 "the destination already exists; choose another folder or remove it first".into(),
@@ -1606,9 +1623,6 @@ impl Vault {
         let res = (|| -> Result<()> {
             let file = fsutil::create_private(&tmp).ctx("creating the extracted file")?;
             let mut w = BufWriter::with_capacity(1 << 20, file);
-            self.audit.append(&[AuditEvent::FileExtracted {
-                id: entry.id.to_hex(),
-            }])?;
             self.decrypt_object(&entry.id, &mut w)?;
             let file = w
                 .into_inner()
