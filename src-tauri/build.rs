@@ -1,0 +1,5 @@
+//! Generates the Tauri context (config, capabilities, icons).
+
+fn main() {
+    tauri_build::build()
+}
