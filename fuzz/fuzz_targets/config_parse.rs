@@ -1,0 +1,20 @@
+//! `config::VaultConfig::parse` over arbitrary bytes (`vault.json`): never
+//! panics; an accepted config keeps the promises `validate` makes to the
+//! rest of the crate, and survives its own serialization.
+#![no_main]
+
+use coffer_core::config::VaultConfig;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(cfg) = VaultConfig::parse(data) {
+        // `expect`s "validated: the current version exists".
+        let (v, _) = cfg.current_public_key();
+        assert_eq!(v, cfg.current_key_version);
+        for s in &cfg.slots {
+            let _ = (s.id_hex(), s.kind(), s.created());
+        }
+        let again = VaultConfig::parse(&cfg.to_bytes()).expect("own output parses");
+        assert_eq!(again, cfg, "config round trip");
+    }
+});
