@@ -64,16 +64,23 @@ pub fn notify(core: &AppCore, title: &str, body: &str) {
     }
 }
 
-/// Locks after the idle timeout (checked every 5 s; the timeout is in
+/// Locks after the idle timeout (checked every 2 s; the timeout is in
 /// minutes).
 pub fn start_auto_lock(core: Arc<AppCore>) {
     std::thread::spawn(move || {
         loop {
-            std::thread::sleep(Duration::from_secs(5));
+            std::thread::sleep(Duration::from_secs(2));
             if !core.is_unlocked() {
                 continue;
             }
-            let limit = Duration::from_secs(u64::from(core.auto_lock_minutes()) * 60);
+            let mut limit = Duration::from_secs(u64::from(core.auto_lock_minutes()) * 60);
+            // Tests (and kiosks) may shorten the timeout, never lengthen it.
+            if let Some(secs) = std::env::var("COFFER_AUTO_LOCK_SECONDS")
+                .ok()
+                .and_then(|s| s.parse::<u64>().ok())
+            {
+                limit = limit.min(Duration::from_secs(secs));
+            }
             if core.idle_for() >= limit {
                 core.lock("auto");
             }
