@@ -991,6 +991,14 @@ fn cmd_status(ctx: &Ctx, record: bool) -> Result<(), Failure> {
         fmt_time(s.key_version_created * 1_000_000_000),
         age_days
     );
+    if let Some(period) = v.policy().policy.rotation.map(|r| i64::from(r.period_days)) {
+        let left = period - age_days;
+        if left < 0 {
+            println!("Rotation     OVERDUE by {} days (policy: every {period} days): run `coffer rotate`", -left);
+        } else {
+            println!("Rotation     due in {left} days (policy: every {period} days)");
+        }
+    }
     if let Some(r) = &s.rotation {
         println!(
             "Rotation     {:?} to key version {} was interrupted: run `coffer rotate` to finish it",
