@@ -1,8 +1,14 @@
 //! Exit codes and the human (or JSON) face of errors. docs/CLI.md lists
 //! the codes; scripts rely on them, so they never change meaning.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use coffer_core::Error;
 use serde_json::json;
+
+/// Set once a command has printed its one JSON document, error included;
+/// the failure is then not printed a second time.
+static JSON_PRINTED: AtomicBool = AtomicBool::new(false);
 
 /// Success.
 pub const OK: i32 = 0;
@@ -40,13 +46,29 @@ impl Failure {
         }
     }
 
+    /// The `error` object of the JSON contract.
+    pub fn to_json(&self) -> serde_json::Value {
+        json!({
+            "kind": self.kind, "exit_code": self.code,
+            "message": self.message, "hint": self.hint,
+        })
+    }
+
+    /// Prints `document` with this failure as its `error` member, as the
+    /// command's only JSON output, and returns the failure to exit with.
+    pub fn with_json_report(self, mut document: serde_json::Value) -> Self {
+        document["error"] = self.to_json();
+        println!("{document}");
+        JSON_PRINTED.store(true, Ordering::Relaxed);
+        self
+    }
+
     pub fn print(&self, as_json: bool) {
         if as_json {
-            let v = json!({"error": {
-                "kind": self.kind, "exit_code": self.code,
-                "message": self.message, "hint": self.hint,
-            }});
-            println!("{v}");
+            if JSON_PRINTED.load(Ordering::Relaxed) {
+                return;
+            }
+            println!("{}", json!({ "error": self.to_json() }));
         } else {
             eprintln!("coffer: {}", self.message);
             if let Some(h) = &self.hint {

@@ -470,30 +470,30 @@ fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 fn parse_pubkey(s: &str) -> Result<coffer_core::wrap::PublicKey, Failure> {
-    use base64::Engine as _;
     let text = if Path::new(s).is_file() {
         std::fs::read_to_string(s)
             .map_err(|e| Failure::usage(format!("cannot read {s}: {e}"), None))?
     } else {
         s.to_owned()
     };
-    let text = text
+    // A key file from `escrow keygen` holds the private line too: take the
+    // public one, never anything else.
+    let line = text
         .lines()
-        .find(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .unwrap_or("")
-        .trim()
-        .trim_start_matches("coffer-escrow-public:");
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .ok()
-        .and_then(|b| <[u8; 32]>::try_from(b).ok())
-        .ok_or_else(|| {
-            Failure::usage(
-                "that is not an organisation public key",
-                Some("pass the line printed by `coffer escrow keygen`, or the file holding it"),
-            )
-        })?;
-    Ok(coffer_core::wrap::PublicKey(bytes))
+        .map(str::trim)
+        .find(|l| l.starts_with("coffer-escrow-public:"))
+        .or_else(|| {
+            text.lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.starts_with('#') && !l.contains("private"))
+        })
+        .unwrap_or("");
+    coffer_core::policy::parse_public_key(line).map_err(|_| {
+        Failure::usage(
+            "that is not an organisation public key",
+            Some("pass the line printed by `coffer escrow keygen`, or the file holding it"),
+        )
+    })
 }
 
 fn cmd_init(
@@ -556,7 +556,9 @@ fn report_add(
                 added += 1;
                 bytes += size;
             }
-            AddOutcome::Skipped(r) => failed.push(json!({"source": src.source, "skipped": r})),
+            AddOutcome::Skipped(r) => {
+                failed.push(json!({"source": src.source.to_string_lossy(), "skipped": r}))
+            }
             AddOutcome::Failed(e) => {
                 let (code, kind, hint) = exit::classify(e);
                 worst = if worst == exit::OK {
@@ -564,7 +566,7 @@ fn report_add(
                 } else {
                     worst.min(code)
                 };
-                failed.push(json!({"source": src.source, "error": kind, "message": e.to_string(), "hint": hint}));
+                failed.push(json!({"source": src.source.to_string_lossy(), "error": kind, "message": e.to_string(), "hint": hint}));
                 if !ctx.json {
                     eprintln!("could not add {}: {e}", src.source.display());
                     if let Some(h) = hint {
@@ -576,33 +578,40 @@ fn report_add(
     }
     let skipped_json: Vec<_> = skipped
         .iter()
-        .map(|(p, r)| json!({"source": p, "skipped": r}))
+        .map(|(p, r)| json!({"source": p.to_string_lossy(), "skipped": r}))
         .collect();
     if !ctx.json {
         for (p, r) in skipped {
             eprintln!("left alone ({}): {}", skip_text(r), p.display());
         }
     }
+    let failure = (worst != exit::OK).then(|| Failure {
+        code: worst,
+        kind: "partial",
+        message: format!(
+            "{} of {} files could not be added; they were left as they are",
+            failed.len(),
+            sources.len()
+        ),
+        hint: Some("fix the problem shown above and run the command again".into()),
+    });
+    let doc = json!({"added": added, "bytes": bytes, "problems": failed, "skipped": skipped_json});
+    if ctx.json
+        && let Some(f) = failure
+    {
+        return Err(f.with_json_report(doc));
+    }
     ctx.say(
         format!(
             "Encrypted {added} files ({}) into the vault.",
             human_bytes(bytes)
         ),
-        json!({"added": added, "bytes": bytes, "problems": failed, "skipped": skipped_json}),
+        doc,
     );
-    if worst != exit::OK {
-        return Err(Failure {
-            code: worst,
-            kind: "partial",
-            message: format!(
-                "{} of {} files could not be added; they were left as they are",
-                failed.len(),
-                sources.len()
-            ),
-            hint: Some("fix the problem shown above and run the command again".into()),
-        });
+    match failure {
+        Some(f) => Err(f),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 fn skip_text(r: &vault::SkipReason) -> &'static str {
@@ -807,7 +816,14 @@ fn cmd_versions(ctx: &Ctx, path: &str) -> Result<(), Failure> {
 }
 
 fn pick_version(v: &Vault, path: &str, version: Option<usize>) -> Result<Entry, Failure> {
-    let vs = v.versions(path.trim_matches('/'))?;
+    pick_from(&v.versions(path.trim_matches('/'))?, version)
+}
+
+/// Version `n` (1 = oldest) of `versions` (oldest first), or the newest.
+fn pick_from(vs: &[Entry], version: Option<usize>) -> Result<Entry, Failure> {
+    if vs.is_empty() {
+        return Err(coffer_core::Error::NotFound("file".into()).into());
+    }
     match version {
         None => Ok(vs.last().cloned().expect("versions is never empty")),
         Some(n) if n >= 1 && n <= vs.len() => Ok(vs[n - 1].clone()),
@@ -851,7 +867,9 @@ fn cmd_extract(
     for p in paths {
         let p = p.trim_matches('/');
         if version.is_some() || current.iter().any(|e| e.path == p) {
-            let e = pick_version(&v, p, version)?;
+            let mut vs: Vec<Entry> = all.iter().filter(|e| e.path == p).cloned().collect();
+            vs.sort_by_key(|e| (e.added_ns, e.id));
+            let e = pick_from(&vs, version)?;
             let name = e.path.rsplit('/').next().unwrap_or(&e.path).to_owned();
             targets.push((e, to.join(name)));
         } else {
@@ -890,7 +908,7 @@ fn cmd_extract(
             human_bytes(bytes),
             to.display()
         ),
-        json!({"extracted": targets.len(), "bytes": bytes, "to": to}),
+        json!({"extracted": targets.len(), "bytes": bytes, "to": to, "unreadable": bad.len()}),
     );
     Ok(())
 }
@@ -918,8 +936,21 @@ fn cmd_verify(ctx: &Ctx, structure_only: bool) -> Result<(), Failure> {
     let pb = ctx.progress(total, "Verifying");
     let r = v.verify(&|p: Progress| pb.set_position(p.files))?;
     pb.finish_and_clear();
+    let failure = (!r.ok()).then(|| Failure {
+        code: exit::INTEGRITY,
+        kind: "integrity",
+        message: format!("{} objects failed verification", r.failures.len()),
+        hint: Some("restore the affected files from a backup; the others are intact".into()),
+    });
     if ctx.json {
-        println!("{}", json!({"ok": r.ok(), "report": r}));
+        let doc = json!({"ok": r.ok(), "report": r});
+        return match failure {
+            Some(f) => Err(f.with_json_report(doc)),
+            None => {
+                println!("{doc}");
+                Ok(())
+            }
+        };
     } else {
         let what = if r.full {
             "every chunk authenticated"
@@ -942,15 +973,10 @@ fn cmd_verify(ctx: &Ctx, structure_only: bool) -> Result<(), Failure> {
             );
         }
     }
-    if !r.ok() {
-        return Err(Failure {
-            code: exit::INTEGRITY,
-            kind: "integrity",
-            message: format!("{} objects failed verification", r.failures.len()),
-            hint: Some("restore the affected files from a backup; the others are intact".into()),
-        });
+    match failure {
+        Some(f) => Err(f),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 fn cmd_status(ctx: &Ctx, record: bool) -> Result<(), Failure> {
@@ -994,7 +1020,10 @@ fn cmd_status(ctx: &Ctx, record: bool) -> Result<(), Failure> {
     if let Some(period) = v.policy().policy.rotation.map(|r| i64::from(r.period_days)) {
         let left = period - age_days;
         if left < 0 {
-            println!("Rotation     OVERDUE by {} days (policy: every {period} days): run `coffer rotate`", -left);
+            println!(
+                "Rotation     OVERDUE by {} days (policy: every {period} days): run `coffer rotate`",
+                -left
+            );
         } else {
             println!("Rotation     due in {left} days (policy: every {period} days)");
         }

@@ -205,7 +205,6 @@ fn add_remove_plaintext() {
 }
 
 #[test]
-#[ignore = "bug: `add --remove-plaintext FILE` with a bare relative name removes the file, then fails (exit 6) syncing the directory \"\" (vault.rs remove_plaintexts: parent of \"note.txt\" is \"\")"]
 fn add_remove_plaintext_bare_file_name() {
     let t = TestVault::new();
     write_tree(t.root(), &[("note.txt", b"hello")]);
@@ -976,7 +975,6 @@ fn escrow_keygen_init_and_recover() {
 }
 
 #[test]
-#[ignore = "bug: `init --escrow FILE` rejects the file written by `escrow keygen` (parse_pubkey reads its first line, the private key)"]
 fn init_escrow_accepts_the_keygen_file() {
     let mut t = TestVault::empty();
     fs::create_dir_all(t.root()).unwrap();

@@ -45,6 +45,10 @@ const OBJECTS_DIR: &str = "objects";
 const INDEX_FILE: &str = "index.bin";
 const PROTECTED_FILE: &str = "protected.json";
 const REMOVALS_FILE: &str = "removals.json";
+/// How a plaintext that is safe in the vault but could not be removed is
+/// reported (it is not stored again on the next try: the journal keeps it).
+const STORED_BUT_NOT_REMOVED: &str =
+    "the file is safely in the vault, but the original could not be removed";
 /// Journal entries older than this are forgotten (their file is long gone).
 const REMOVAL_MAX_AGE_NS: i64 = 7 * 24 * 3600 * 1_000_000_000;
 const OBJ_EXT: &str = "obj";
@@ -427,6 +431,15 @@ impl Fingerprint {
             #[cfg(unix)]
             dev: meta.dev(),
         }
+    }
+}
+
+/// The folder holding `path` ("." for a bare file name), to fsync after
+/// removing it.
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
     }
 }
 
@@ -1187,7 +1200,10 @@ impl Vault {
             let target = self.current_target()?;
             let batch: Vec<(usize, Result<Pending, AddOutcome>)> = (start..end)
                 .into_par_iter()
-                .map(|i| (i, self.seal_one(&target, i, &sources[i], &journal)))
+                .map(|i| {
+                    let r = self.seal_one(&target, i, &sources[i], &journal, opts.remove_plaintext);
+                    (i, r)
+                })
                 .collect();
             let mut pending = Vec::new();
             for (i, r) in batch {
@@ -1249,6 +1265,7 @@ impl Vault {
         index: usize,
         src: &AddSource,
         journal: &[Removal],
+        verify: bool,
     ) -> Result<Pending, AddOutcome> {
         let fail = |context: &'static str| {
             move |source: io::Error| AddOutcome::Failed(Error::Io { context, source })
@@ -1273,10 +1290,8 @@ impl Vault {
         {
             // Stored and verified before a crash interrupted its removal.
             drop(file);
-            fs::remove_file(&src.source).map_err(fail("removing a plaintext file"))?;
-            if let Some(parent) = src.source.parent() {
-                fsutil::sync_dir(parent).map_err(AddOutcome::Failed)?;
-            }
+            fs::remove_file(&src.source).map_err(fail(STORED_BUT_NOT_REMOVED))?;
+            fsutil::sync_dir(&parent_dir(&src.source)).map_err(AddOutcome::Failed)?;
             return Err(AddOutcome::Added {
                 id: r.id,
                 size: fingerprint.len,
@@ -1324,6 +1339,14 @@ impl Vault {
                     "the file changed while it was being encrypted; it was left as it is".into(),
                 ),
             }));
+        }
+        // Before a plaintext may go, what is on disk must read back and
+        // authenticate. Reading the temp file now sees the same bytes the
+        // rename will publish and the batch flush will make durable, and
+        // keeps the window between commit and removal short.
+        if verify && let Err(e) = self.verify_written(&tmp, &sealed, md.size) {
+            let _ = fs::remove_file(&tmp);
+            return Err(AddOutcome::Failed(e));
         }
         Ok(Pending {
             index,
@@ -1373,6 +1396,10 @@ impl Vault {
     /// Reads each committed object back, authenticates every chunk with the
     /// keys it was sealed under, checks the plaintext is unchanged since it
     /// was read, then removes it and makes the removals durable.
+    /// Removes the plaintexts of a committed (durable, verified) batch.
+    /// The journal names each file's identity first, so a crash part-way
+    /// never stores a file twice; files whose removal fails stay in the
+    /// journal, so retries do not store them again either.
     fn remove_plaintexts(
         &self,
         pending: &[Pending],
@@ -1380,56 +1407,49 @@ impl Vault {
         outcomes: &mut [Option<AddOutcome>],
         journal: &mut Vec<Removal>,
     ) -> Result<()> {
-        let checked: Vec<(usize, Result<()>)> = pending
-            .par_iter()
-            .filter(|p| outcomes[p.index].is_none())
-            .map(|p| (p.index, self.verify_written(p)))
-            .collect();
-        let before = journal.len();
         let at_ns = now_ns();
-        for (i, r) in &checked {
-            if r.is_ok() {
-                let p = pending.iter().find(|p| p.index == *i).expect("pending");
-                journal.push(Removal {
-                    fingerprint: p.fingerprint,
-                    id: p.sealed.header.file_id,
-                    at_ns,
-                });
-            }
+        let batch: Vec<&Pending> = pending
+            .iter()
+            .filter(|p| outcomes[p.index].is_none())
+            .collect();
+        if batch.is_empty() {
+            return Ok(());
         }
-        if journal.len() > before {
-            self.save_removals(journal)?;
+        for p in &batch {
+            journal.push(Removal {
+                fingerprint: p.fingerprint,
+                id: p.sealed.header.file_id,
+                at_ns,
+            });
         }
+        self.save_removals(journal)?;
         let mut parents = HashSet::new();
-        for (i, r) in checked {
-            let p = pending.iter().find(|p| p.index == i).expect("pending");
-            let res = r.and_then(|()| {
-                let src = &sources[i].source;
+        let mut done = HashSet::new();
+        for p in &batch {
+            let src = &sources[p.index].source;
+            let res = (|| -> Result<()> {
                 let now = fs::symlink_metadata(src).ctx("re-reading a file before removing it")?;
                 if Fingerprint::of(&now) != p.fingerprint {
+                    done.insert(p.sealed.header.file_id);
                     return Err(Error::Invalid(
                         "the file changed after it was encrypted; it was kept and will be added again"
                             .into(),
                     ));
                 }
-                fs::remove_file(src).ctx("removing a plaintext file")?;
-                if let Some(parent) = src.parent() {
-                    parents.insert(parent.to_path_buf());
-                }
+                fs::remove_file(src).ctx(STORED_BUT_NOT_REMOVED)?;
+                done.insert(p.sealed.header.file_id);
+                parents.insert(parent_dir(src));
                 Ok(())
-            });
+            })();
             if let Err(e) = res {
-                outcomes[i] = Some(AddOutcome::Failed(e));
+                outcomes[p.index] = Some(AddOutcome::Failed(e));
             }
         }
         for d in parents {
             fsutil::sync_dir(&d)?;
         }
-        if journal.len() > before {
-            journal.truncate(before);
-            self.save_removals(journal)?;
-        }
-        Ok(())
+        journal.retain(|r| !done.contains(&r.id));
+        self.save_removals(journal)
     }
 
     fn load_removals(&self) -> Vec<Removal> {
@@ -1450,21 +1470,21 @@ impl Vault {
         fsutil::atomic_write(&path, &serde_json::to_vec(journal).expect("serializes"))
     }
 
-    fn verify_written(&self, p: &Pending) -> Result<()> {
-        let mut f = File::open(&p.fin).ctx("reading back an object")?;
+    fn verify_written(&self, path: &Path, sealed: &Sealed, size: u64) -> Result<()> {
+        let mut f = File::open(path).ctx("reading back an object")?;
         let prefix = object::read_prefix(BufReader::new(&mut f))?;
-        if prefix.header != p.sealed.header || prefix.record != p.sealed.record {
+        if prefix.header != sealed.header || prefix.record != sealed.record {
             return Err(Error::DecryptionFailed);
         }
         f.seek(SeekFrom::Start(prefix.stream_offset))
             .ctx("reading back an object")?;
         let n = object::decrypt_stream(
-            &p.sealed.keys,
+            &sealed.keys,
             &prefix.header,
             BufReader::with_capacity(1 << 20, f),
             io::sink(),
         )?;
-        if n != p.size {
+        if n != size {
             return Err(Error::DecryptionFailed);
         }
         Ok(())
