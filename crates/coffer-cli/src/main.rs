@@ -270,6 +270,13 @@ enum AuditCmd {
     },
     /// Send records the sinks have not received yet.
     Ship,
+    /// Summarise every device in an audit sink folder: compliant or not
+    /// and why, last seen (for IT; needs no vault).
+    Fleet {
+        /// The sink folder holding the devices' shipped copies.
+        #[arg(long, value_name = "DIR")]
+        log: PathBuf,
+    },
     /// Where the log is shipped.
     Sink {
         #[command(subcommand)]
@@ -1438,6 +1445,33 @@ fn cmd_audit(ctx: &Ctx, action: AuditCmd) -> Result<(), Failure> {
                     message: format!("{what}: {t}"),
                     hint: Some("the shipped copy holds the missing records".into()),
                 });
+            }
+            Ok(())
+        }
+        AuditCmd::Fleet { log } => {
+            let devices = coffer_core::fleet::summarize(&log)?;
+            if ctx.json {
+                println!("{}", json!({ "devices": devices }));
+                return Ok(());
+            }
+            println!(
+                "{:<18} {:<16} {:<26} {:<10} {:<6} problems",
+                "device", "host", "last seen", "compliant", "chain"
+            );
+            for d in &devices {
+                println!(
+                    "{:<18} {:<16} {:<26} {:<10} {:<6} {}",
+                    d.device,
+                    d.host,
+                    d.last_seen.get(..19).unwrap_or(&d.last_seen),
+                    match d.compliant {
+                        Some(true) => "yes",
+                        Some(false) => "NO",
+                        None => "unknown",
+                    },
+                    if d.chain_ok { "ok" } else { "BROKEN" },
+                    d.problems.join("; ")
+                );
             }
             Ok(())
         }

@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod config;
 pub mod error;
+pub mod fleet;
 pub mod format;
 pub mod fsutil;
 pub mod kdf;
