@@ -76,6 +76,8 @@ pub struct WatchOptions {
     pub max_backoff: Duration,
     /// Most files handed to one durability batch.
     pub batch: usize,
+    /// How often a status record goes to the audit trail (fleet views).
+    pub status_every: Duration,
 }
 
 impl Default for WatchOptions {
@@ -85,6 +87,7 @@ impl Default for WatchOptions {
             quiet: Duration::from_millis(1000),
             max_backoff: Duration::from_secs(60),
             batch: 512,
+            status_every: Duration::from_secs(3600),
         }
     }
 }
@@ -125,6 +128,7 @@ pub fn start(
     events: Sender<WatchEvent>,
 ) -> Result<WatchHandle> {
     let vault = Vault::open(vault_dir)?;
+    let opts_status_every = opts.status_every;
     // The organisation's mandatory folders are protected from the start.
     vault.ensure_mandatory_folders()?;
     let (tx, rx) = mpsc::channel();
@@ -145,6 +149,7 @@ pub fn start(
         watched: HashSet::new(),
         pending: HashMap::new(),
         watcher,
+        next_status: Instant::now() + opts_status_every,
     };
     state.reload_folders();
     let thread = std::thread::Builder::new()
@@ -181,6 +186,7 @@ struct State {
     watched: HashSet<PathBuf>,
     pending: HashMap<PathBuf, Candidate>,
     watcher: notify::RecommendedWatcher,
+    next_status: Instant,
 }
 
 impl State {
@@ -365,16 +371,25 @@ impl State {
         }
     }
 
-    fn next_due(&self) -> Option<Instant> {
-        self.pending.values().map(|c| c.due).min()
+    /// The next moment there is work: a pending file, or the periodic
+    /// status record (which also retries shipping to sinks that were down).
+    fn next_due(&self) -> Instant {
+        self.pending
+            .values()
+            .map(|c| c.due)
+            .min()
+            .unwrap_or(self.next_status)
+            .min(self.next_status)
     }
 
     fn run(mut self, rx: Receiver<Msg>) {
         loop {
-            let msg = match self.next_due() {
-                None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-                Some(due) => rx.recv_timeout(due.saturating_duration_since(Instant::now())),
-            };
+            let due = self.next_due();
+            let msg = rx.recv_timeout(due.saturating_duration_since(Instant::now()));
+            if Instant::now() >= self.next_status {
+                let _ = self.vault.record_status();
+                self.next_status = Instant::now() + self.opts.status_every;
+            }
             match msg {
                 Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => return,
                 Ok(Msg::Fs(Ok(ev))) => {
