@@ -19,6 +19,7 @@ pub mod policy;
 pub mod posture;
 pub mod primitives;
 pub mod recovery;
+pub mod report;
 pub mod secret;
 pub mod sink;
 pub mod stream;
