@@ -270,6 +270,54 @@ enum AuditCmd {
     },
     /// Send records the sinks have not received yet.
     Ship,
+    /// Export an access report: who did what, when, from which device,
+    /// with the chain verification result. File names are shown only with
+    /// --names (asks to unlock).
+    Export {
+        /// Start of the period (RFC 3339, e.g. 2026-11-01T00:00:00Z), inclusive.
+        #[arg(long)]
+        from: Option<String>,
+        /// End of the period, exclusive.
+        #[arg(long)]
+        to: Option<String>,
+        /// Only this OS user.
+        #[arg(long)]
+        user: Option<String>,
+        /// Only this file (object id or a prefix of it).
+        #[arg(long)]
+        file: Option<String>,
+        /// csv, json, html or pdf.
+        #[arg(long, default_value = "html")]
+        format: String,
+        /// Where to write it (default: standard output; required for pdf).
+        #[arg(long, short, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Resolve file ids to names (unlocks the vault; the report says so).
+        #[arg(long)]
+        names: bool,
+        /// Report on a shipped copy instead of this vault's log.
+        #[arg(long, value_name = "FILE")]
+        log: Option<PathBuf>,
+    },
+    /// The lost-laptop incident report, from the shipped records alone
+    /// (run it on the auditor's machine; the laptop is not needed).
+    Incident {
+        /// The device id (from `coffer audit fleet` or the copy's file name).
+        #[arg(long)]
+        device: String,
+        /// When the laptop was lost (RFC 3339).
+        #[arg(long, value_name = "TIME")]
+        lost_at: String,
+        /// The audit sink folder holding the shipped copies.
+        #[arg(long, value_name = "DIR")]
+        log: PathBuf,
+        /// json, html or pdf.
+        #[arg(long, default_value = "html")]
+        format: String,
+        /// Where to write it (default: standard output; required for pdf).
+        #[arg(long, short, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Summarise every device in an audit sink folder: compliant or not
     /// and why, last seen (for IT; needs no vault).
     Fleet {
@@ -1448,6 +1496,134 @@ fn cmd_audit(ctx: &Ctx, action: AuditCmd) -> Result<(), Failure> {
             }
             Ok(())
         }
+        AuditCmd::Export {
+            from,
+            to,
+            user,
+            file,
+            format,
+            out,
+            names,
+            log,
+        } => {
+            use coffer_core::report;
+            let parse_ts = |s: Option<String>| -> Result<Option<jiff::Timestamp>, Failure> {
+                s.map(|t| {
+                    t.parse::<jiff::Timestamp>().map_err(|e| {
+                        Failure::usage(
+                            format!("{t} is not a time: {e}"),
+                            Some("use RFC 3339, e.g. 2026-11-01T00:00:00Z"),
+                        )
+                    })
+                })
+                .transpose()
+            };
+            let query = report::AccessQuery {
+                from: parse_ts(from)?,
+                to: parse_ts(to)?,
+                user,
+                file,
+            };
+            let mut vault = None;
+            let (bytes, checkpoint) = match &log {
+                Some(path) => (read_file(path, "reading the audit log")?, None),
+                None => {
+                    let v = if names { ctx.unlocked()? } else { ctx.open()? };
+                    let bytes = read_file(&v.audit().path(), "reading the audit log")?;
+                    let cp = v.audit().checkpoint();
+                    vault = Some(v);
+                    (bytes, cp)
+                }
+            };
+            let chain = audit::verify_chain(&bytes, checkpoint.as_ref());
+            let records = report::parse_records(&bytes);
+            let names_map: Option<std::collections::HashMap<String, String>> = match (&vault, names)
+            {
+                (Some(v), true) => Some(
+                    v.entries()?
+                        .entries
+                        .into_iter()
+                        .map(|e| (e.id.to_hex(), e.path))
+                        .collect(),
+                ),
+                _ => None,
+            };
+            let resolve = |id: &str| names_map.as_ref().and_then(|m| m.get(id).cloned());
+            let rep = report::access_report(
+                &records,
+                &query,
+                &chain,
+                names_map
+                    .as_ref()
+                    .map(|_| &resolve as report::NameResolver<'_>),
+            );
+            let body: Vec<u8> = match format.as_str() {
+                "csv" => rep.to_csv().into_bytes(),
+                "json" => rep.to_json().into_bytes(),
+                "html" => rep.to_html().into_bytes(),
+                "pdf" => rep.to_pdf(),
+                other => {
+                    return Err(Failure::usage(
+                        format!("unknown format {other}"),
+                        Some("use csv, json, html or pdf"),
+                    ));
+                }
+            };
+            write_output(out.as_deref(), &body, format == "pdf")?;
+            if let Some(v) = &vault {
+                v.audit().append(&[audit::AuditEvent::AuditExported {
+                    format: format.clone(),
+                    records: rep.rows.len() as u64,
+                }])?;
+            }
+            if out.is_some() {
+                ctx.say(
+                    format!(
+                        "Wrote an access report of {} events ({}).",
+                        rep.rows.len(),
+                        rep.chain.statement
+                    ),
+                    json!({"rows": rep.rows.len(), "chain_ok": rep.chain.ok, "out": out}),
+                );
+            }
+            Ok(())
+        }
+        AuditCmd::Incident {
+            device,
+            lost_at,
+            log,
+            format,
+            out,
+        } => {
+            use coffer_core::report;
+            let lost_at: jiff::Timestamp = lost_at.parse().map_err(|e| {
+                Failure::usage(
+                    format!("{lost_at} is not a time: {e}"),
+                    Some("use RFC 3339, e.g. 2026-11-20T14:30:00Z"),
+                )
+            })?;
+            let (records, raw) = report::load_shipped(&log, &device)?;
+            let rep = report::incident_report(&records, &raw, &device, lost_at);
+            let body: Vec<u8> = match format.as_str() {
+                "json" => rep.to_json().into_bytes(),
+                "html" => rep.to_html().into_bytes(),
+                "pdf" => rep.to_pdf(),
+                other => {
+                    return Err(Failure::usage(
+                        format!("unknown format {other}"),
+                        Some("use json, html or pdf"),
+                    ));
+                }
+            };
+            write_output(out.as_deref(), &body, format == "pdf")?;
+            if out.is_some() {
+                ctx.say(
+                    format!("Incident report written. Verdict: {}", rep.verdict_text),
+                    json!({"verdict": rep.verdict, "out": out}),
+                );
+            }
+            Ok(())
+        }
         AuditCmd::Fleet { log } => {
             let devices = coffer_core::fleet::summarize(&log)?;
             if ctx.json {
@@ -1554,6 +1730,27 @@ fn cmd_audit(ctx: &Ctx, action: AuditCmd) -> Result<(), Failure> {
             );
             Ok(())
         }
+    }
+}
+
+fn read_file(path: &Path, context: &'static str) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path).map_err(|e| Failure::from(coffer_core::Error::Io { context, source: e }))
+}
+
+/// Writes a report to `out` (atomically) or to standard output.
+fn write_output(out: Option<&Path>, body: &[u8], binary: bool) -> Result<(), Failure> {
+    match out {
+        Some(p) => Ok(coffer_core::fsutil::atomic_write(p, body)?),
+        None if binary && std::io::stdout().is_terminal() => Err(Failure::usage(
+            "a PDF cannot be shown on the terminal",
+            Some("pass --out FILE.pdf"),
+        )),
+        None => std::io::stdout().write_all(body).map_err(|e| {
+            Failure::from(coffer_core::Error::Io {
+                context: "writing the report",
+                source: e,
+            })
+        }),
     }
 }
 

@@ -341,3 +341,173 @@ fn a_real_rsyslog_that_was_down_receives_every_record_once() {
     let got = wait_for_seqs(&rs.out, &local);
     assert_eq!(got, local);
 }
+
+#[test]
+fn access_report_exports_in_every_format_and_the_pdf_renders() {
+    let t = tempfile::tempdir().unwrap();
+    let vault = t.path().join("vault");
+    init(&vault);
+    let f = t.path().join("report-me.txt");
+    fs::write(&f, b"x").unwrap();
+    ok({
+        let mut c = coffer(&vault);
+        c.arg("add").arg(&f);
+        c
+    });
+    unlocked(&vault, &["cat", "report-me.txt"]);
+    let mut bad = coffer(&vault);
+    bad.env("COFFER_PASSPHRASE", "nope").arg("ls");
+    bad.output().unwrap();
+
+    let mut c = coffer(&vault);
+    c.args(["audit", "export", "--format", "json"]);
+    let rep: serde_json::Value = serde_json::from_slice(&ok(c).stdout).unwrap();
+    let events: Vec<&str> = rep["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["event"].as_str().unwrap())
+        .collect();
+    for e in [
+        "vault_created",
+        "file_added",
+        "file_opened",
+        "unlock_failed",
+    ] {
+        assert!(events.contains(&e), "{e} missing from {events:?}");
+    }
+    assert_eq!(rep["chain"]["ok"], true);
+    assert_eq!(rep["names_resolved"], false);
+
+    // Names only when unlocked, and the report says so.
+    let mut c = coffer(&vault);
+    c.env("COFFER_PASSPHRASE", PASS)
+        .args(["audit", "export", "--names", "--format", "csv"]);
+    let csv = String::from_utf8(ok(c).stdout).unwrap();
+    assert!(csv.starts_with("seq,time,user"), "{csv}");
+    assert!(csv.contains("report-me.txt"));
+
+    let pdf = t.path().join("access.pdf");
+    let mut c = coffer(&vault);
+    c.args(["audit", "export", "--format", "pdf", "--out"])
+        .arg(&pdf);
+    ok(c);
+    let bytes = fs::read(&pdf).unwrap();
+    assert!(bytes.starts_with(b"%PDF"));
+    if Path::new("/usr/bin/pdftoppm").exists() {
+        let png = t.path().join("page");
+        let st = Command::new("pdftoppm")
+            .args(["-png", "-r", "50", "-f", "1", "-l", "1"])
+            .arg(&pdf)
+            .arg(&png)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let page = fs::read_dir(t.path())
+            .unwrap()
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().starts_with("page"))
+            .expect("a rendered page");
+        assert!(
+            page.metadata().unwrap().len() > 2000,
+            "the page has content"
+        );
+    } else {
+        eprintln!("pdftoppm not installed: PDF rendering not checked");
+    }
+    // The export itself is audited.
+    let log = fs::read_to_string(vault.join("audit/log.jsonl")).unwrap();
+    for format in ["json", "csv", "pdf"] {
+        assert!(
+            log.contains(&format!(
+                "\"event\":\"audit_export\",\"detail\":{{\"format\":\"{format}\""
+            )),
+            "export as {format} not audited"
+        );
+    }
+}
+
+#[test]
+fn incident_report_from_the_shipped_copy_alone() {
+    let t = tempfile::tempdir().unwrap();
+    let vault = t.path().join("vault");
+    let share = t.path().join("share");
+    fs::create_dir(&share).unwrap();
+    init(&vault);
+    ok({
+        let mut c = coffer(&vault);
+        c.args(["audit", "sink", "add-dir"]).arg(&share);
+        c
+    });
+    let f = t.path().join("big.bin");
+    fs::write(&f, vec![7u8; 8 << 20]).unwrap();
+    ok({
+        let mut c = coffer(&vault);
+        c.arg("add").arg(&f);
+        c
+    });
+    ok({
+        let mut c = coffer(&vault);
+        c.args(["status", "--record"]);
+        c
+    });
+    let device = fs::read_dir(&share)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .file_name();
+    let device = device
+        .to_string_lossy()
+        .split('-')
+        .next()
+        .unwrap()
+        .to_owned();
+    let incident = |at: &str| -> serde_json::Value {
+        let mut c = coffer(&vault);
+        c.args([
+            "audit",
+            "incident",
+            "--device",
+            &device,
+            "--lost-at",
+            at,
+            "--format",
+            "json",
+            "--log",
+        ])
+        .arg(&share);
+        serde_json::from_slice(&ok(c).stdout).unwrap()
+    };
+    // Every process locked when it ended: the data was safe.
+    let locked = incident(&jiff::Timestamp::now().to_string());
+    assert_eq!(locked["verdict"], "holds", "{locked}");
+
+    // A process dies while unlocked (killed mid-read): unlock with no lock.
+    let mut reader = coffer(&vault);
+    reader
+        .env("COFFER_PASSPHRASE", PASS)
+        .args(["cat", "big.bin"])
+        .stdout(Stdio::piped());
+    let mut child = reader.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !fs::read_to_string(vault.join("audit/log.jsonl"))
+        .unwrap()
+        .contains("file_opened")
+    {
+        assert!(Instant::now() < deadline, "cat never opened the file");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    ok({
+        let mut c = coffer(&vault);
+        c.args(["audit", "ship"]);
+        c
+    });
+    let unlocked_at_loss = incident(&jiff::Timestamp::now().to_string());
+    assert_eq!(
+        unlocked_at_loss["verdict"], "does_not_hold",
+        "{unlocked_at_loss}"
+    );
+}
