@@ -283,6 +283,9 @@ enum AuditCmd {
         /// Only this OS user.
         #[arg(long)]
         user: Option<String>,
+        /// Only this event (e.g. file_opened, unlock; see docs/CLI.md).
+        #[arg(long)]
+        action: Option<String>,
         /// Only this file (object id or a prefix of it).
         #[arg(long)]
         file: Option<String>,
@@ -1260,7 +1263,7 @@ fn cmd_rotate(ctx: &Ctx, reencrypt: bool, kdf: Argon2Params) -> Result<(), Failu
     let out = v.rotate(
         kind,
         pass.as_ref().map(|p| Reenrol { passphrase: p, kdf }),
-        &|p: Progress| pb.set_position(p.files.min(total)),
+        &|p: coffer_core::vault::RotationProgress| pb.set_position(p.files.min(total)),
     )?;
     pb.finish_and_clear();
     if let Some(k) = &out.keychain_secret {
@@ -1500,6 +1503,7 @@ fn cmd_audit(ctx: &Ctx, action: AuditCmd) -> Result<(), Failure> {
             from,
             to,
             user,
+            action,
             file,
             format,
             out,
@@ -1507,75 +1511,29 @@ fn cmd_audit(ctx: &Ctx, action: AuditCmd) -> Result<(), Failure> {
             log,
         } => {
             use coffer_core::report;
-            let parse_ts = |s: Option<String>| -> Result<Option<jiff::Timestamp>, Failure> {
-                s.map(|t| {
-                    t.parse::<jiff::Timestamp>().map_err(|e| {
-                        Failure::usage(
-                            format!("{t} is not a time: {e}"),
-                            Some("use RFC 3339, e.g. 2026-11-01T00:00:00Z"),
-                        )
-                    })
-                })
-                .transpose()
-            };
             let query = report::AccessQuery {
-                from: parse_ts(from)?,
-                to: parse_ts(to)?,
+                from: parse_time(from.as_deref())?,
+                to: parse_time(to.as_deref())?,
                 user,
+                action,
                 file,
             };
-            let mut vault = None;
-            let (bytes, checkpoint) = match &log {
-                Some(path) => (read_file(path, "reading the audit log")?, None),
+            let fmt: report::ReportFormat = format.parse()?;
+            let (rep, body) = match &log {
+                Some(path) => {
+                    let bytes = read_file(path, "reading the audit log")?;
+                    let chain = audit::verify_chain(&bytes, None);
+                    let rep =
+                        report::access_report(&report::parse_records(&bytes), &query, &chain, None);
+                    let body = rep.render(fmt);
+                    (rep, body)
+                }
                 None => {
                     let v = if names { ctx.unlocked()? } else { ctx.open()? };
-                    let bytes = read_file(&v.audit().path(), "reading the audit log")?;
-                    let cp = v.audit().checkpoint();
-                    vault = Some(v);
-                    (bytes, cp)
+                    v.export_access_report(&query, names, fmt)?
                 }
             };
-            let chain = audit::verify_chain(&bytes, checkpoint.as_ref());
-            let records = report::parse_records(&bytes);
-            let names_map: Option<std::collections::HashMap<String, String>> = match (&vault, names)
-            {
-                (Some(v), true) => Some(
-                    v.entries()?
-                        .entries
-                        .into_iter()
-                        .map(|e| (e.id.to_hex(), e.path))
-                        .collect(),
-                ),
-                _ => None,
-            };
-            let resolve = |id: &str| names_map.as_ref().and_then(|m| m.get(id).cloned());
-            let rep = report::access_report(
-                &records,
-                &query,
-                &chain,
-                names_map
-                    .as_ref()
-                    .map(|_| &resolve as report::NameResolver<'_>),
-            );
-            let body: Vec<u8> = match format.as_str() {
-                "csv" => rep.to_csv().into_bytes(),
-                "json" => rep.to_json().into_bytes(),
-                "html" => rep.to_html().into_bytes(),
-                "pdf" => rep.to_pdf(),
-                other => {
-                    return Err(Failure::usage(
-                        format!("unknown format {other}"),
-                        Some("use csv, json, html or pdf"),
-                    ));
-                }
-            };
-            write_output(out.as_deref(), &body, format == "pdf")?;
-            if let Some(v) = &vault {
-                v.audit().append(&[audit::AuditEvent::AuditExported {
-                    format: format.clone(),
-                    records: rep.rows.len() as u64,
-                }])?;
-            }
+            write_output(out.as_deref(), &body, fmt == report::ReportFormat::Pdf)?;
             if out.is_some() {
                 ctx.say(
                     format!(
@@ -1596,26 +1554,12 @@ fn cmd_audit(ctx: &Ctx, action: AuditCmd) -> Result<(), Failure> {
             out,
         } => {
             use coffer_core::report;
-            let lost_at: jiff::Timestamp = lost_at.parse().map_err(|e| {
-                Failure::usage(
-                    format!("{lost_at} is not a time: {e}"),
-                    Some("use RFC 3339, e.g. 2026-11-20T14:30:00Z"),
-                )
-            })?;
+            let lost_at = parse_time(Some(&lost_at))?.expect("given");
+            let fmt: report::ReportFormat = format.parse()?;
             let (records, raw) = report::load_shipped(&log, &device)?;
             let rep = report::incident_report(&records, &raw, &device, lost_at);
-            let body: Vec<u8> = match format.as_str() {
-                "json" => rep.to_json().into_bytes(),
-                "html" => rep.to_html().into_bytes(),
-                "pdf" => rep.to_pdf(),
-                other => {
-                    return Err(Failure::usage(
-                        format!("unknown format {other}"),
-                        Some("use json, html or pdf"),
-                    ));
-                }
-            };
-            write_output(out.as_deref(), &body, format == "pdf")?;
+            let body = rep.render(fmt)?;
+            write_output(out.as_deref(), &body, fmt == report::ReportFormat::Pdf)?;
             if out.is_some() {
                 ctx.say(
                     format!("Incident report written. Verdict: {}", rep.verdict_text),
@@ -1731,6 +1675,19 @@ fn cmd_audit(ctx: &Ctx, action: AuditCmd) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+/// An RFC 3339 time from the command line.
+fn parse_time(t: Option<&str>) -> Result<Option<jiff::Timestamp>, Failure> {
+    t.map(|t| {
+        t.parse::<jiff::Timestamp>().map_err(|e| {
+            Failure::usage(
+                format!("{t} is not a time: {e}"),
+                Some("use RFC 3339, e.g. 2026-11-20T14:30:00Z"),
+            )
+        })
+    })
+    .transpose()
 }
 
 fn read_file(path: &Path, context: &'static str) -> Result<Vec<u8>, Failure> {

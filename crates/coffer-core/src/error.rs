@@ -64,6 +64,11 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
 
+    /// The caller asked a long operation to stop; what it finished stays
+    /// done and the rest continues when it is run again.
+    #[error("stopped before the end; run it again to continue where it stopped")]
+    Cancelled,
+
     /// An operating-system I/O failure, with what we were doing.
     #[error("{context}: {source}")]
     Io {

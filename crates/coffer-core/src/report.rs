@@ -484,6 +484,8 @@ pub struct AccessQuery {
     pub to: Option<Timestamp>,
     /// Records by this OS user (exact match).
     pub user: Option<String>,
+    /// Records of this event (exact name, e.g. `file_opened`).
+    pub action: Option<String>,
     /// Records naming this object id (or an id starting with it); only the
     /// matching ids become rows.
     pub file: Option<String>,
@@ -536,6 +538,46 @@ pub struct AccessSummary {
     pub by_user: BTreeMap<String, u64>,
     /// Records left out of a period filter because their time does not parse.
     pub records_without_valid_time: u64,
+}
+
+/// The formats a report is written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// Comma-separated rows (access report only).
+    Csv,
+    /// One JSON document.
+    Json,
+    /// A self-contained HTML page.
+    Html,
+    /// A PDF document.
+    Pdf,
+}
+
+impl ReportFormat {
+    /// Its name as users type it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportFormat::Csv => "csv",
+            ReportFormat::Json => "json",
+            ReportFormat::Html => "html",
+            ReportFormat::Pdf => "pdf",
+        }
+    }
+}
+
+impl std::str::FromStr for ReportFormat {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "csv" => Ok(ReportFormat::Csv),
+            "json" => Ok(ReportFormat::Json),
+            "html" => Ok(ReportFormat::Html),
+            "pdf" => Ok(ReportFormat::Pdf),
+            _ => Err(Error::Invalid(format!(
+                "unknown report format {s}: use csv, json, html or pdf"
+            ))),
+        }
+    }
 }
 
 /// One row: a record, or one file id of a record that names several.
@@ -635,6 +677,9 @@ pub fn access_report(
         if query.user.as_ref().is_some_and(|u| *u != r.user) {
             continue;
         }
+        if query.action.as_ref().is_some_and(|a| *a != r.event) {
+            continue;
+        }
         let mut ids = record_ids(r);
         if let Some(f) = &file_q {
             ids.retain(|id| id.to_ascii_lowercase().starts_with(f.as_str()));
@@ -717,6 +762,16 @@ fn csv_field(s: &str) -> String {
 }
 
 impl AccessReport {
+    /// The report in `format`.
+    pub fn render(&self, format: ReportFormat) -> Vec<u8> {
+        match format {
+            ReportFormat::Csv => self.to_csv().into_bytes(),
+            ReportFormat::Json => self.to_json().into_bytes(),
+            ReportFormat::Html => self.to_html().into_bytes(),
+            ReportFormat::Pdf => self.to_pdf(),
+        }
+    }
+
     /// One line per row, with a header line:
     /// `seq,time,user,host,device,event,file_id,file_name,detail,verified`.
     /// Times are RFC 3339; `verified` is `yes` or `no`.
@@ -1951,6 +2006,19 @@ fn incident_limits() -> Vec<String> {
 }
 
 impl IncidentReport {
+    /// The report in `format` (JSON, HTML or PDF; a CSV has no place for
+    /// findings and their evidence).
+    pub fn render(&self, format: ReportFormat) -> Result<Vec<u8>> {
+        match format {
+            ReportFormat::Json => Ok(self.to_json().into_bytes()),
+            ReportFormat::Html => Ok(self.to_html().into_bytes()),
+            ReportFormat::Pdf => Ok(self.to_pdf()),
+            ReportFormat::Csv => Err(Error::Invalid(
+                "an incident report is written as json, html or pdf".into(),
+            )),
+        }
+    }
+
     /// The whole report as pretty-printed JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("reports serialize")

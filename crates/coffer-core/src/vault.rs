@@ -36,8 +36,9 @@ use crate::primitives::{self, random_array};
 use crate::secret::{Key32, Passphrase};
 use crate::wrap::PublicKey;
 
+mod reports;
 mod rotate;
-pub use rotate::{Reenrol, RotationOutcome, RotationReport};
+pub use rotate::{Reenrol, RotationOutcome, RotationProgress, RotationReport};
 
 const CONFIG_FILE: &str = "vault.json";
 const LOCK_FILE: &str = "lock";

@@ -315,6 +315,16 @@ impl State {
     }
 
     fn on_event(&mut self, ev: notify::Event) {
+        if ev.need_rescan() {
+            // The kernel's queue overflowed (IN_Q_OVERFLOW): events were
+            // dropped, so only a rescan finds what arrived meanwhile.
+            self.emit(WatchEvent::Warning(
+                "file system events were lost (too many at once); rescanning the protected folders"
+                    .into(),
+            ));
+            self.rescan_all();
+            return;
+        }
         let vault_dir = self.vault.dir().to_path_buf();
         if ev.paths.iter().any(|p| p.parent() == Some(&vault_dir)) {
             // Only a write or a rename changes the list; our own reads of it
@@ -418,10 +428,15 @@ impl State {
             notify_err(e)
         )));
         if overflow {
-            // Events were lost: rescan so nothing is missed.
-            for f in self.folders.clone() {
-                self.scan(&f.path);
-            }
+            self.rescan_all();
+        }
+    }
+
+    /// After lost events: queue everything in the protected folders again
+    /// (files already pending keep their place; the quiet period applies).
+    fn rescan_all(&mut self) {
+        for f in self.folders.clone() {
+            self.scan(&f.path);
         }
     }
 

@@ -14,12 +14,12 @@
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Seek, SeekFrom};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{Progress, Vault, remove_if_exists};
+use super::{Vault, remove_if_exists};
 use crate::audit::AuditEvent;
 use crate::config::{NewSlot, RotationKind, RotationState, SlotKind};
 use crate::error::{Error, IoContext, Result};
@@ -34,6 +34,19 @@ use crate::secret::{Key32, Passphrase};
 const ROTATE_BATCH: usize = 1024;
 #[cfg(test)]
 const ROTATE_BATCH: usize = 3;
+
+/// How far a rotation is, after each durable batch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RotationProgress {
+    /// Files brought to the new key version by this run.
+    pub files: u64,
+    /// Files this run had to move when it started.
+    pub total_files: u64,
+    /// Stored bytes of the files done (depth 3 reads and rewrites them all).
+    pub bytes: u64,
+    /// Stored bytes of all the files to move.
+    pub total_bytes: u64,
+}
 
 /// What a rotation did.
 #[derive(Clone, Debug, Serialize)]
@@ -85,7 +98,20 @@ impl Vault {
         &mut self,
         kind: RotationKind,
         reenrol: Option<Reenrol<'_>>,
-        progress: &(dyn Fn(Progress) + Sync),
+        progress: &(dyn Fn(RotationProgress) + Sync),
+    ) -> Result<RotationOutcome> {
+        self.rotate_until(kind, reenrol, progress, &AtomicBool::new(false))
+    }
+
+    /// [`Vault::rotate`] that stops with [`Error::Cancelled`] after the
+    /// batch in flight once `cancel` is set. The rotation stays recorded,
+    /// so running it again continues where it stopped.
+    pub fn rotate_until(
+        &mut self,
+        kind: RotationKind,
+        reenrol: Option<Reenrol<'_>>,
+        progress: &(dyn Fn(RotationProgress) + Sync),
+        cancel: &AtomicBool,
     ) -> Result<RotationOutcome> {
         self.keys()?;
         let mut recovery_key = None;
@@ -161,47 +187,39 @@ impl Vault {
                 crate::wrap::PublicKey(v.public_key.0)
             },
         };
-        let done = AtomicU64::new(0);
         let bytes = AtomicU64::new(0);
         let mut files = 0;
+        let mut shown = RotationProgress::default();
         loop {
-            let ids = self.object_ids()?;
-            let todo: Vec<FileId> = ids
-                .par_iter()
-                .filter(|id| {
-                    self.read_object(id)
-                        .map(|(_, _, r, _, _)| r.key_version != state.target_version)
-                        .unwrap_or(false)
-                })
-                .copied()
-                .collect();
+            let todo = self.objects_not_under(state.target_version)?;
             if todo.is_empty() {
                 break;
             }
+            // Files added meanwhile go to the new version already, so a
+            // second pass only finds stragglers; the totals grow with it.
+            shown.total_files += todo.len() as u64;
+            shown.total_bytes += todo.iter().map(|(_, n)| n).sum::<u64>();
             for chunk in todo.chunks(ROTATE_BATCH) {
+                if cancel.load(Ordering::Relaxed) {
+                    return Err(Error::Cancelled);
+                }
+                let ids: Vec<FileId> = chunk.iter().map(|(id, _)| *id).collect();
                 let _w = self.writer()?;
                 let n = match state.kind {
-                    RotationKind::Rewrap => self.rewrap_batch(chunk, &target)?,
-                    RotationKind::Reencrypt => self.reencrypt_batch(chunk, &target, &bytes)?,
+                    RotationKind::Rewrap => self.rewrap_batch(&ids, &target)?,
+                    RotationKind::Reencrypt => self.reencrypt_batch(&ids, &target, &bytes)?,
                 };
                 files += n;
-                progress(Progress {
-                    files: done.fetch_add(chunk.len() as u64, Ordering::Relaxed)
-                        + chunk.len() as u64,
-                    bytes: bytes.load(Ordering::Relaxed),
-                });
+                shown.files += chunk.len() as u64;
+                shown.bytes += chunk.iter().map(|(_, n)| n).sum::<u64>();
+                progress(shown);
             }
         }
         // Destroy the old versions — under the writer lock, after a last
         // scan proves no object still needs them.
         let _w = self.writer()?;
         self.reload_config()?;
-        let unreadable_old = self.object_ids()?.par_iter().any(|id| {
-            self.read_object(id)
-                .map(|(_, _, r, _, _)| r.key_version != state.target_version)
-                .unwrap_or(false)
-        });
-        if unreadable_old {
+        if !self.objects_not_under(state.target_version)?.is_empty() {
             return Err(Error::Invalid(
                 "some files are still under an old key; run the rotation again".into(),
             ));
@@ -237,6 +255,20 @@ impl Vault {
             recovery_key,
             keychain_secret,
         })
+    }
+
+    /// The objects whose key record is not under `version`, each with its
+    /// stored size; objects that cannot be read are left to `verify`.
+    fn objects_not_under(&self, version: u32) -> Result<Vec<(FileId, u64)>> {
+        Ok(self
+            .object_ids()?
+            .par_iter()
+            .filter_map(|id| {
+                let (f, _, r, _, _) = self.read_object(id).ok()?;
+                (r.key_version != version)
+                    .then(|| (*id, f.metadata().map(|m| m.len()).unwrap_or(0)))
+            })
+            .collect())
     }
 
     /// Writes a sidecar record under `target` for each object; returns how
@@ -491,6 +523,36 @@ mod tests {
         let out = v.rotate(RotationKind::Rewrap, None, &|_| {}).unwrap();
         assert!(out.report.resumed);
         assert!(v.config().rotation.is_none());
+        check_all(&v, &contents, 2);
+    }
+
+    #[test]
+    fn cancelled_rotation_stops_after_a_batch_and_resumes() {
+        let d = tempfile::tempdir().unwrap();
+        let (mut v, contents, _) = setup(d.path());
+        let cancel = AtomicBool::new(false);
+        let seen = std::sync::Mutex::new(Vec::new());
+        let r = v.rotate_until(
+            RotationKind::Rewrap,
+            None,
+            &|p| {
+                seen.lock().unwrap().push(p);
+                cancel.store(true, Ordering::Relaxed);
+            },
+            &cancel,
+        );
+        assert!(matches!(r, Err(Error::Cancelled)), "{:?}", r.err());
+        let seen = seen.into_inner().unwrap();
+        assert_eq!(seen.len(), 1, "one batch, then it stopped");
+        assert_eq!(seen[0].files, ROTATE_BATCH as u64);
+        assert_eq!(seen[0].total_files, SIZES.len() as u64);
+        assert!(seen[0].bytes > 0 && seen[0].bytes < seen[0].total_bytes);
+        check_all_readable(&v, &contents);
+        let mut v = unlocked(d.path(), "pw").unwrap();
+        assert!(v.config().rotation.is_some());
+        let out = v.rotate(RotationKind::Rewrap, None, &|_| {}).unwrap();
+        assert!(out.report.resumed);
+        assert_eq!(out.report.files, (SIZES.len() - ROTATE_BATCH) as u64);
         check_all(&v, &contents, 2);
     }
 
