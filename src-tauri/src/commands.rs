@@ -17,13 +17,13 @@ use crate::error::{CmdResult, UiError};
 use crate::session::{AppCore, WatcherView};
 use crate::workarea::WorkArea;
 
-type Core<'a> = State<'a, Arc<AppCore>>;
+pub(crate) type Core<'a> = State<'a, Arc<AppCore>>;
 
-fn vault_id_hex(v: &Vault) -> String {
+pub(crate) fn vault_id_hex(v: &Vault) -> String {
     data_encoding::HEXLOWER.encode(v.config().vault_id())
 }
 
-fn keychain_err(e: coffer_keychain::KeychainError) -> UiError {
+pub(crate) fn keychain_err(e: coffer_keychain::KeychainError) -> UiError {
     match e {
         coffer_keychain::KeychainError::Missing => UiError::new(
             "not_found",
@@ -36,7 +36,7 @@ fn keychain_err(e: coffer_keychain::KeychainError) -> UiError {
     }
 }
 
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> CmdResult<T> + Send + 'static,
 ) -> CmdResult<T> {
     tauri::async_runtime::spawn_blocking(f)
@@ -213,6 +213,7 @@ fn unlock_with(
         Credential2::Passphrase(p) => v.unlock(&Credential::Passphrase(&p))?,
         Credential2::Keychain(k) => v.unlock(&Credential::Keychain(&k))?,
     };
+    crate::keys_audit::announce_pending_rotation(core, &v);
     core.set_unlocked(v);
     core.emit("files-changed", ());
     Ok(())
@@ -632,7 +633,7 @@ pub async fn set_auto_lock(core: Core<'_>, minutes: u32) -> CmdResult<Settings> 
     .await
 }
 
-fn reauthenticate(core: &AppCore, passphrase: &Passphrase) -> CmdResult<Vault> {
+pub(crate) fn reauthenticate(core: &AppCore, passphrase: &Passphrase) -> CmdResult<Vault> {
     let mut v = core.open_vault()?;
     v.unlock(&Credential::Passphrase(passphrase))?;
     Ok(v)

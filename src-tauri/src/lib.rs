@@ -11,6 +11,7 @@
 
 mod commands;
 mod error;
+mod keys_audit;
 mod session;
 mod system;
 mod workarea;
@@ -79,6 +80,17 @@ pub fn run() {
             commands::set_auto_lock,
             commands::set_keychain_unlock,
             commands::regenerate_recovery_key,
+            keys_audit::key_info,
+            keys_audit::change_passphrase,
+            keys_audit::enrol_escrow,
+            keys_audit::remove_slot,
+            keys_audit::rotate_keys,
+            keys_audit::resume_rotation,
+            keys_audit::cancel_rotation,
+            keys_audit::audit_events,
+            keys_audit::export_access_report,
+            keys_audit::export_incident_report,
+            keys_audit::posture,
         ])
         .build(tauri::generate_context!())
         .expect("the Coffer app failed to start")

@@ -65,6 +65,8 @@ pub struct AppCore {
     pub(crate) watcher: Mutex<WatcherView>,
     watch_handle: Mutex<Option<WatchHandle>>,
     app: OnceLock<AppHandle>,
+    /// Set to stop a running key rotation after its batch in flight.
+    pub(crate) rotation_cancel: std::sync::atomic::AtomicBool,
 }
 
 fn now_ns() -> i64 {
@@ -101,6 +103,7 @@ impl AppCore {
             watcher: Mutex::new(WatcherView::default()),
             watch_handle: Mutex::new(None),
             app: OnceLock::new(),
+            rotation_cancel: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -139,7 +142,14 @@ impl AppCore {
     }
 
     pub(crate) fn is_unlocked(&self) -> bool {
-        guard(&self.vault).as_ref().is_some_and(|v| v.is_unlocked())
+        match self.vault.try_lock() {
+            Ok(g) => g.as_ref().is_some_and(|v| v.is_unlocked()),
+            // Held for a long operation (a rotation), which needs the keys.
+            Err(std::sync::TryLockError::WouldBlock) => true,
+            Err(std::sync::TryLockError::Poisoned(p)) => {
+                p.into_inner().as_ref().is_some_and(|v| v.is_unlocked())
+            }
+        }
     }
 
     /// Resets the idle clock.
@@ -182,6 +192,10 @@ impl AppCore {
     /// Locks: changed files in the working area are encrypted back first,
     /// the working area is wiped, the keys are zeroized, and the UI is told.
     pub fn lock(&self, reason: &str) {
+        // A rotation holds the vault; it stops after its batch in flight
+        // and resumes at the next unlock.
+        self.rotation_cancel
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let was_unlocked = self.is_unlocked();
         if let Some(wa) = guard(&self.workarea).take() {
             wa.close(&self.vault_dir);

@@ -229,6 +229,14 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// Write the manual pages (coffer.1, coffer-init.1, ...) into DIR; for
+    /// packaging (installers/linux/build-packages.sh), hence hidden.
+    #[command(hide = true)]
+    Man {
+        /// The folder to write them to (created if needed).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -258,6 +266,11 @@ enum PolicyCmd {
     Show,
     /// Check this device and vault against the policy (exit 1 if not compliant).
     Check,
+    /// Check a policy file before deploying it (exit 2 if Coffer would refuse it).
+    Validate {
+        /// The policy file (TOML, docs/POLICY.md).
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -524,7 +537,22 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Demo { dir } => demo::run(dir),
+        Command::Man { out } => cmd_man(&out),
     }
+}
+
+/// The manual pages, generated from the clap definitions above so they
+/// never drift from `--help`.
+fn cmd_man(out: &Path) -> Result<(), Failure> {
+    use clap::CommandFactory;
+    let io = |e: std::io::Error| Failure {
+        code: exit::IO,
+        kind: "io",
+        message: format!("writing the manual pages to {}: {e}", out.display()),
+        hint: None,
+    };
+    std::fs::create_dir_all(out).map_err(io)?;
+    clap_mangen::generate_to(Cli::command(), out).map_err(io)
 }
 
 fn parse_pubkey(s: &str) -> Result<coffer_core::wrap::PublicKey, Failure> {
@@ -534,19 +562,7 @@ fn parse_pubkey(s: &str) -> Result<coffer_core::wrap::PublicKey, Failure> {
     } else {
         s.to_owned()
     };
-    // A key file from `escrow keygen` holds the private line too: take the
-    // public one, never anything else.
-    let line = text
-        .lines()
-        .map(str::trim)
-        .find(|l| l.starts_with("coffer-escrow-public:"))
-        .or_else(|| {
-            text.lines()
-                .map(str::trim)
-                .find(|l| !l.is_empty() && !l.starts_with('#') && !l.contains("private"))
-        })
-        .unwrap_or("");
-    coffer_core::policy::parse_public_key(line).map_err(|_| {
+    coffer_core::policy::public_key_from_text(&text).map_err(|_| {
         Failure::usage(
             "that is not an organisation public key",
             Some("pass the line printed by `coffer escrow keygen`, or the file holding it"),
@@ -1394,6 +1410,41 @@ fn cmd_policy(ctx: &Ctx, action: PolicyCmd) -> Result<(), Failure> {
                         .collect::<Vec<_>>()
                         .join(", ")
                 }
+            );
+            let x = &p.extract;
+            println!(
+                "Extract to       {}{}",
+                if x.allowed_destinations.is_empty() {
+                    "anywhere".into()
+                } else {
+                    format!("only below {}", x.allowed_destinations.join(", "))
+                },
+                if x.forbidden_destinations.is_empty() {
+                    String::new()
+                } else {
+                    format!("; never below {}", x.forbidden_destinations.join(", "))
+                }
+            );
+            Ok(())
+        }
+        PolicyCmd::Validate { file } => {
+            let text = std::fs::read_to_string(&file).map_err(|e| {
+                Failure::from(coffer_core::Error::Io {
+                    context: "reading the policy file",
+                    source: e,
+                })
+            })?;
+            // Parsing is all there is to it: ownership is checked where the
+            // file is installed, not here.
+            let policy = coffer_core::policy::Policy::parse(&text).map_err(|e| Failure {
+                code: exit::USAGE,
+                kind: "invalid",
+                message: format!("{}: {e}", file.display()),
+                hint: Some("docs/POLICY.md lists every setting and its limits".into()),
+            })?;
+            ctx.say(
+                format!("{} is a valid Coffer policy.", file.display()),
+                json!({"valid": true, "file": file, "policy": policy}),
             );
             Ok(())
         }

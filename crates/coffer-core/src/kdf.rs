@@ -66,6 +66,15 @@ impl Argon2Params {
         Ok(())
     }
 
+    /// `self`, raised where it is below `floor` (e.g. a policy's minimum).
+    pub fn raised_to(self, floor: &Argon2Params) -> Argon2Params {
+        Argon2Params {
+            m_kib: self.m_kib.max(floor.m_kib),
+            t: self.t.max(floor.t),
+            p: self.p.max(floor.p),
+        }
+    }
+
     /// Whether `self` is at least as costly as `other` in every parameter.
     pub fn at_least(&self, other: &Argon2Params) -> bool {
         self.m_kib >= other.m_kib && self.t >= other.t && self.p >= other.p

@@ -214,9 +214,44 @@ impl Policy {
         if let Some(e) = &self.escrow {
             parse_public_key(&e.public_key)?;
         }
+        if let (Some(e), Some(u)) = (&self.escrow, &self.unlock)
+            && e.required
+            && !u.allowed.contains(&SlotKind::Escrow)
+        {
+            // The slot added at each unlock would be refused, and so the unlock.
+            return bad("[escrow] required = true needs \"escrow\" in [unlock] allowed".into());
+        }
         for f in &self.folders.mandatory {
-            if !(f.starts_with('/') || f.starts_with("~/") || Path::new(f).is_absolute()) {
+            if !user_path(f) {
                 return bad(format!("[folders] {f:?} must be absolute or start with ~/"));
+            }
+        }
+        for (key, list) in [
+            ("allowed_destinations", &self.extract.allowed_destinations),
+            (
+                "forbidden_destinations",
+                &self.extract.forbidden_destinations,
+            ),
+        ] {
+            // A relative folder would never match, silently allowing nothing
+            // or forbidding nothing.
+            if let Some(f) = list.iter().find(|f| !user_path(f)) {
+                return bad(format!(
+                    "[extract] {key}: {f:?} must be absolute or start with ~/"
+                ));
+            }
+        }
+        for s in &self.audit.sinks {
+            match s {
+                Sink::Directory { path } if !(path.starts_with("/") || path.is_absolute()) => {
+                    return bad(format!(
+                        "[audit] directory sink {} must be an absolute path",
+                        path.display()
+                    ));
+                }
+                Sink::Syslog { url } => crate::sink::check_url(url)
+                    .map_err(|e| Error::corrupt("policy", e.to_string()))?,
+                Sink::Directory { .. } => {}
             }
         }
         if let Some(l) = &self.lock
@@ -290,11 +325,33 @@ impl KdfPolicy {
     }
 }
 
+/// An absolute path, or `~/…` below the user's home folder.
+fn user_path(f: &str) -> bool {
+    f.starts_with('/') || f.starts_with("~/") || Path::new(f).is_absolute()
+}
+
 fn expand(f: &str, home: &Path) -> PathBuf {
     match f.strip_prefix("~/") {
         Some(rest) => home.join(rest),
         None => PathBuf::from(f),
     }
+}
+
+/// The organisation public key in `text`: the line printed by `coffer
+/// escrow keygen`, or a key file it wrote. Such a file holds the private
+/// line too; only the public line is ever taken.
+pub fn public_key_from_text(text: &str) -> Result<crate::wrap::PublicKey> {
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("coffer-escrow-public:"))
+        .or_else(|| {
+            text.lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.starts_with('#') && !l.contains("private"))
+        })
+        .unwrap_or("");
+    parse_public_key(line)
 }
 
 /// Parses `coffer-escrow-public:BASE64` (or bare base64).
@@ -443,6 +500,27 @@ forbidden_destinations = ["/media"]
             ("[surprise]\nx = 1\n", "unknown field"),
             ("[escrow]\npublic_key = \"nope\"\n", "escrow"),
             ("[folders]\nmandatory = [\"relative/dir\"]\n", "absolute"),
+            (
+                "[extract]\nallowed_destinations = [\"Desktop\"]\n",
+                "absolute",
+            ),
+            (
+                "[[audit.sinks]]\nkind = \"directory\"\npath = \"audit\"\n",
+                "absolute",
+            ),
+            (
+                "[[audit.sinks]]\nkind = \"syslog\"\nurl = \"logs.example:514\"\n",
+                "syslog address",
+            ),
+            (
+                "[[audit.sinks]]\nkind = \"email\"\nto = \"it@example.org\"\n",
+                "unknown variant",
+            ),
+            (
+                "[escrow]\npublic_key = \"MoVbMU08A7PE3xUloUc4IZP1r8CGnbXFHxNjD+kr/s0=\"\nrequired = true\n\
+                 [unlock]\nallowed = [\"passphrase\"]\n",
+                "needs \"escrow\"",
+            ),
         ] {
             let err = Policy::parse(text).unwrap_err().to_string();
             assert!(err.contains(why), "{text:?}: {err}");

@@ -249,6 +249,11 @@ enum Target {
     Unix(PathBuf),
 }
 
+/// Refuses a syslog address Coffer cannot ship to (for policy files).
+pub fn check_url(url: &str) -> Result<()> {
+    parse_url(url).map(|_| ())
+}
+
 fn parse_url(url: &str) -> Result<Target> {
     let bad = || {
         Error::Invalid(format!(

@@ -943,6 +943,19 @@ impl Vault {
             .iter()
             .position(|s| s.id_hex() == id)
             .ok_or_else(|| Error::NotFound(format!("slot {id}")))?;
+        if self.config.slots[i].kind() == SlotKind::Escrow
+            && self
+                .policy
+                .policy
+                .escrow
+                .as_ref()
+                .is_some_and(|e| e.required)
+        {
+            return Err(Error::Invalid(format!(
+                "the organisation escrow slot is required by {}",
+                self.policy.by()
+            )));
+        }
         let removed = self.config.remove_slot(i)?;
         self.save_config()?;
         self.audit.append(&[AuditEvent::SlotRemoved {

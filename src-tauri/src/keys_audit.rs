@@ -1,0 +1,645 @@
+//! The Keys and Audit screens' commands (docs/IPC.md): key versions and
+//! unlock methods, the three rotation depths, the audit timeline, reports
+//! and the device's posture.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use coffer_core::config::{NewSlot, RotationKind, SlotKind};
+use coffer_core::kdf::Argon2Params;
+use coffer_core::report::{AccessQuery, ReportFormat};
+use coffer_core::secret::Passphrase;
+use coffer_core::vault::{Reenrol, RotationProgress, Vault};
+use serde::{Deserialize, Serialize};
+use tauri::ipc::Channel;
+
+use crate::commands::{Core, blocking, keychain_err, reauthenticate, vault_id_hex};
+use crate::error::{CmdResult, UiError};
+use crate::session::AppCore;
+
+const NS: i64 = 1_000_000_000;
+const DAY: i64 = 86_400;
+/// The timeline shows at most this many rows; reports have them all.
+const MAX_ROWS: usize = 5_000;
+
+fn depth_name(k: RotationKind) -> &'static str {
+    match k {
+        RotationKind::Rewrap => "rewrap",
+        RotationKind::Reencrypt => "reencrypt",
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pending {
+    depth: &'static str,
+    started_ns: i64,
+    target_version: u32,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SlotView {
+    kind: &'static str,
+    required_by_policy: bool,
+    removable: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyInfo {
+    key_version: u32,
+    key_created_ns: i64,
+    key_age_days: i64,
+    rotation_period_days: Option<u32>,
+    rotation_due_ns: Option<i64>,
+    pending: Option<Pending>,
+    slots: Vec<SlotView>,
+    files: u64,
+    bytes: u64,
+}
+
+fn key_info_of(v: &Vault) -> CmdResult<KeyInfo> {
+    let st = v.status()?;
+    let cfg = v.config();
+    let pol = &v.policy().policy;
+    let period = pol.rotation.as_ref().map(|r| r.period_days);
+    let now = jiff::Timestamp::now().as_second();
+    let user_slots = st
+        .slots
+        .iter()
+        .filter(|s| s.kind != SlotKind::Escrow)
+        .count();
+    let escrow_required = pol.escrow.as_ref().is_some_and(|e| e.required);
+    // One row per kind: the screen speaks of methods, not slot ids.
+    let mut slots: Vec<SlotView> = Vec::new();
+    for s in &st.slots {
+        if slots.iter().any(|v| v.kind == s.kind.as_str()) {
+            continue;
+        }
+        let required = s.kind == SlotKind::Escrow && escrow_required;
+        slots.push(SlotView {
+            kind: s.kind.as_str(),
+            required_by_policy: required,
+            // The last passphrase stays: it is how the vault is unlocked.
+            removable: !required
+                && s.kind != SlotKind::Passphrase
+                && (s.kind == SlotKind::Escrow || user_slots > 1),
+        });
+    }
+    Ok(KeyInfo {
+        key_version: st.key_version,
+        key_created_ns: st.key_version_created * NS,
+        key_age_days: (now - st.key_version_created).max(0) / DAY,
+        rotation_period_days: period,
+        rotation_due_ns: period.map(|d| (st.key_version_created + i64::from(d) * DAY) * NS),
+        pending: cfg.rotation.as_ref().map(|r| Pending {
+            depth: depth_name(r.kind),
+            started_ns: r.started * NS,
+            target_version: r.target_version,
+        }),
+        slots,
+        files: st.objects,
+        bytes: st.stored_bytes,
+    })
+}
+
+#[tauri::command]
+pub async fn key_info(core: Core<'_>) -> CmdResult<KeyInfo> {
+    let core = core.inner().clone();
+    blocking(move || key_info_of(&core.open_vault()?)).await
+}
+
+#[tauri::command]
+pub async fn change_passphrase(
+    core: Core<'_>,
+    passphrase: String,
+    new_passphrase: String,
+) -> CmdResult<()> {
+    let core = core.inner().clone();
+    blocking(move || {
+        let mut v = reauthenticate(&core, &Passphrase::new(passphrase))?;
+        let new = Passphrase::new(new_passphrase);
+        let kdf = Argon2Params::DEFAULT.raised_to(&v.policy().policy.kdf_floor());
+        v.replace_slots(SlotKind::Passphrase, NewSlot::Passphrase(&new, kdf))?;
+        Ok(())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn enrol_escrow(
+    core: Core<'_>,
+    passphrase: String,
+    public_key_path: String,
+) -> CmdResult<KeyInfo> {
+    let core = core.inner().clone();
+    blocking(move || {
+        let mut v = reauthenticate(&core, &Passphrase::new(passphrase))?;
+        let text = std::fs::read_to_string(&public_key_path).map_err(|_| {
+            UiError::new(
+                "invalid",
+                "That file cannot be read. Choose the public key file IT gave you.",
+            )
+        })?;
+        let pk = coffer_core::policy::public_key_from_text(&text).map_err(|_| {
+            UiError::new(
+                "invalid",
+                "That file holds no organisation public key. Choose the file made by `coffer escrow keygen`.",
+            )
+        })?;
+        v.replace_slots(SlotKind::Escrow, NewSlot::Escrow(&pk))?;
+        key_info_of(&v)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn remove_slot(core: Core<'_>, kind: String, passphrase: String) -> CmdResult<KeyInfo> {
+    let core = core.inner().clone();
+    blocking(move || {
+        let kind = match kind.as_str() {
+            "keychain" => SlotKind::Keychain,
+            "recovery" => SlotKind::Recovery,
+            "escrow" => SlotKind::Escrow,
+            _ => {
+                return Err(UiError::new(
+                    "invalid",
+                    "Only the computer login, the recovery key and the organisation escrow can be removed here.",
+                ));
+            }
+        };
+        let mut v = reauthenticate(&core, &Passphrase::new(passphrase))?;
+        let ids: Vec<String> = v
+            .config()
+            .slots
+            .iter()
+            .filter(|s| s.kind() == kind)
+            .map(|s| s.id_hex())
+            .collect();
+        for id in ids {
+            v.remove_slot(&id)?;
+        }
+        if kind == SlotKind::Keychain {
+            coffer_keychain::delete(&vault_id_hex(&v)).map_err(keychain_err)?;
+        }
+        key_info_of(&v)
+    })
+    .await
+}
+
+#[derive(Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RotationMsg {
+    files: u64,
+    total_files: u64,
+    bytes: u64,
+    total_bytes: u64,
+    elapsed_ms: u64,
+    eta_ms: Option<u64>,
+}
+
+impl RotationMsg {
+    fn new(p: RotationProgress, started: Instant) -> Self {
+        let elapsed = started.elapsed();
+        // Time per byte so far, over the bytes left; nothing until some
+        // work is done to measure.
+        let eta_ms = (p.bytes > 0 && p.total_bytes >= p.bytes).then(|| {
+            let left = (p.total_bytes - p.bytes) as f64;
+            (elapsed.as_secs_f64() * left / p.bytes as f64 * 1000.0) as u64
+        });
+        RotationMsg {
+            files: p.files,
+            total_files: p.total_files,
+            bytes: p.bytes,
+            total_bytes: p.total_bytes,
+            elapsed_ms: elapsed.as_millis() as u64,
+            eta_ms,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RotationResult {
+    depth: &'static str,
+    resumed: bool,
+    key_version: u32,
+    destroyed_versions: Vec<u32>,
+    files: u64,
+    bytes: u64,
+    recovery_key: Option<String>,
+}
+
+/// Runs (or resumes) a rotation on the session's own unlocked vault, so
+/// the keys it ends with are the ones the app holds. Other vault commands
+/// wait meanwhile; locking cancels the rotation after the batch in flight
+/// and it resumes at the next unlock.
+fn run_rotation(
+    core: &AppCore,
+    kind: RotationKind,
+    pass: Option<&Passphrase>,
+    on_progress: &Channel<RotationMsg>,
+) -> CmdResult<RotationResult> {
+    core.rotation_cancel.store(false, Ordering::SeqCst);
+    let mut g = core.unlocked()?;
+    let v = g.as_mut().expect("unlocked");
+    let kdf = Argon2Params::DEFAULT.raised_to(&v.policy().policy.kdf_floor());
+    let started = Instant::now();
+    let out = v.rotate_until(
+        kind,
+        pass.map(|p| Reenrol { passphrase: p, kdf }),
+        &|p| {
+            let _ = on_progress.send(RotationMsg::new(p, started));
+        },
+        &core.rotation_cancel,
+    );
+    let out = match out {
+        Err(coffer_core::Error::Cancelled) => {
+            return Err(UiError::new(
+                "cancelled",
+                "Stopped. The rotation continues where it stopped the next time the vault is unlocked.",
+            ));
+        }
+        other => other?,
+    };
+    if let Some(k) = &out.keychain_secret {
+        coffer_keychain::store(&vault_id_hex(v), k).map_err(keychain_err)?;
+    }
+    drop(g);
+    core.emit("files-changed", ());
+    let r = out.report;
+    Ok(RotationResult {
+        depth: depth_name(r.kind),
+        resumed: r.resumed,
+        key_version: r.key_version,
+        destroyed_versions: r.destroyed_versions,
+        files: r.files,
+        bytes: r.bytes,
+        recovery_key: out.recovery_key.map(|k| k.to_string()),
+    })
+}
+
+#[tauri::command]
+pub async fn rotate_keys(
+    core: Core<'_>,
+    passphrase: String,
+    depth: String,
+    on_progress: Channel<RotationMsg>,
+) -> CmdResult<RotationResult> {
+    let core = core.inner().clone();
+    blocking(move || {
+        let kind = match depth.as_str() {
+            "rewrap" => RotationKind::Rewrap,
+            "reencrypt" => RotationKind::Reencrypt,
+            _ => return Err(UiError::new("invalid", "Unknown rotation depth.")),
+        };
+        let pass = Passphrase::new(passphrase);
+        reauthenticate(&core, &pass)?;
+        run_rotation(&core, kind, Some(&pass), &on_progress)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn resume_rotation(
+    core: Core<'_>,
+    on_progress: Channel<RotationMsg>,
+) -> CmdResult<RotationResult> {
+    let core = core.inner().clone();
+    blocking(move || {
+        let kind = core
+            .open_vault()?
+            .config()
+            .rotation
+            .as_ref()
+            .map(|r| r.kind)
+            .ok_or_else(|| UiError::new("invalid", "No rotation is waiting to continue."))?;
+        // A pending rotation is resumed at its recorded depth whatever is
+        // passed; a depth-3 one re-enrolled its slots when it started.
+        run_rotation(&core, kind, None, &on_progress)
+    })
+    .await
+}
+
+#[tauri::command]
+pub fn cancel_rotation(core: Core<'_>) {
+    core.rotation_cancel.store(true, Ordering::SeqCst);
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AuditQueryIn {
+    from: Option<String>,
+    to: Option<String>,
+    action: Option<String>,
+    user: Option<String>,
+    file: Option<String>,
+}
+
+fn parse_time(t: Option<String>, what: &str) -> CmdResult<Option<jiff::Timestamp>> {
+    t.filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<jiff::Timestamp>()
+                .map_err(|_| UiError::new("invalid", format!("The {what} date is not valid.")))
+        })
+        .transpose()
+}
+
+impl AuditQueryIn {
+    fn into_query(self) -> CmdResult<AccessQuery> {
+        let non_empty = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
+        Ok(AccessQuery {
+            from: parse_time(self.from, "start")?,
+            to: parse_time(self.to, "end")?,
+            action: non_empty(self.action),
+            user: non_empty(self.user),
+            file: non_empty(self.file),
+        })
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditRow {
+    seq: u64,
+    time: String,
+    user: String,
+    device: String,
+    action: String,
+    label: String,
+    file_id: Option<String>,
+    file_name: Option<String>,
+    detail: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChainView {
+    ok: bool,
+    verified_up_to: u64,
+    broken_at: Option<u64>,
+    statement: String,
+}
+
+#[derive(Serialize)]
+pub struct DayCount {
+    day: String,
+    count: u64,
+}
+
+#[derive(Serialize)]
+pub struct ActionChoice {
+    action: String,
+    label: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditView {
+    rows: Vec<AuditRow>,
+    truncated: bool,
+    total: u64,
+    chain: ChainView,
+    per_day: Vec<DayCount>,
+    actions: Vec<ActionChoice>,
+    users: Vec<String>,
+}
+
+#[tauri::command]
+pub async fn audit_events(core: Core<'_>, query: AuditQueryIn) -> CmdResult<AuditView> {
+    let core = core.inner().clone();
+    blocking(move || {
+        let query = query.into_query()?;
+        let g = core.unlocked()?;
+        let v = g.as_ref().expect("unlocked");
+        // The whole log gives the filter choices; the query gives the rows.
+        let all = v.access_report(&AccessQuery::default(), false)?;
+        let rep = v.access_report(&query, true)?;
+        let mut per_day = std::collections::BTreeMap::<String, u64>::new();
+        for r in &rep.rows {
+            *per_day.entry(r.ts.chars().take(10).collect()).or_default() += 1;
+        }
+        let truncated = rep.rows.len() > MAX_ROWS;
+        let skip = rep.rows.len().saturating_sub(MAX_ROWS);
+        Ok(AuditView {
+            rows: rep
+                .rows
+                .into_iter()
+                .skip(skip)
+                .map(|r| AuditRow {
+                    label: coffer_core::report::event_label(&r.event).to_owned(),
+                    seq: r.seq,
+                    time: r.ts,
+                    user: r.user,
+                    device: r.device,
+                    action: r.event,
+                    file_id: r.file_id,
+                    file_name: r.file_name,
+                    detail: r.detail,
+                })
+                .collect(),
+            truncated,
+            total: all.summary.records,
+            chain: ChainView {
+                ok: rep.chain.ok,
+                verified_up_to: rep.chain.trusted_through_seq,
+                broken_at: rep.chain.broken_at_line,
+                statement: rep.chain.statement,
+            },
+            per_day: per_day
+                .into_iter()
+                .map(|(day, count)| DayCount { day, count })
+                .collect(),
+            actions: all
+                .summary
+                .by_event
+                .keys()
+                .map(|a| ActionChoice {
+                    label: coffer_core::report::event_label(a).to_owned(),
+                    action: a.clone(),
+                })
+                .collect(),
+            users: all.summary.by_user.keys().cloned().collect(),
+        })
+    })
+    .await
+}
+
+fn write_report(dest: &str, body: &[u8]) -> CmdResult<String> {
+    let p = Path::new(dest);
+    if !p.is_absolute() || p.file_name().is_none() {
+        return Err(UiError::new("invalid", "Choose where to save the report."));
+    }
+    coffer_core::fsutil::atomic_write(p, body)?;
+    Ok(p.display().to_string())
+}
+
+#[tauri::command]
+pub async fn export_access_report(
+    core: Core<'_>,
+    query: AuditQueryIn,
+    format: String,
+    dest: String,
+) -> CmdResult<String> {
+    let core = core.inner().clone();
+    blocking(move || {
+        let query = query.into_query()?;
+        let fmt: ReportFormat = format.parse()?;
+        let g = core.unlocked()?;
+        let v = g.as_ref().expect("unlocked");
+        let (_, body) = v.export_access_report(&query, true, fmt)?;
+        write_report(&dest, &body)
+    })
+    .await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IncidentSummary {
+    verdict: coffer_core::report::Verdict,
+    verdict_text: String,
+    path: String,
+}
+
+#[tauri::command]
+pub async fn export_incident_report(
+    core: Core<'_>,
+    lost_at: String,
+    format: String,
+    dest: String,
+) -> CmdResult<IncidentSummary> {
+    let core = core.inner().clone();
+    blocking(move || {
+        let lost_at = parse_time(Some(lost_at), "loss")?
+            .ok_or_else(|| UiError::new("invalid", "Enter when the computer was lost."))?;
+        let fmt: ReportFormat = format.parse()?;
+        let rep = core.open_vault()?.incident_report(lost_at)?;
+        let path = write_report(&dest, &rep.render(fmt)?)?;
+        Ok(IncidentSummary {
+            verdict: rep.verdict,
+            verdict_text: rep.verdict_text,
+            path,
+        })
+    })
+    .await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyView {
+    source: Option<String>,
+    compliant: bool,
+    problems: Vec<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SinkView {
+    name: String,
+    last_shipped_seq: Option<u64>,
+    pending: u64,
+    reachable: Option<bool>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Posture {
+    disk_encryption: &'static str,
+    disk_encryption_required: bool,
+    policy: PolicyView,
+    sinks: Vec<SinkView>,
+    audit_records: u64,
+}
+
+#[tauri::command]
+pub async fn posture(core: Core<'_>) -> CmdResult<Posture> {
+    let core = core.inner().clone();
+    blocking(move || {
+        let v = core.open_vault()?;
+        let problems: Vec<String> = v
+            .compliance()?
+            .into_iter()
+            .filter(|c| !c.ok)
+            .map(|c| format!("{}: {}", c.rule, c.detail))
+            .collect();
+        let last_seq = v.audit().checkpoint().map(|c| c.seq).unwrap_or(0);
+        // Shipping now is how to learn whether a sink is reachable; it is
+        // idempotent (sequence numbers), so it costs nothing to repeat.
+        let sinks = coffer_core::sink::ship_all(v.audit())?
+            .into_iter()
+            .map(|r| SinkView {
+                name: r.sink,
+                last_shipped_seq: (r.error.is_none()).then_some(r.shipped_up_to),
+                pending: if r.error.is_none() {
+                    last_seq.saturating_sub(r.shipped_up_to)
+                } else {
+                    last_seq
+                },
+                reachable: Some(r.error.is_none()),
+            })
+            .collect();
+        Ok(Posture {
+            disk_encryption: coffer_core::posture::disk_encryption(&core.vault_dir).as_str(),
+            disk_encryption_required: v.policy().policy.device.require_disk_encryption,
+            policy: PolicyView {
+                source: v.policy().source.as_ref().map(|p| p.display().to_string()),
+                compliant: problems.is_empty(),
+                problems,
+            },
+            sinks,
+            audit_records: last_seq,
+        })
+    })
+    .await
+}
+
+/// After an unlock: an interrupted rotation is announced so the UI resumes
+/// it (it needs the unlocked keys and nothing else).
+pub(crate) fn announce_pending_rotation(core: &AppCore, v: &Vault) {
+    if v.config().rotation.is_some() {
+        core.emit("rotation-pending", ());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eta_is_time_per_byte_over_the_bytes_left() {
+        let t = Instant::now() - std::time::Duration::from_secs(2);
+        let m = RotationMsg::new(
+            RotationProgress {
+                files: 10,
+                total_files: 40,
+                bytes: 100,
+                total_bytes: 400,
+            },
+            t,
+        );
+        let eta = m.eta_ms.expect("an estimate once work is done");
+        assert!((5_900..=6_200).contains(&eta), "{eta}");
+        let none = RotationMsg::new(RotationProgress::default(), Instant::now());
+        assert_eq!(none.eta_ms, None);
+    }
+
+    #[test]
+    fn audit_query_rejects_bad_dates_and_ignores_blank_filters() {
+        let q = AuditQueryIn {
+            from: Some("2026-11-01T00:00:00Z".into()),
+            user: Some("  ".into()),
+            ..Default::default()
+        }
+        .into_query()
+        .unwrap();
+        assert!(q.from.is_some() && q.user.is_none());
+        let bad = AuditQueryIn {
+            to: Some("yesterday".into()),
+            ..Default::default()
+        }
+        .into_query();
+        assert_eq!(bad.err().map(|e| e.code), Some("invalid"));
+    }
+}
