@@ -117,6 +117,11 @@ pub fn classify(e: &Error) -> (i32, &'static str, Option<String>) {
             "not_found",
             Some("create one with `coffer init`, or point to it with --vault DIR or COFFER_VAULT".into()),
         ),
+        Error::NotFound(what) if what == "protected folder" => (
+            NOT_FOUND,
+            "not_found",
+            Some("`coffer status` lists the protected folders".into()),
+        ),
         Error::NotFound(_) => (NOT_FOUND, "not_found", Some("check the name with `coffer ls`".into())),
         Error::Io { source, .. } => (IO, "io", Some(io_hint(source).into())),
         Error::InUse { .. } => (

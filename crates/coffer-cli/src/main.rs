@@ -710,6 +710,16 @@ fn gather(paths: &[PathBuf], to: &str) -> Result<vault::Collected, Failure> {
         } else {
             format!("{to}/{name}")
         };
+        if p.symlink_metadata()
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+        {
+            return Err(Failure {
+                code: exit::NOT_FOUND,
+                kind: "not_found",
+                message: format!("{} does not exist; nothing was added", p.display()),
+                hint: Some("check the path (`ls` it); nothing was changed".into()),
+            });
+        }
         let c = vault::collect_sources(p, &prefix)?;
         all.sources.extend(c.sources);
         all.skipped.extend(c.skipped);
@@ -961,6 +971,14 @@ fn cmd_extract(
                 targets.push((e.clone(), to.join(rel)));
             }
         }
+    }
+    // Refuse before writing anything: a half-done extraction beside files
+    // that were already there is harder to sort out than a clear refusal.
+    if let Some((_, dest)) = targets.iter().find(|(_, d)| d.symlink_metadata().is_ok()) {
+        return Err(Failure::usage(
+            format!("{} already exists; nothing was extracted", dest.display()),
+            Some("choose an empty folder with --to DIR, or move the existing file away"),
+        ));
     }
     let pb = ctx.progress(targets.len() as u64, "Decrypting");
     let mut bytes = 0;
@@ -1822,8 +1840,15 @@ fn cmd_escrow_keygen(ctx: &Ctx, out: &Path) -> Result<(), Failure> {
         b64.encode(sk.to_secret_bytes().expose())
     ));
     let mut f = coffer_core::fsutil::create_private(out).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            // Never overwrite: it may be the key that unlocks every vault.
+            return Failure::usage(
+                format!("{} already exists; it was left untouched", out.display()),
+                Some("choose a new file name with --out FILE"),
+            );
+        }
         Failure::from(coffer_core::Error::Io {
-            context: "creating the escrow key file (it must not exist yet)",
+            context: "creating the escrow key file",
             source: e,
         })
     })?;

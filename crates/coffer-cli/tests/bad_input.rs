@@ -859,3 +859,30 @@ fn unusable_vault_name_is_reported_and_kept() {
     assert!(!t.path("P/ok.txt").exists());
     assert_eq!(t.cat("P/ok.txt"), b"ok");
 }
+
+#[test]
+fn missing_or_clashing_paths_get_the_right_code_and_hint() {
+    let t = TestVault::new();
+    // A typo in `add`: not found, not an I/O failure, and nothing added.
+    write_tree(t.root(), &[("real.txt", b"r")]);
+    let e = t.json_err(&["add", "real.txt", "no-such-file.txt"], code::NOT_FOUND);
+    assert!(
+        e["hint"].as_str().unwrap().contains("check the path"),
+        "{e}"
+    );
+    assert_eq!(t.json_ok(&["ls"])["files"].as_array().unwrap().len(), 0);
+
+    // Unprotecting a folder that is not protected points at `status`.
+    fs::create_dir(t.path("Inbox")).unwrap();
+    let e = t.json_err(&["unprotect", "Inbox"], code::NOT_FOUND);
+    assert!(e["hint"].as_str().unwrap().contains("coffer status"), "{e}");
+
+    // An escrow key is never written over an existing file.
+    fs::write(t.path("org.key"), b"an older key").unwrap();
+    let e = t.json_err(&["escrow", "keygen", "--out", "org.key"], code::USAGE);
+    assert!(
+        e["message"].as_str().unwrap().contains("already exists"),
+        "{e}"
+    );
+    assert_eq!(fs::read(t.path("org.key")).unwrap(), b"an older key");
+}

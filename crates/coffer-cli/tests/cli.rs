@@ -492,6 +492,12 @@ fn extract_folder_file_and_refusal() {
     assert_eq!(read_tree(&t.path("out/F")), original);
     assert!(tmp_files(&t.path("out")).is_empty());
 
+    // One clash anywhere in a folder: nothing at all is extracted.
+    fs::create_dir_all(t.path("clash/F/sub/deeper")).unwrap();
+    fs::write(t.path("clash/F/sub/deeper/c"), b"mine").unwrap();
+    t.json_err(&["extract", "F", "--to", "clash"], code::USAGE);
+    assert_eq!(walk(&t.path("clash")).len(), 1, "nothing written beside it");
+
     t.json_err(&["extract", "G", "--to", "x"], code::NOT_FOUND);
     assert!(!t.path("x").exists() || walk(&t.path("x")).is_empty());
     // --to is required.
