@@ -1,27 +1,35 @@
 #!/usr/bin/env bash
 # Every test Coffer has, from a fresh Debian/Ubuntu machine with only Rust,
-# Node and Python: installs what the tests need, then runs lints, unit and
-# black-box tests (with a real Secret Service for the keychain), and short
-# fuzz runs. This is the README's test command; CI runs exactly this.
+# Node and Python: installs what the tests need, then runs lints, the web
+# UI's unit and browser tests, the Rust unit and black-box tests (with a
+# real Secret Service for the keychain), the desktop app end to end in a
+# real window under Xvfb, the package install test, and short fuzz runs.
+# This is the README's test command; CI runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+start=$(date +%s)
+stage() { echo; echo "== $* ($(( $(date +%s) - start )) s)"; }
 
-need_apt=()
-for pkg in gnome-keyring dbus keyutils; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
-done
-if [ ${#need_apt[@]} -gt 0 ]; then
-  echo "== installing ${need_apt[*]}"
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+pkgs=(gnome-keyring dbus dbus-x11 keyutils
+      libwebkit2gtk-4.1-dev librsvg2-dev libayatana-appindicator3-dev libxdo-dev
+      xvfb webkit2gtk-driver chromium poppler-utils rsyslog)
+need=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+if [ ${#need[@]} -gt 0 ]; then
+  stage "installing ${need[*]}"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-echo "== format and lints"
+stage "web UI: install, build, unit tests, browser flows (mocked IPC)"
+(cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build && npm test && npm run e2e)
+
+stage "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 
-echo "== tests (inside a D-Bus session with an unlocked gnome-keyring)"
+stage "Rust tests (inside a D-Bus session with an unlocked gnome-keyring)"
 # keyctl gives the keyring daemon a session keyring; the daemon is unlocked
 # with a throw-away password so the keychain slot is tested against the real
 # Secret Service, not a mock.
@@ -32,8 +40,19 @@ keyctl session - dbus-run-session -- bash -c '
   cargo test --workspace --no-fail-fast
 '
 
+if [ -f tests/e2e/app_e2e.py ]; then
+  stage "desktop app end to end in a real window (Xvfb + WebKitWebDriver)"
+  cargo build -p coffer-app
+  xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- python3 tests/e2e/app_e2e.py
+fi
+
+if [ -x scripts/package-test.sh ] && [ "${COFFER_SKIP_PACKAGE:-0}" != 1 ]; then
+  stage "packages: build, install, remove"
+  scripts/package-test.sh
+fi
+
 if [ "${COFFER_SKIP_FUZZ:-0}" != 1 ] && [ -x scripts/fuzz-smoke.sh ]; then
-  echo "== fuzz smoke runs"
+  stage "fuzz smoke runs"
   scripts/fuzz-smoke.sh
 fi
-echo "== all tests passed"
+stage "all tests passed"

@@ -355,7 +355,9 @@ impl AuditQueryIn {
             to: parse_time(self.to, "end")?,
             action: non_empty(self.action),
             user: non_empty(self.user),
-            file: non_empty(self.file),
+            // The screen filters by name (the vault is unlocked), not by id.
+            file: None,
+            file_name: non_empty(self.file),
         })
     }
 }
@@ -418,8 +420,14 @@ pub async fn audit_events(core: Core<'_>, query: AuditQueryIn) -> CmdResult<Audi
         let all = v.access_report(&AccessQuery::default(), false)?;
         let rep = v.access_report(&query, true)?;
         let mut per_day = std::collections::BTreeMap::<String, u64>::new();
+        let tz = jiff::tz::TimeZone::system();
         for r in &rep.rows {
-            *per_day.entry(r.ts.chars().take(10).collect()).or_default() += 1;
+            // Days as the person at this computer counts them.
+            let day =
+                r.ts.parse::<jiff::Timestamp>()
+                    .map(|t| t.to_zoned(tz.clone()).date().to_string())
+                    .unwrap_or_else(|_| r.ts.chars().take(10).collect());
+            *per_day.entry(day).or_default() += 1;
         }
         let truncated = rep.rows.len() > MAX_ROWS;
         let skip = rep.rows.len().saturating_sub(MAX_ROWS);

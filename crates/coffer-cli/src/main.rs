@@ -1586,6 +1586,7 @@ fn cmd_audit(ctx: &Ctx, action: AuditCmd) -> Result<(), Failure> {
                 user,
                 action,
                 file,
+                file_name: None,
             };
             let fmt: report::ReportFormat = format.parse()?;
             let (rep, body) = match &log {

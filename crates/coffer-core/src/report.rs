@@ -489,6 +489,10 @@ pub struct AccessQuery {
     /// Records naming this object id (or an id starting with it); only the
     /// matching ids become rows.
     pub file: Option<String>,
+    /// Records naming a file whose name contains this (case-insensitive);
+    /// needs the name resolver, so only someone who unlocked the vault can
+    /// filter by name. Only the matching ids become rows.
+    pub file_name: Option<String>,
 }
 
 /// The period an access report covers.
@@ -653,6 +657,11 @@ pub fn access_report(
         .as_deref()
         .map(|f| f.trim().to_ascii_lowercase())
         .filter(|f| !f.is_empty());
+    let name_q = query
+        .file_name
+        .as_deref()
+        .map(|f| f.trim().to_lowercase())
+        .filter(|f| !f.is_empty());
     let mut vaults = BTreeSet::new();
     let mut devices: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     let mut summary = AccessSummary::default();
@@ -683,6 +692,16 @@ pub fn access_report(
         let mut ids = record_ids(r);
         if let Some(f) = &file_q {
             ids.retain(|id| id.to_ascii_lowercase().starts_with(f.as_str()));
+            if ids.is_empty() {
+                continue;
+            }
+        }
+        if let Some(n) = &name_q {
+            ids.retain(|id| {
+                names
+                    .and_then(|f| f(id))
+                    .is_some_and(|name| name.to_lowercase().contains(n.as_str()))
+            });
             if ids.is_empty() {
                 continue;
             }
@@ -3089,6 +3108,18 @@ mod tests {
         assert_eq!(rep.summary.by_event["file_added"], 1);
         assert_eq!(rep.summary.by_event["file_opened"], 1);
         assert_eq!(rep.filter_file.as_deref(), Some("cccc"));
+
+        // A name filter needs the resolver (an unlocked vault) and matches
+        // part of the name, whatever the case; without names nothing matches.
+        let names = |id: &str| (id == ID_C).then(|| "Scans/Letter-Smith.pdf".to_owned());
+        let q = AccessQuery {
+            file_name: Some("letter-SMITH".into()),
+            ..Default::default()
+        };
+        let rep = access_report(&c.records, &q, &chain, Some(&names));
+        assert_eq!(rep.rows.len(), 2);
+        assert!(rep.rows.iter().all(|r| r.file_id.as_deref() == Some(ID_C)));
+        assert!(access_report(&c.records, &q, &chain, None).rows.is_empty());
 
         let q = AccessQuery {
             from: Some(ts("2027-01-01T00:00:00Z")),

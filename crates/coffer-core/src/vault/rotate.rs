@@ -199,6 +199,8 @@ impl Vault {
             // second pass only finds stragglers; the totals grow with it.
             shown.total_files += todo.len() as u64;
             shown.total_bytes += todo.iter().map(|(_, n)| n).sum::<u64>();
+            // Before any batch: the totals, and a sign the rotation is under way.
+            progress(shown);
             for chunk in todo.chunks(ROTATE_BATCH) {
                 if cancel.load(Ordering::Relaxed) {
                     return Err(Error::Cancelled);
@@ -537,16 +539,19 @@ mod tests {
             None,
             &|p| {
                 seen.lock().unwrap().push(p);
-                cancel.store(true, Ordering::Relaxed);
+                if p.files > 0 {
+                    cancel.store(true, Ordering::Relaxed);
+                }
             },
             &cancel,
         );
         assert!(matches!(r, Err(Error::Cancelled)), "{:?}", r.err());
         let seen = seen.into_inner().unwrap();
-        assert_eq!(seen.len(), 1, "one batch, then it stopped");
-        assert_eq!(seen[0].files, ROTATE_BATCH as u64);
+        assert_eq!(seen.len(), 2, "the totals, one batch, then it stopped");
+        assert_eq!(seen[0].files, 0);
         assert_eq!(seen[0].total_files, SIZES.len() as u64);
-        assert!(seen[0].bytes > 0 && seen[0].bytes < seen[0].total_bytes);
+        assert_eq!(seen[1].files, ROTATE_BATCH as u64);
+        assert!(seen[1].bytes > 0 && seen[1].bytes < seen[1].total_bytes);
         check_all_readable(&v, &contents);
         let mut v = unlocked(d.path(), "pw").unwrap();
         assert!(v.config().rotation.is_some());

@@ -1,0 +1,231 @@
+"""End to end in the real app, in a real window (run under Xvfb):
+
+create a vault, see the recovery key, protect a folder, drop a file into it
+and see it appear in Files, open it (decrypted into the private working
+area), edit it (saved back as a new version), lock (working area gone,
+plaintext nowhere on disk), unlock, and let the app lock itself when idle.
+A screenshot of each screen goes to tests/e2e/screenshots/.
+
+The native folder picker cannot be driven through WebDriver, so the folder
+is protected with the same IPC command the picker's result feeds.
+"""
+
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from webdriver import Driver, WebDriverError  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+APP = os.path.join(ROOT, "target", "debug", "coffer-app")
+CLI = os.path.join(ROOT, "target", "debug", "coffer")
+SHOTS = os.path.join(ROOT, "tests", "e2e", "screenshots")
+PASS = "a long clinic passphrase 42"
+CANARY = b"E2E-CANARY patient letter 7f3a"
+AUTO_LOCK_SECONDS = 12
+
+
+def fill(d, label, value):
+    """Types into the field labelled `label`."""
+    el = d.js(
+        """const want = arguments[0];
+           for (const l of document.querySelectorAll('label')) {
+             if (l.textContent.trim().startsWith(want) && l.control) return l.control;
+           }
+           return null;""",
+        label,
+    )
+    if not el:
+        raise WebDriverError(f"no field labelled {label!r}")
+    eid = list(el.values())[0]
+    d.cmd("POST", f"/element/{eid}/clear", {})
+    d.cmd("POST", f"/element/{eid}/value", {"text": value})
+
+
+def click_text(d, text, timeout=20):
+    """Clicks the enabled button (or checkbox label) showing `text`."""
+    deadline = time.time() + timeout
+    while True:
+        el = d.js(
+            """const want = arguments[0];
+               for (const b of document.querySelectorAll('button, label')) {
+                 if (b.textContent.trim() === want && !b.disabled && b.offsetParent !== null) return b;
+               }
+               return null;""",
+            text,
+        )
+        if el:
+            d.cmd("POST", f"/element/{list(el.values())[0]}/click", {})
+            return
+        if time.time() > deadline:
+            raise WebDriverError(f"no enabled button {text!r}; page: "
+                                 + (d.js("return document.body.innerText") or "")[:600])
+        time.sleep(0.1)
+
+
+def invoke(d, cmd, args):
+    """Calls an app command the way @tauri-apps/api does (with a progress channel)."""
+    return d.js_async(
+        """const [cmd, args, done] = arguments;
+           const T = window.__TAURI_INTERNALS__;
+           const id = T.transformCallback(() => {});
+           T.invoke(cmd, Object.assign({ onProgress: '__CHANNEL__:' + id }, args))
+             .then(r => done({ ok: r }), e => done({ err: e }));""",
+        cmd, args,
+    )
+
+
+def cli(vault, *args):
+    env = dict(os.environ, COFFER_PASSPHRASE=PASS)
+    out = subprocess.run([CLI, "--vault", vault, "--json", *args], env=env,
+                         capture_output=True, check=True)
+    return json.loads(out.stdout)
+
+
+def plaintext_anywhere(dirs):
+    hits = []
+    for base in dirs:
+        for path in glob.glob(os.path.join(base, "**"), recursive=True):
+            if os.path.isfile(path) and not os.path.islink(path):
+                try:
+                    with open(path, "rb") as f:
+                        if CANARY in f.read():
+                            hits.append(path)
+                except OSError:
+                    pass
+    return hits
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="coffer-e2e-")
+    home = os.path.join(work, "home")
+    runtime = os.path.join(work, "runtime")
+    os.makedirs(home)
+    os.makedirs(runtime, mode=0o700)
+    vault = os.path.join(home, "vault")
+    scans = os.path.join(home, "Scans")
+    os.makedirs(scans)
+    with open(os.path.join(scans, "already-here.txt"), "wb") as f:
+        f.write(b"a file that was here before protection\n")
+    env = dict(
+        os.environ,
+        HOME=home,
+        XDG_RUNTIME_DIR=runtime,
+        XDG_DATA_HOME=os.path.join(home, ".local", "share"),
+        XDG_CONFIG_HOME=os.path.join(home, ".config"),
+        XDG_CACHE_HOME=os.path.join(home, ".cache"),
+        COFFER_VAULT=vault,
+        COFFER_APP_NO_OPENER="1",
+        COFFER_AUTO_LOCK_SECONDS=str(AUTO_LOCK_SECONDS),
+        TAURI_WEBVIEW_AUTOMATION="true",
+    )
+    for var in ("COFFER_PASSPHRASE", "COFFER_POLICY_FILE"):
+        env.pop(var, None)
+    shutil.rmtree(SHOTS, ignore_errors=True)
+    d = Driver(APP, env)
+    step = [0]
+
+    def shot(name):
+        step[0] += 1
+        d.screenshot(os.path.join(SHOTS, f"{step[0]:02d}-{name}.png"))
+
+    try:
+        # First run: create the vault.
+        d.wait_text("Welcome to Coffer", timeout=60)
+        shot("first-run")
+        fill(d, "Passphrase", PASS)
+        fill(d, "Type it again", PASS)
+        click_text(d, "Create vault")
+        d.wait_text("Write down your recovery key", timeout=60)
+        shot("recovery-key")
+        d.js("""for (const c of document.querySelectorAll('input[type=checkbox]')) { if (!c.checked) c.click(); }""")
+        click_text(d, "Continue")
+        d.wait_text("Lock now", timeout=30)
+        state = invoke(d, "app_state", {})
+        print("watcher after create:", state.get("ok", state).get("watcher") if "ok" in state else state)
+        shot("home")
+
+        # Protect a folder: what is already there is encrypted and removed.
+        r = invoke(d, "protect_folder", {"path": scans})
+        assert "ok" in r, r
+        assert r["ok"]["added"] == 1, r
+        d.wait(lambda: not os.path.exists(os.path.join(scans, "already-here.txt")),
+               "the pre-existing file to be encrypted and removed")
+
+        # Drop a new file in; the in-app watcher encrypts it (vault stays usable).
+        letter = os.path.join(scans, "letter.txt")
+        with open(letter, "wb") as f:
+            f.write(CANARY + b"\n")
+        d.wait(lambda: not os.path.exists(letter), "the watcher to encrypt the dropped file")
+        click_text(d, "Files")
+        d.wait_text("Scans", timeout=30)
+        d.js("""for (const el of document.querySelectorAll('*')) {
+                  if (el.children.length === 0 && el.textContent.trim() === 'Scans') {
+                    el.dispatchEvent(new MouseEvent('dblclick', {bubbles: true})); break; } }""")
+        d.wait_text("letter.txt", timeout=30)
+        shot("files")
+
+        # Open it: decrypted into the private working area.
+        d.js("""for (const el of document.querySelectorAll('*')) {
+                  if (el.children.length === 0 && el.textContent.trim() === 'letter.txt') {
+                    el.dispatchEvent(new MouseEvent('dblclick', {bubbles: true})); break; } }""")
+        d.wait(lambda: glob.glob(os.path.join(runtime, "coffer-work-*", "*", "letter.txt")),
+               "the file to be decrypted into the working area")
+        opened = glob.glob(os.path.join(runtime, "coffer-work-*", "*", "letter.txt"))[0]
+        mode = os.stat(os.path.dirname(os.path.dirname(opened))).st_mode & 0o777
+        assert mode == 0o700, oct(mode)
+        with open(opened, "rb") as f:
+            assert f.read() == CANARY + b"\n"
+        shot("opened")
+
+        # Edit and save: re-encrypted into the vault as a new version.
+        with open(opened, "ab") as f:
+            f.write(b"edited in the usual app\n")
+        d.wait(lambda: len(cli(vault, "versions", "Scans/letter.txt")["versions"]) == 2,
+               "the saved edit to become version 2", timeout=30)
+
+        # Lock: the working area is gone and the plaintext is nowhere on disk.
+        click_text(d, "Lock")
+        d.wait_text("Coffer is locked", timeout=30)
+        shot("locked")
+        d.wait(lambda: not glob.glob(os.path.join(runtime, "coffer-work-*")),
+               "the working area to be wiped")
+        leaks = plaintext_anywhere([home, runtime, work])
+        assert not leaks, f"plaintext left on disk: {leaks}"
+
+        # Unlock again; the edit is there.
+        fill(d, "Passphrase", PASS)
+        click_text(d, "Unlock")
+        d.wait_text("Lock now", timeout=60)
+        out = subprocess.run([CLI, "--vault", vault, "cat", "Scans/letter.txt"],
+                             env=dict(os.environ, COFFER_PASSPHRASE=PASS),
+                             capture_output=True, check=True).stdout
+        assert out == CANARY + b"\nedited in the usual app\n", out
+
+        # Idle: the app locks itself.
+        t0 = time.time()
+        d.wait_text("Coffer is locked", timeout=AUTO_LOCK_SECONDS + 30)
+        print(f"auto-locked after {time.time() - t0:.1f} s idle")
+        shot("auto-locked")
+        log = open(os.path.join(vault, "audit", "log.jsonl")).read()
+        assert '"reason":"auto"' in log, "auto-lock recorded in the audit trail"
+        print(f"e2e: all steps passed; screenshots in {SHOTS}")
+    except Exception:
+        try:
+            shot("failure")
+        except Exception:
+            pass
+        raise
+    finally:
+        d.quit()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

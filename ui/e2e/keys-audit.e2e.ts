@@ -1,0 +1,462 @@
+// Keys (passphrase, rotation with progress, cancel and resume,
+// re-encryption, unlock methods), Activity (timeline, filters, chain
+// verification, reports), the "This device" panel, and Home right after
+// the vault is created.
+
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { calls, checkpoint, expectClean, launch, openApp, PASS, SAMPLE_FOLDERS, sampleFiles, unlock } from "./helpers";
+
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launch();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+type MockWindow = { __mock: { state: Record<string, unknown>; dialogCalls: Record<string, unknown>[]; queueDialog: (...v: string[]) => void } };
+
+async function openKeys(page: Page): Promise<void> {
+  await page.getByRole("button", { name: "Keys", exact: true }).click();
+  await page.getByRole("heading", { name: "Keys", level: 1 }).waitFor();
+  await page.locator(".facts-key").waitFor();
+}
+
+async function openActivity(page: Page): Promise<void> {
+  await page.getByRole("button", { name: "Activity", exact: true }).click();
+  await page.getByRole("heading", { name: "Activity", level: 1 }).waitFor();
+  await page.locator(".grid-audit .grid-body .grid-row").first().waitFor();
+}
+
+const slotState = (page: Page, kind: string) => page.locator(`.slot[data-kind="${kind}"] .slot-state`).textContent();
+const dismissToasts = async (page: Page) => {
+  const dismiss = page.getByRole("button", { name: "Dismiss" });
+  while ((await dismiss.count()) > 0) await dismiss.first().click();
+};
+
+describe("home: right after creating the vault, and this device", () => {
+  test("after create_vault, Home shows the fresh state (watching), not the state from before the vault existed", async () => {
+    const s = await openApp(browser, { vaultExists: false, unlocked: false });
+    const { page } = s;
+    await page.getByRole("heading", { name: "Welcome to Coffer" }).waitFor();
+    await page.getByLabel("Passphrase", { exact: true }).fill("maple river lantern orbit");
+    await page.getByLabel("Type it again").fill("maple river lantern orbit");
+    await page.getByRole("button", { name: "Create vault" }).click();
+    await page.getByLabel("I have written down my recovery key").check();
+    await page.getByRole("button", { name: "Continue" }).click();
+    await page.getByRole("heading", { name: "Your vault is unlocked" }).waitFor();
+    // Immediately, not after a later refresh: the stale state said "stopped".
+    expect(await page.getByText("Folder watching has stopped", { exact: false }).count()).toBe(0);
+    expect(await page.getByText("Ready. Protect a folder to start.").isVisible()).toBe(true);
+    // app_state was read again after the vault was created.
+    const order = (await calls(page)).map((c) => c.cmd).filter((c) => c === "app_state" || c === "create_vault");
+    expect(order.slice(0, 3)).toEqual(["app_state", "create_vault", "app_state"]);
+    await expect.poll(() => page.locator(".posture-status").allTextContents()).toEqual(["On", "Requirements met", "1 record"]);
+    await checkpoint(s, "29-home-after-create");
+    await expectClean(s);
+    await s.close();
+  });
+
+  test("unlock reads the state before Home is shown", async () => {
+    const s = await openApp(browser, { files: sampleFiles(), folders: SAMPLE_FOLDERS });
+    const { page } = s;
+    await unlock(page);
+    const cmds = (await calls(page)).map((c) => c.cmd);
+    const u = cmds.indexOf("unlock");
+    expect(cmds.slice(u + 1)).toContain("app_state");
+    expect(cmds.indexOf("app_state", u)).toBeLessThan(cmds.indexOf("protected_folders", u));
+    await expectClean(s);
+    await s.close();
+  });
+
+  test("this device: disk encryption, policy problems, the audit log's shipping", async () => {
+    const s = await openApp(browser, {
+      files: sampleFiles(),
+      folders: SAMPLE_FOLDERS,
+      posture: {
+        diskEncryption: "off",
+        diskEncryptionRequired: true,
+        policy: { source: "/etc/coffer/policy.toml", compliant: false, problems: ["Disk encryption is required but off.", "The vault key is 120 days old; the policy allows 90."] },
+        sinks: [
+          { name: "syslog — siem.clinic.example:6514", pending: 42, reachable: false },
+          { name: "File — \\\\nas\\audit\\coffer", pending: 0, reachable: true },
+        ],
+      },
+    });
+    const { page } = s;
+    await unlock(page);
+    const card = page.getByRole("region", { name: "This device" });
+    await expect.poll(() => card.locator(".posture-status").allTextContents()).toEqual(["Off — required by your organisation", "2 requirements not met", expect.stringMatching(/ records$/)]);
+    expect(await card.getByText("The vault key is 120 days old; the policy allows 90.").isVisible()).toBe(true);
+    expect(await card.getByText("Can't be reached").isVisible()).toBe(true);
+    expect(await card.getByText("42 waiting").isVisible()).toBe(true);
+    expect(await card.getByText("Records wait here and are sent when the connection is back.").isVisible()).toBe(true);
+    expect(await calls(page, "posture")).not.toHaveLength(0);
+    await card.scrollIntoViewIfNeeded();
+    await checkpoint(s, "30-home-this-device");
+    await expectClean(s);
+    await s.close();
+  });
+});
+
+describe("keys", () => {
+  test("change the passphrase: asks for the current one; the old one stops working", async () => {
+    const s = await openApp(browser, { files: sampleFiles(), keychainEnrolled: true, key: { escrow: true, escrowRequired: true, ageDays: 64, periodDays: 90 } });
+    const { page } = s;
+    await unlock(page);
+    await openKeys(page);
+    await expect.poll(() => page.locator(".facts-key dd").allTextContents()).toEqual(["1", expect.stringMatching(/ · 64 days old$/), expect.stringMatching(/^In 26 days, /)]);
+    expect(await slotState(page, "keychain")).toBe("Set up");
+    expect(await slotState(page, "recovery")).toBe("Set up");
+    expect(await slotState(page, "escrow")).toBe("Set up");
+    // Escrow is required by the organisation: no Remove button, a badge instead.
+    expect(await page.getByRole("button", { name: "Remove organisation escrow" }).count()).toBe(0);
+    expect(await page.locator('.slot[data-kind="escrow"]').getByText("Required by your organisation").isVisible()).toBe(true);
+    await checkpoint(s, "31-keys");
+
+    await page.getByRole("button", { name: "Change passphrase" }).click();
+    const dlg = page.getByRole("dialog", { name: "Change your passphrase" });
+    await dlg.waitFor();
+    await dlg.getByLabel("Your passphrase").fill("not it at all");
+    await dlg.getByLabel("New passphrase", { exact: true }).fill("harbour violet pencil cloud");
+    await dlg.getByLabel("Type the new passphrase again").fill("harbour violet pencil cloud");
+    await dlg.getByRole("button", { name: "Change passphrase" }).click();
+    await expect.poll(() => dlg.getByText("Wrong passphrase. Try again.").isVisible()).toBe(true);
+    await checkpoint(s, "32-keys-change-passphrase");
+    await dlg.getByLabel("Your passphrase").fill(PASS);
+    await dlg.getByRole("button", { name: "Change passphrase" }).click();
+    await expect.poll(() => page.getByText("Your passphrase is changed").isVisible()).toBe(true);
+    expect((await calls(page, "change_passphrase")).map((c) => c.args).at(-1)).toEqual({ passphrase: PASS, newPassphrase: "harbour violet pencil cloud" });
+
+    // The old passphrase no longer unlocks; the new one does.
+    await page.getByRole("button", { name: "Lock", exact: true }).click();
+    await page.getByRole("heading", { name: "Coffer is locked" }).waitFor();
+    await page.getByLabel("Passphrase", { exact: true }).fill(PASS);
+    await page.getByRole("button", { name: "Unlock", exact: true }).click();
+    await expect.poll(() => page.getByText("Wrong passphrase.", { exact: true }).isVisible()).toBe(true);
+    await unlock(page, "harbour violet pencil cloud");
+    await expectClean(s);
+    await s.close();
+  });
+
+  test("rotate the vault key: passphrase, progress with time left, done", async () => {
+    const s = await openApp(browser, { files: sampleFiles(), key: { files: 48_210, bytes: 61e9 }, rotationSteps: 10, rotationStepMs: 300 });
+    const { page } = s;
+    await unlock(page);
+    await openKeys(page);
+    await page.getByRole("button", { name: "Rotate vault key…" }).click();
+    const dlg = page.getByRole("dialog", { name: "Rotate the vault key?" });
+    await dlg.waitFor();
+    await expect.poll(() => dlg.getByText("48,210 files — about 25 seconds.").isVisible()).toBe(true);
+    await dlg.getByLabel("Your passphrase").fill(PASS);
+    await dlg.getByRole("button", { name: "Rotate key" }).click();
+    await expect.poll(() => dlg.count()).toBe(0);
+    const panel = page.locator(".rotation-panel");
+    await panel.waitFor();
+    await expect.poll(() => panel.locator(".progress-count").textContent()).toMatch(/^[1-9][\d,]* of 48,210 files$/);
+    await expect.poll(() => panel.locator(".rotation-eta").textContent()).toMatch(/left$/);
+    expect(await page.getByRole("button", { name: "Rotate vault key…" }).isDisabled()).toBe(true);
+    await checkpoint(s, "33-keys-rotate-progress");
+    await expect.poll(() => page.getByText("The vault key is updated").isVisible(), { timeout: 15_000 }).toBe(true);
+    expect(await panel.count()).toBe(0);
+    await expect.poll(() => page.locator(".facts-key dd").first().textContent()).toBe("2");
+    expect(await page.locator(".facts-key dd").nth(1).textContent()).toMatch(/ · less than a day old$/);
+    const rk = await calls(page, "rotate_keys");
+    expect(rk).toHaveLength(1);
+    expect(rk[0]!.args).toEqual({ passphrase: PASS, depth: "rewrap", onProgress: expect.stringMatching(/^__CHANNEL__:\d+$/) });
+    await checkpoint(s, "34-keys-rotated");
+    await expectClean(s);
+    await s.close();
+  });
+
+  test("cancel a rotation mid-way: stopped, pending; after the next unlock it resumes by itself (shown on Home)", async () => {
+    const s = await openApp(browser, { files: sampleFiles(), key: { files: 12_000, bytes: 9e9 }, rotationSteps: 12, rotationStepMs: 250 });
+    const { page } = s;
+    await unlock(page);
+    await openKeys(page);
+    await page.getByRole("button", { name: "Rotate vault key…" }).click();
+    const dlg = page.getByRole("dialog", { name: "Rotate the vault key?" });
+    await dlg.getByLabel("Your passphrase").fill(PASS);
+    await dlg.getByRole("button", { name: "Rotate key" }).click();
+    const panel = page.locator(".rotation-panel");
+    await expect.poll(() => panel.locator(".progress-count").textContent()).toMatch(/^(3|4),000 of 12,000 files$/);
+    await page.getByRole("button", { name: "Cancel the key update" }).click();
+    await expect.poll(() => page.getByText("Stopped — it will continue next time").isVisible()).toBe(true);
+    expect(await calls(page, "cancel_rotation")).toHaveLength(1);
+    // Pending: both rotations wait for it; the panel offers to continue now.
+    await expect.poll(() => page.getByRole("button", { name: "Rotate vault key…" }).isDisabled()).toBe(true);
+    expect(await page.getByRole("button", { name: "Re-encrypt everything…" }).isDisabled()).toBe(true);
+    expect(await page.getByText("A key update is paused. Continue it first.").isVisible()).toBe(true);
+    expect(await page.locator(".pending-detail").textContent()).toMatch(/It stopped at \d,000 of 12,000 files\./);
+    const st = await page.evaluate(() => (window as unknown as MockWindow).__mock.state as { key: { pending: unknown; version: number } });
+    expect(st.key.pending).toMatchObject({ depth: "rewrap", targetVersion: 2 });
+    await checkpoint(s, "35-keys-rotation-stopped");
+
+    // Lock, unlock: the pending rotation continues without asking.
+    await page.getByRole("button", { name: "Lock", exact: true }).click();
+    await unlock(page);
+    const home = page.locator(".page-home .rotation-panel");
+    await home.waitFor();
+    await expect.poll(() => home.locator("strong").textContent()).toBe("Continuing the vault key update");
+    await expect.poll(() => calls(page, "resume_rotation").then((c) => c.length)).toBe(1);
+    expect((await calls(page, "resume_rotation"))[0]!.args).toEqual({ onProgress: expect.stringMatching(/^__CHANNEL__:\d+$/) });
+    await checkpoint(s, "36-home-rotation-resumed");
+    await expect.poll(() => page.getByText("The vault key is updated").isVisible(), { timeout: 15_000 }).toBe(true);
+    // One rotate_keys (the first, cancelled), one resume — never a second start.
+    expect(await calls(page, "rotate_keys")).toHaveLength(1);
+    expect(await calls(page, "resume_rotation")).toHaveLength(1);
+    await expectClean(s);
+    await s.close();
+  });
+
+  test("re-encrypt everything: a clear warning with the time it takes, then the new recovery key once", async () => {
+    const s = await openApp(browser, { files: sampleFiles(), key: { files: 48_210, bytes: 54e9 }, rotationSteps: 8, rotationStepMs: 200 });
+    const { page } = s;
+    await unlock(page);
+    await openKeys(page);
+    await expect.poll(() => page.getByText("This rewrites 48,210 files (50 GB) and takes about 6 minutes.").isVisible()).toBe(true);
+    await page.getByRole("button", { name: "Re-encrypt everything…" }).click();
+    const dlg = page.getByRole("dialog", { name: "Re-encrypt everything?" });
+    await dlg.waitFor();
+    expect(await dlg.getByText("Only do this after a suspected compromise", { exact: false }).isVisible()).toBe(true);
+    expect(await dlg.getByText("This takes about 6 minutes (at about 150 MB a second).").isVisible()).toBe(true);
+    expect(await dlg.getByText("You get a new recovery key at the end, shown once.", { exact: false }).isVisible()).toBe(true);
+    await dlg.getByLabel("Your passphrase").fill(PASS);
+    await checkpoint(s, "37-keys-reencrypt-warning");
+    await dlg.getByRole("button", { name: "Re-encrypt everything" }).click();
+    const panel = page.locator(".rotation-panel");
+    await expect.poll(() => panel.locator("strong").textContent()).toBe("Re-encrypting every file");
+    await expect.poll(() => panel.locator(".progress-count").textContent()).toMatch(/ of 48,210 files · [\d.]+ GB of 50 GB$/);
+    await expect.poll(() => panel.locator(".rotation-eta").textContent()).toMatch(/^(About \d+ minutes?|Less than a minute) left$/);
+    await checkpoint(s, "38-keys-reencrypt-progress");
+    const show = page.getByRole("dialog", { name: "Write down your new recovery key" });
+    await show.waitFor({ timeout: 15_000 });
+    await expect.poll(() => show.locator(".recovery-chars").first().textContent()).toBe("QRSTUVWX");
+    expect(await show.getByText("Your old recovery key no longer works.", { exact: false }).isVisible()).toBe(true);
+    await page.keyboard.press("Escape");
+    expect(await show.isVisible()).toBe(true);
+    await checkpoint(s, "39-keys-reencrypt-recovery-key");
+    await show.getByLabel("I have written down my new recovery key").check();
+    await show.getByRole("button", { name: "Done" }).click();
+    await expect.poll(() => show.count()).toBe(0);
+    // Gone from the page once confirmed.
+    await expect.poll(() => page.locator(".recovery-chars").count()).toBe(0);
+    expect((await calls(page, "rotate_keys"))[0]!.args).toMatchObject({ passphrase: PASS, depth: "reencrypt" });
+    await expect.poll(() => page.getByText("Every file is re-encrypted").isVisible()).toBe(true);
+    await expectClean(s);
+    await s.close();
+  });
+
+  test("remove and add the organisation escrow; a policy-required slot can't be removed", async () => {
+    const s = await openApp(browser, { files: sampleFiles(), key: { escrow: true, recoveryRequired: true }, dialogs: ["/home/sam/Downloads/clinic-escrow.pub"] });
+    const { page } = s;
+    await unlock(page);
+    await openKeys(page);
+    expect(await page.getByRole("button", { name: "Remove recovery key" }).count()).toBe(0);
+    expect(await page.locator('.slot[data-kind="recovery"]').getByText("Required by your organisation").isVisible()).toBe(true);
+
+    await page.getByRole("button", { name: "Remove organisation escrow" }).click();
+    const rm = page.getByRole("dialog", { name: "Remove organisation escrow?" });
+    await rm.waitFor();
+    await rm.getByLabel("Your passphrase").fill(PASS);
+    await checkpoint(s, "40-keys-remove-escrow");
+    await rm.getByRole("button", { name: "Remove" }).click();
+    await expect.poll(() => slotState(page, "escrow")).toBe("Not set up");
+    expect((await calls(page, "remove_slot")).map((c) => c.args)).toEqual([{ kind: "escrow", passphrase: PASS }]);
+    await dismissToasts(page);
+
+    await page.getByRole("button", { name: "Add organisation escrow" }).click();
+    const add = page.getByRole("dialog", { name: "Add organisation escrow?" });
+    await add.waitFor();
+    expect(await add.getByText("/home/sam/Downloads/clinic-escrow.pub").isVisible()).toBe(true);
+    const picked = await page.evaluate(() => (window as unknown as MockWindow).__mock.dialogCalls);
+    expect(picked).toEqual([{ title: "Choose the organisation's escrow public key", multiple: false, directory: false }]);
+    await add.getByLabel("Your passphrase").fill(PASS);
+    await add.getByRole("button", { name: "Add escrow" }).click();
+    await expect.poll(() => slotState(page, "escrow")).toBe("Set up");
+    expect((await calls(page, "enrol_escrow")).map((c) => c.args)).toEqual([{ passphrase: PASS, publicKeyPath: "/home/sam/Downloads/clinic-escrow.pub" }]);
+    await expect.poll(() => page.getByText("Organisation escrow is set up").isVisible()).toBe(true);
+    await checkpoint(s, "41-keys-escrow-added");
+    await expectClean(s);
+    await s.close();
+  });
+
+  test("computer login: turn on and remove from Keys, each with the passphrase", async () => {
+    const s = await openApp(browser, { keychainEnrolled: false });
+    const { page } = s;
+    await unlock(page);
+    await openKeys(page);
+    await page.getByRole("button", { name: "Turn on computer login" }).click();
+    const on = page.getByRole("dialog", { name: "Unlock with your computer login?" });
+    await on.getByLabel("Your passphrase").fill(PASS);
+    await on.getByRole("button", { name: "Turn on" }).click();
+    await expect.poll(() => slotState(page, "keychain")).toBe("Set up");
+    expect((await calls(page, "set_keychain_unlock")).map((c) => c.args)).toEqual([{ enabled: true, passphrase: PASS }]);
+    await page.getByRole("button", { name: "Remove computer login" }).click();
+    const off = page.getByRole("dialog", { name: "Stop unlocking with your computer login?" });
+    await off.getByLabel("Your passphrase").fill(PASS);
+    await off.getByRole("button", { name: "Remove" }).click();
+    await expect.poll(() => slotState(page, "keychain")).toBe("Not set up");
+    expect((await calls(page, "remove_slot")).map((c) => c.args)).toEqual([{ kind: "keychain", passphrase: PASS }]);
+    await expectClean(s);
+    await s.close();
+  });
+});
+
+describe("activity", () => {
+  test("timeline: verified chain, chart, filters by period, action, user and file", async () => {
+    const s = await openApp(browser, { files: sampleFiles(), audit: { count: 360, days: 21 } });
+    const { page } = s;
+    await unlock(page);
+    await openActivity(page);
+    await expect.poll(() => page.locator(".chain-title").textContent()).toBe("Verified: all 361 records intact");
+    expect(await page.locator(".chain").getAttribute("class")).toContain("chain-ok");
+    // One bar per day, weekends included (as zero).
+    const bars = await page.locator(".chart-col").count();
+    expect(bars).toBeGreaterThanOrEqual(18);
+    expect(bars).toBeLessThanOrEqual(22);
+    expect(await page.locator(".chart-col-zero").count()).toBeGreaterThan(0);
+    // File names are shown (the vault is unlocked), newest first.
+    await expect.poll(() => page.locator(".grid-audit .col-file .name").count()).toBeGreaterThan(0);
+    expect(await page.locator(".list-summary").textContent()).toBe("361 records in the log");
+    await checkpoint(s, "42-activity");
+
+    await page.getByLabel("User", { exact: true }).selectOption("priya");
+    await expect.poll(() => calls(page, "audit_events").then((c) => c.at(-1)!.args)).toEqual({ query: { user: "priya" } });
+    await expect.poll(() => page.locator(".grid-audit .col-user").allTextContents().then((u) => [...new Set(u.slice(1))])).toEqual(["priya"]);
+    await page.getByLabel("Action", { exact: true }).selectOption("file_opened");
+    await expect.poll(() => calls(page, "audit_events").then((c) => c.at(-1)!.args)).toEqual({ query: { user: "priya", action: "file_opened" } });
+    await expect.poll(() => page.locator(".grid-audit .col-action").allTextContents().then((u) => [...new Set(u.slice(1))])).toEqual(["File opened"]);
+    await page.getByLabel("File name").fill("referral");
+    await expect.poll(() => calls(page, "audit_events").then((c) => c.at(-1)!.args)).toEqual({ query: { user: "priya", action: "file_opened", file: "referral" } });
+    await expect.poll(() => page.locator(".grid-audit .grid-body .col-file").allTextContents().then((u) => u.length > 0 && u.every((n) => /referral/i.test(n)))).toBe(true);
+    await expect.poll(() => page.locator(".list-summary").textContent()).toMatch(/^\d+ records? match · 361 records in the log$/);
+
+    // The period: "to" is inclusive on screen, exclusive in the query (next local midnight).
+    const day = (offset: number) => page.evaluate((o) => {
+      const d = new Date(Date.now() - o * 86_400_000);
+      return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+    }, offset);
+    const from = await day(6);
+    const to = await day(2);
+    await page.getByLabel("File name").fill("");
+    await page.getByLabel("From", { exact: true }).fill(from);
+    await page.getByLabel("To", { exact: true }).fill(to);
+    const expected = await page.evaluate(([f, t]) => {
+      const [fy, fm, fd] = f!.split("-").map(Number);
+      const [ty, tm, td] = t!.split("-").map(Number);
+      return { from: new Date(fy!, fm! - 1, fd!).toISOString(), to: new Date(ty!, tm! - 1, td! + 1).toISOString() };
+    }, [from, to]);
+    await expect.poll(() => calls(page, "audit_events").then((c) => c.at(-1)!.args)).toEqual({ query: { user: "priya", action: "file_opened", ...expected } });
+    await expect.poll(() => page.locator(".chart-col").count()).toBe(5);
+    await checkpoint(s, "43-activity-filtered");
+
+    // A record's details.
+    await page.getByRole("grid").focus();
+    await page.keyboard.press("Enter");
+    const rec = page.getByRole("dialog", { name: "File opened" });
+    await rec.waitFor();
+    expect(await rec.getByText("RECEPTION-PC").isVisible()).toBe(true);
+    await rec.getByRole("button", { name: "Close" }).click();
+
+    await page.getByRole("button", { name: "Clear filters" }).first().click();
+    await expect.poll(() => calls(page, "audit_events").then((c) => c.at(-1)!.args)).toEqual({ query: {} });
+    await expectClean(s);
+    await s.close();
+  });
+
+  test("thousands of records stay fast: only the rows in view are in the page", async () => {
+    const s = await openApp(browser, { audit: { count: 6000, days: 60 } });
+    const { page } = s;
+    await unlock(page);
+    await openActivity(page);
+    await expect.poll(() => page.locator(".list-summary").textContent()).toBe("5,000 records shown · the list stops here; narrow the period to see the rest");
+    expect(await page.locator(".grid-audit .grid-body .grid-row").count()).toBeLessThan(60);
+    // 60 days is shown by day; the grid scrolls to the oldest shown.
+    await page.getByRole("grid").focus();
+    await page.keyboard.press("End");
+    await expect.poll(() => page.locator(".grid-audit .grid-row.is-active").getAttribute("aria-rowindex")).toBe("5001");
+    expect(await page.locator(".grid-audit .grid-body .grid-row").count()).toBeLessThan(60);
+    await expectClean(s);
+    await s.close();
+  });
+
+  test("a broken chain is shown prominently with what to do", async () => {
+    const s = await openApp(browser, { files: sampleFiles(), audit: { count: 240, days: 14, brokenAt: 187 } });
+    const { page } = s;
+    await unlock(page);
+    await openActivity(page);
+    const chain = page.getByRole("alert").filter({ hasText: "Broken at record 187" });
+    await chain.waitFor();
+    expect(await chain.getByText("Record 187 doesn't match the record before it", { exact: false }).isVisible()).toBe(true);
+    expect(await chain.getByText("Records up to 186 are intact", { exact: false }).isVisible()).toBe(true);
+    expect(await chain.getByText("Export an access report now and contact IT", { exact: false }).isVisible()).toBe(true);
+    await checkpoint(s, "44-activity-broken-chain");
+    await expectClean(s);
+    await s.close();
+  });
+
+  test("export an access report of the filtered records: format, save dialog, destination", async () => {
+    const s = await openApp(browser, { files: sampleFiles(), dialogs: ["/home/sam/Documents/access-priya.csv"] });
+    const { page } = s;
+    await unlock(page);
+    await openActivity(page);
+    await page.getByLabel("User", { exact: true }).selectOption("priya");
+    await expect.poll(() => page.locator(".list-summary").textContent()).toMatch(/match/);
+    await page.getByRole("button", { name: "Export access report…" }).click();
+    const dlg = page.getByRole("dialog", { name: "Export an access report" });
+    await dlg.waitFor();
+    expect(await dlg.getByText(/^The \d+ records that match the current filters\.$/).isVisible()).toBe(true);
+    await dlg.getByLabel("Format").selectOption("csv");
+    await checkpoint(s, "45-activity-export");
+    await dlg.getByRole("button", { name: "Choose where to save…" }).click();
+    await expect.poll(() => page.getByText("Access report saved").isVisible()).toBe(true);
+    const ex = await calls(page, "export_access_report");
+    expect(ex.map((c) => c.args)).toEqual([{ query: { user: "priya" }, format: "csv", dest: "/home/sam/Documents/access-priya.csv" }]);
+    const saved = await page.evaluate(() => (window as unknown as MockWindow).__mock.dialogCalls);
+    expect(saved).toEqual([
+      { save: true, title: "Save the access report", defaultPath: expect.stringMatching(/^coffer-access-report-\d{4}-\d{2}-\d{2}\.csv$/), filters: [{ name: "CSV spreadsheet", extensions: ["csv"] }] },
+    ]);
+    // Cancelling the save dialog keeps the export dialog open and sends nothing.
+    await page.getByRole("button", { name: "Export access report…" }).click();
+    await dlg.getByRole("button", { name: "Choose where to save…" }).click();
+    await page.waitForTimeout(150);
+    expect(await dlg.isVisible()).toBe(true);
+    expect(await calls(page, "export_access_report")).toHaveLength(1);
+    await dlg.getByRole("button", { name: "Cancel" }).click();
+    await expectClean(s);
+    await s.close();
+  });
+
+  test("incident report: when it was lost, format, save, then the verdict", async () => {
+    const s = await openApp(browser, { files: sampleFiles(), dialogs: ["/home/sam/Documents/incident.pdf"] });
+    const { page } = s;
+    await unlock(page);
+    await openActivity(page);
+    await page.getByRole("button", { name: "Incident report…" }).click();
+    const dlg = page.getByRole("dialog", { name: "Incident report" });
+    await dlg.waitFor();
+    // Lost yesterday at 19:30, after the last lock of the day.
+    const lost = await page.evaluate(() => {
+      const d = new Date(Date.now() - 86_400_000);
+      const p = (n: number) => String(n).padStart(2, "0");
+      return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T19:30`;
+    });
+    await dlg.getByLabel("When was the computer lost or stolen?").fill(lost);
+    await dlg.getByLabel("Format").selectOption("pdf");
+    await checkpoint(s, "46-activity-incident");
+    await dlg.getByRole("button", { name: "Choose where to save…" }).click();
+    const res = page.getByRole("dialog", { name: "Incident report saved" });
+    await res.waitFor();
+    const args = (await calls(page, "export_incident_report"))[0]!.args;
+    const expectedLostAt = await page.evaluate((v) => new Date(v).toISOString(), lost);
+    expect(args).toEqual({ lostAt: expectedLostAt, format: "pdf", dest: "/home/sam/Documents/incident.pdf" });
+    await expect.poll(() => res.locator(".verdict-text").textContent()).toMatch(/^Safe harbor (holds|does NOT hold)/);
+    expect(await res.getByText("/home/sam/Documents/incident.pdf").isVisible()).toBe(true);
+    await checkpoint(s, "47-activity-incident-verdict");
+    await res.getByRole("button", { name: "Done" }).click();
+    await expectClean(s);
+    await s.close();
+  });
+});

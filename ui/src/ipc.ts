@@ -1,0 +1,386 @@
+// The only door to the Rust side: typed wrappers over the Tauri commands
+// and events of docs/IPC.md. Nothing else in the UI imports @tauri-apps.
+
+import { Channel, invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import { getCurrentWebview } from "@tauri-apps/api/webview";
+import { open as openDialog, save as saveDialog } from "@tauri-apps/plugin-dialog";
+
+// ---------------------------------------------------------------- types
+
+export type WarningCode =
+  | "plaintext_found"
+  | "rotation_due"
+  | "disk_encryption_off"
+  | "policy_not_met"
+  | "encrypt_failed";
+
+export type AppState = {
+  vaultExists: boolean;
+  unlocked: boolean;
+  vaultDir: string;
+  keychainEnrolled: boolean;
+  keychainAllowed: boolean;
+  watcher: { running: boolean; folders: number; lastEventNs: number | null; pending: number };
+  warnings: { code: WarningCode; message: string }[];
+  autoLockMinutes: number;
+  about: { version: string; formatVersion: number; cipher: string; kdf: string; keyVersion: number };
+};
+
+export type FileRow = {
+  id: string;
+  path: string;
+  size: number;
+  mtimeNs: number;
+  addedNs: number;
+  versions: number;
+};
+
+export type Progress = { files: number; totalFiles: number; bytes: number };
+
+export type AddResult = {
+  added: number;
+  failed: { path: string; message: string }[];
+  skipped: number;
+};
+
+export type FolderView = {
+  path: string;
+  name: string;
+  files: number;
+  lastActivityNs: number | null;
+  mandatory: boolean;
+};
+
+export type Settings = {
+  autoLockMinutes: number;
+  keychainUnlock: boolean;
+  managed: { autoLockMax: number | null; keychainForbidden: boolean; byPolicy: string | null };
+};
+
+export type SlotKind = "passphrase" | "keychain" | "recovery" | "escrow";
+export type RotationDepth = "rewrap" | "reencrypt";
+
+export type KeyInfo = {
+  keyVersion: number;
+  keyCreatedNs: number;
+  keyAgeDays: number;
+  rotationPeriodDays: number | null;
+  rotationDueNs: number | null;
+  pending: { depth: RotationDepth; startedNs: number; targetVersion: number } | null;
+  slots: { kind: SlotKind; requiredByPolicy: boolean; removable: boolean }[];
+  files: number;
+  bytes: number;
+};
+
+export type RotationProgress = {
+  files: number;
+  totalFiles: number;
+  bytes: number;
+  totalBytes: number;
+  elapsedMs: number;
+  etaMs: number | null;
+};
+
+export type RotationResult = {
+  depth: RotationDepth;
+  resumed: boolean;
+  keyVersion: number;
+  destroyedVersions: number[];
+  files: number;
+  bytes: number;
+  recoveryKey: string | null;
+};
+
+/** RFC 3339 times; `to` is exclusive. Empty filters are left out. */
+export type AuditQuery = { from?: string; to?: string; action?: string; user?: string; file?: string };
+
+export type AuditRow = {
+  seq: number;
+  time: string;
+  user: string;
+  device: string;
+  action: string;
+  label: string;
+  fileId: string | null;
+  fileName: string | null;
+  detail: string;
+};
+
+export type AuditView = {
+  rows: AuditRow[];
+  truncated: boolean;
+  total: number;
+  chain: { ok: boolean; verifiedUpTo: number; brokenAt: number | null; statement: string };
+  perDay: { day: string; count: number }[];
+  actions: { action: string; label: string }[];
+  users: string[];
+};
+
+export type ReportFormat = "csv" | "json" | "html" | "pdf";
+export type IncidentFormat = "json" | "html" | "pdf";
+export type IncidentSummary = { verdict: string; verdictText: string; path: string };
+
+export type Posture = {
+  diskEncryption: "on" | "off" | "unknown";
+  diskEncryptionRequired: boolean;
+  policy: { source: string | null; compliant: boolean; problems: string[] };
+  sinks: { name: string; lastShippedSeq: number | null; pending: number; reachable: boolean | null }[];
+  auditRecords: number;
+};
+
+export type LockReason = "manual" | "auto" | "suspend" | "screen_lock" | "quit";
+export type VaultLocked = { reason: LockReason };
+export type WatcherEvent = { kind: "encrypted" | "failed" | "warning"; count: number; message?: string };
+
+// ---------------------------------------------------------------- errors
+
+export const ERROR_CODES = [
+  "wrong_credential",
+  "locked",
+  "integrity",
+  "not_found",
+  "io",
+  "in_use",
+  "policy",
+  "invalid",
+  "keychain_unavailable",
+  "cancelled",
+  "internal",
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** A rejected command, always in this shape once it reaches UI code. */
+export class IpcError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = "IpcError";
+    this.code = code;
+  }
+}
+
+function isCode(c: unknown): c is ErrorCode {
+  return typeof c === "string" && (ERROR_CODES as readonly string[]).includes(c);
+}
+
+/**
+ * Turns whatever a rejected invoke produced into an IpcError. Our commands
+ * reject with `{code, message}`; Tauri itself and plugins (e.g. a command
+ * missing from the capability) reject with a plain string; a bug in JS can
+ * throw an Error. Unknown codes become `internal` and keep their message.
+ */
+export function toIpcError(e: unknown): IpcError {
+  if (e instanceof IpcError) return e;
+  if (e && typeof e === "object" && !(e instanceof Error)) {
+    const o = e as { code?: unknown; message?: unknown };
+    const message = typeof o.message === "string" ? o.message : "";
+    if (isCode(o.code)) return new IpcError(o.code, message);
+    return new IpcError("internal", message || "Something went wrong.");
+  }
+  if (typeof e === "string") return new IpcError("internal", e);
+  if (e instanceof Error) return new IpcError("internal", e.message);
+  return new IpcError("internal", "Something went wrong.");
+}
+
+export type ErrorText = { title: string; detail: string };
+
+/**
+ * What to tell people for an error: a short title per code, and the
+ * backend's message as detail (it never holds a secret or a file name).
+ */
+export function describeError(err: IpcError): ErrorText {
+  const d = err.message.trim();
+  switch (err.code) {
+    case "wrong_credential":
+      return { title: "Wrong passphrase", detail: "Check that Caps Lock is off and try again." };
+    case "locked":
+      return { title: "The vault is locked", detail: "Unlock it to continue." };
+    case "integrity":
+      return {
+        title: "Some vault data failed its integrity check",
+        detail: d || "The data may be damaged or changed outside Coffer. Contact IT.",
+      };
+    case "not_found":
+      return { title: "Not found", detail: d || "It may have been moved or removed." };
+    case "io":
+      return { title: "Couldn't read or write a file", detail: d || "Check free disk space and permissions." };
+    case "in_use":
+      return { title: "Coffer is busy", detail: "Another Coffer task is writing to the vault. Try again in a moment." };
+    case "policy":
+      return { title: "Not allowed by your organisation", detail: d || "Your organisation's policy doesn't allow this." };
+    case "invalid":
+      return { title: "That didn't work", detail: d || "Check what you entered and try again." };
+    case "keychain_unavailable":
+      return {
+        title: "Computer login unlock isn't available",
+        detail: "This computer has no usable keychain. Use your passphrase.",
+      };
+    case "cancelled":
+      return { title: "Stopped", detail: d || "It continues next time." };
+    case "internal":
+    default:
+      return { title: "Something went wrong", detail: d || "Try again. If it keeps happening, contact IT." };
+  }
+}
+
+// ---------------------------------------------------------------- commands
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    const err = toIpcError(e);
+    for (const h of errorHooks) h(err);
+    throw err;
+  }
+}
+
+const errorHooks = new Set<(e: IpcError) => void>();
+/** Every failed command passes through here first (e.g. `locked` → unlock screen). */
+export function onAnyError(h: (e: IpcError) => void): () => void {
+  errorHooks.add(h);
+  return () => errorHooks.delete(h);
+}
+
+function progressChannel<P = Progress>(onProgress: (p: P) => void): Channel<P> {
+  const ch = new Channel<P>();
+  ch.onmessage = onProgress;
+  return ch;
+}
+
+export const api = {
+  appState: () => call<AppState>("app_state"),
+  createVault: (passphrase: string, withKeychain: boolean) =>
+    call<{ recoveryKey: string }>("create_vault", { passphrase, withKeychain }),
+  unlock: (passphrase: string) => call<null>("unlock", { passphrase }),
+  unlockWithKeychain: () => call<null>("unlock_with_keychain"),
+  recover: (recoveryKey: string, newPassphrase: string) =>
+    call<null>("recover", { recoveryKey, newPassphrase }),
+  lock: () => call<null>("lock"),
+  touchActivity: () => call<null>("touch_activity"),
+  listFiles: () => call<FileRow[]>("list_files"),
+  addPaths: (paths: string[], onProgress: (p: Progress) => void) =>
+    call<AddResult>("add_paths", { paths, onProgress: progressChannel(onProgress) }),
+  openFile: (id: string) => call<null>("open_file", { id }),
+  extractFile: (id: string, destDir: string) => call<string>("extract_file", { id, destDir }),
+  removeFile: (path: string) => call<number>("remove_file", { path }),
+  protectedFolders: () => call<FolderView[]>("protected_folders"),
+  previewProtect: (path: string) => call<{ files: number; bytes: number }>("preview_protect", { path }),
+  protectFolder: (path: string, onProgress: (p: Progress) => void) =>
+    call<AddResult>("protect_folder", { path, onProgress: progressChannel(onProgress) }),
+  unprotectFolder: (path: string) => call<null>("unprotect_folder", { path }),
+  getSettings: () => call<Settings>("get_settings"),
+  setAutoLock: (minutes: number) => call<Settings>("set_auto_lock", { minutes }),
+  setKeychainUnlock: (enabled: boolean, passphrase: string) =>
+    call<Settings>("set_keychain_unlock", { enabled, passphrase }),
+  regenerateRecoveryKey: (passphrase: string) =>
+    call<{ recoveryKey: string }>("regenerate_recovery_key", { passphrase }),
+  keyInfo: () => call<KeyInfo>("key_info"),
+  changePassphrase: (passphrase: string, newPassphrase: string) =>
+    call<null>("change_passphrase", { passphrase, newPassphrase }),
+  enrolEscrow: (passphrase: string, publicKeyPath: string) =>
+    call<KeyInfo>("enrol_escrow", { passphrase, publicKeyPath }),
+  removeSlot: (kind: Exclude<SlotKind, "passphrase">, passphrase: string) =>
+    call<KeyInfo>("remove_slot", { kind, passphrase }),
+  rotateKeys: (passphrase: string, depth: RotationDepth, onProgress: (p: RotationProgress) => void) =>
+    call<RotationResult>("rotate_keys", { passphrase, depth, onProgress: progressChannel(onProgress) }),
+  resumeRotation: (onProgress: (p: RotationProgress) => void) =>
+    call<RotationResult>("resume_rotation", { onProgress: progressChannel(onProgress) }),
+  cancelRotation: () => call<null>("cancel_rotation"),
+  auditEvents: (query: AuditQuery) => call<AuditView>("audit_events", { query }),
+  exportAccessReport: (query: AuditQuery, format: ReportFormat, dest: string) =>
+    call<string>("export_access_report", { query, format, dest }),
+  exportIncidentReport: (lostAt: string, format: IncidentFormat, dest: string) =>
+    call<IncidentSummary>("export_incident_report", { lostAt, format, dest }),
+  posture: () => call<Posture>("posture"),
+};
+
+// ---------------------------------------------------------------- pickers
+
+/** Asks for one or more files; null if cancelled. */
+export async function pickFiles(title: string): Promise<string[] | null> {
+  try {
+    const r = await openDialog({ title, multiple: true, directory: false });
+    if (r == null) return null;
+    return Array.isArray(r) ? r : [r];
+  } catch (e) {
+    throw toIpcError(e);
+  }
+}
+
+/** Asks for one folder; null if cancelled. */
+export async function pickFolder(title: string): Promise<string | null> {
+  try {
+    const r = await openDialog({ title, multiple: false, directory: true });
+    if (r == null) return null;
+    return Array.isArray(r) ? (r[0] ?? null) : r;
+  } catch (e) {
+    throw toIpcError(e);
+  }
+}
+
+/** Asks for one existing file; null if cancelled. */
+export async function pickFile(title: string): Promise<string | null> {
+  try {
+    const r = await openDialog({ title, multiple: false, directory: false });
+    if (r == null) return null;
+    return Array.isArray(r) ? (r[0] ?? null) : r;
+  } catch (e) {
+    throw toIpcError(e);
+  }
+}
+
+/** Asks where to save a new file; null if cancelled. */
+export async function pickSavePath(title: string, defaultPath: string, filter: { name: string; extensions: string[] }): Promise<string | null> {
+  try {
+    return (await saveDialog({ title, defaultPath, filters: [filter] })) ?? null;
+  } catch (e) {
+    throw toIpcError(e);
+  }
+}
+
+// ---------------------------------------------------------------- events
+
+export type Events = {
+  "vault-locked": VaultLocked;
+  "files-changed": null;
+  "rotation-pending": null;
+  "watcher-event": WatcherEvent;
+};
+
+export function on<K extends keyof Events>(event: K, handler: (payload: Events[K]) => void): Promise<UnlistenFn> {
+  return listen<Events[K]>(event, (e) => handler(e.payload));
+}
+
+/** True when running inside Tauri (or a test that mocks it). */
+export function hasTauri(): boolean {
+  return typeof window !== "undefined" && typeof (window as { __TAURI_INTERNALS__?: unknown }).__TAURI_INTERNALS__ === "object";
+}
+
+export type DropEvent =
+  | { type: "enter"; paths: string[] }
+  | { type: "over" }
+  | { type: "drop"; paths: string[] }
+  | { type: "leave" };
+
+/**
+ * Native drag and drop (Tauri gives real paths). Resolves to null outside
+ * Tauri, where the caller falls back to HTML5 drop events.
+ */
+export async function onNativeDrop(handler: (e: DropEvent) => void): Promise<UnlistenFn | null> {
+  const meta = (window as { __TAURI_INTERNALS__?: { metadata?: { currentWebview?: unknown } } }).__TAURI_INTERNALS__
+    ?.metadata?.currentWebview;
+  if (!meta) return null;
+  try {
+    return await getCurrentWebview().onDragDropEvent((e) => {
+      const p = e.payload;
+      if (p.type === "enter") handler({ type: "enter", paths: p.paths });
+      else if (p.type === "drop") handler({ type: "drop", paths: p.paths });
+      else if (p.type === "over") handler({ type: "over" });
+      else handler({ type: "leave" });
+    });
+  } catch {
+    return null;
+  }
+}
