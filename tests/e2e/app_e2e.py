@@ -4,6 +4,9 @@ create a vault, see the recovery key, protect a folder, drop a file into it
 and see it appear in Files, open it (decrypted into the private working
 area), edit it (saved back as a new version), lock (working area gone,
 plaintext nowhere on disk), unlock, and let the app lock itself when idle.
+Then, in a second run of the app on the same vault: change the passphrase
+and unlock with the new one, rotate the vault key over a few hundred files
+with the progress shown, and export a PDF access report that renders.
 A screenshot of each screen goes to tests/e2e/screenshots/.
 
 The native folder picker cannot be driven through WebDriver, so the folder
@@ -27,6 +30,8 @@ APP = os.path.join(ROOT, "target", "debug", "coffer-app")
 CLI = os.path.join(ROOT, "target", "debug", "coffer")
 SHOTS = os.path.join(ROOT, "tests", "e2e", "screenshots")
 PASS = "a long clinic passphrase 42"
+NEW_PASS = "another long clinic passphrase 43"
+ROTATE_FILES = 300
 CANARY = b"E2E-CANARY patient letter 7f3a"
 AUTO_LOCK_SECONDS = 12
 
@@ -81,11 +86,11 @@ def invoke(d, cmd, args):
     )
 
 
-def cli(vault, *args):
-    env = dict(os.environ, COFFER_PASSPHRASE=PASS)
+def cli(vault, *args, passphrase=PASS, check=True):
+    env = dict(os.environ, COFFER_PASSPHRASE=passphrase)
     out = subprocess.run([CLI, "--vault", vault, "--json", *args], env=env,
-                         capture_output=True, check=True)
-    return json.loads(out.stdout)
+                         capture_output=True, check=check)
+    return json.loads(out.stdout) if check else out
 
 
 def plaintext_anywhere(dirs):
@@ -102,17 +107,7 @@ def plaintext_anywhere(dirs):
     return hits
 
 
-def main():
-    work = tempfile.mkdtemp(prefix="coffer-e2e-")
-    home = os.path.join(work, "home")
-    runtime = os.path.join(work, "runtime")
-    os.makedirs(home)
-    os.makedirs(runtime, mode=0o700)
-    vault = os.path.join(home, "vault")
-    scans = os.path.join(home, "Scans")
-    os.makedirs(scans)
-    with open(os.path.join(scans, "already-here.txt"), "wb") as f:
-        f.write(b"a file that was here before protection\n")
+def app_env(home, runtime, vault, auto_lock_seconds=None):
     env = dict(
         os.environ,
         HOME=home,
@@ -122,19 +117,51 @@ def main():
         XDG_CACHE_HOME=os.path.join(home, ".cache"),
         COFFER_VAULT=vault,
         COFFER_APP_NO_OPENER="1",
-        COFFER_AUTO_LOCK_SECONDS=str(AUTO_LOCK_SECONDS),
         TAURI_WEBVIEW_AUTOMATION="true",
     )
+    if auto_lock_seconds:
+        env["COFFER_AUTO_LOCK_SECONDS"] = str(auto_lock_seconds)
     for var in ("COFFER_PASSPHRASE", "COFFER_POLICY_FILE"):
         env.pop(var, None)
-    shutil.rmtree(SHOTS, ignore_errors=True)
-    d = Driver(APP, env)
-    step = [0]
+    return env
 
+
+def main():
+    work = tempfile.mkdtemp(prefix="coffer-e2e-")
+    home = os.path.join(work, "home")
+    runtime = os.path.join(work, "runtime")
+    os.makedirs(home)
+    os.makedirs(runtime, mode=0o700)
+    vault = os.path.join(home, "vault")
+    shutil.rmtree(SHOTS, ignore_errors=True)
+    step = [0]
+    try:
+        daily_use(work, home, runtime, vault, step)
+        keys_and_audit(work, home, runtime, vault, step)
+        print(f"e2e: all steps passed; screenshots in {SHOTS}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def shooter(d, step):
     def shot(name):
+        # The DOM can be ahead of what is painted: give the frame (and
+        # fade-ins) time to render. (Waiting on requestAnimationFrame can
+        # hang when WebKit skips frames for an unfocused window.)
+        time.sleep(0.6)
         step[0] += 1
         d.screenshot(os.path.join(SHOTS, f"{step[0]:02d}-{name}.png"))
+    return shot
 
+
+def daily_use(work, home, runtime, vault, step):
+    """Create, protect, drop a file, open and edit it, lock, unlock, auto-lock."""
+    scans = os.path.join(home, "Scans")
+    os.makedirs(scans)
+    with open(os.path.join(scans, "already-here.txt"), "wb") as f:
+        f.write(b"a file that was here before protection\n")
+    d = Driver(APP, app_env(home, runtime, vault, AUTO_LOCK_SECONDS))
+    shot = shooter(d, step)
     try:
         # First run: create the vault.
         d.wait_text("Welcome to Coffer", timeout=60)
@@ -148,7 +175,9 @@ def main():
         click_text(d, "Continue")
         d.wait_text("Lock now", timeout=30)
         state = invoke(d, "app_state", {})
-        print("watcher after create:", state.get("ok", state).get("watcher") if "ok" in state else state)
+        assert state["ok"]["watcher"]["running"], state
+        d.wait_text("Folder watching", timeout=30)
+        assert "has stopped" not in d.js("return document.body.innerText"), "stale watcher state"
         shot("home")
 
         # Protect a folder: what is already there is encrypted and removed.
@@ -215,7 +244,6 @@ def main():
         shot("auto-locked")
         log = open(os.path.join(vault, "audit", "log.jsonl")).read()
         assert '"reason":"auto"' in log, "auto-lock recorded in the audit trail"
-        print(f"e2e: all steps passed; screenshots in {SHOTS}")
     except Exception:
         try:
             shot("failure")
@@ -224,7 +252,99 @@ def main():
         raise
     finally:
         d.quit()
-        shutil.rmtree(work, ignore_errors=True)
+
+
+def keys_and_audit(work, home, runtime, vault, step):
+    """Change the passphrase, rotate the vault key, export a PDF report."""
+    # A few hundred more files, added while the app is closed (adding needs
+    # only the vault's public key).
+    batch = os.path.join(work, "Referrals")
+    os.makedirs(batch)
+    for i in range(ROTATE_FILES):
+        with open(os.path.join(batch, f"referral-{i:04d}.txt"), "wb") as f:
+            f.write(f"referral {i}\n".encode() * (1 + i % 50))
+    cli(vault, "add", batch)
+    d = Driver(APP, app_env(home, runtime, vault))
+    shot = shooter(d, step)
+    try:
+        d.wait_text("Coffer is locked", timeout=60)
+        fill(d, "Passphrase", PASS)
+        click_text(d, "Unlock")
+        d.wait_text("Lock now", timeout=60)
+        d.wait_text("This device", timeout=30)
+        shot("home-posture")
+
+        # Change the passphrase; the old one stops working at once.
+        click_text(d, "Keys")
+        d.wait_text("Ways to unlock", timeout=30)
+        d.wait_text("Key version", timeout=30)
+        shot("keys")
+        click_text(d, "Change…")
+        d.wait_text("Change your passphrase")
+        fill(d, "Your passphrase", PASS)
+        fill(d, "New passphrase", NEW_PASS)
+        fill(d, "Type the new passphrase again", NEW_PASS)
+        click_text(d, "Change passphrase")
+        d.wait_text("Your passphrase is changed", timeout=60)
+        old = cli(vault, "ls", passphrase=PASS, check=False)
+        assert old.returncode == 3, f"the old passphrase still works: {old}"
+
+        # Lock, and unlock with the new passphrase.
+        click_text(d, "Lock")
+        d.wait_text("Coffer is locked", timeout=30)
+        fill(d, "Passphrase", NEW_PASS)
+        click_text(d, "Unlock")
+        d.wait_text("Lock now", timeout=60)
+
+        # Rotate the vault key: every file's key is rewrapped, with progress.
+        click_text(d, "Keys")
+        d.wait_text("Ways to unlock", timeout=30)
+        before = invoke(d, "key_info", {})["ok"]
+        assert before["files"] >= ROTATE_FILES, before
+        click_text(d, "Rotate vault key…")
+        d.wait_text("Rotate the vault key?")
+        fill(d, "Your passphrase", NEW_PASS)
+        click_text(d, "Rotate key")
+        d.wait(lambda: (invoke(d, "key_info", {}).get("ok") or {}).get("keyVersion")
+               == before["keyVersion"] + 1 and not invoke(d, "key_info", {})["ok"]["pending"],
+               "the rotation to finish", timeout=120)
+        time.sleep(1)
+        shot("keys-rotated")
+        after = cli(vault, "status", passphrase=NEW_PASS)
+        assert after["key_versions"] == [before["keyVersion"] + 1], after
+        out = subprocess.run([CLI, "--vault", vault, "cat", "Scans/letter.txt"],
+                             env=dict(os.environ, COFFER_PASSPHRASE=NEW_PASS),
+                             capture_output=True, check=True).stdout
+        assert out.startswith(CANARY), "files still open after the rotation"
+
+        # The audit trail: verified chain, and a PDF access report. The save
+        # dialog is native, so its result (a path) is passed the same way.
+        click_text(d, "Activity")
+        d.wait_text("Verified", timeout=30)
+        shot("activity")
+        pdf = os.path.join(work, "access-report.pdf")
+        r = invoke(d, "export_access_report", {"query": {}, "format": "pdf", "dest": pdf})
+        assert "ok" in r, r
+        with open(pdf, "rb") as f:
+            assert f.read(5) == b"%PDF-", "a PDF"
+        subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", pdf,
+                        os.path.join(work, "report")], check=True)
+        pages = glob.glob(os.path.join(work, "report*.png"))
+        assert pages and os.path.getsize(pages[0]) > 5000, pages
+        shutil.copy(pages[0], os.path.join(SHOTS, f"{step[0] + 1:02d}-access-report-pdf.png"))
+        step[0] += 1
+        log = open(os.path.join(vault, "audit", "log.jsonl")).read()
+        for event in ("rotation_started", "rotation_finished", "audit_export"):
+            assert f'"event":"{event}"' in log, event
+        assert CANARY.decode() not in log and "letter.txt" not in log, "no names in the log"
+    except Exception:
+        try:
+            shot("failure")
+        except Exception:
+            pass
+        raise
+    finally:
+        d.quit()
 
 
 if __name__ == "__main__":

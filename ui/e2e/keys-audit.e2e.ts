@@ -331,7 +331,7 @@ describe("activity", () => {
     await page.getByLabel("File name").fill("referral");
     await expect.poll(() => calls(page, "audit_events").then((c) => c.at(-1)!.args)).toEqual({ query: { user: "priya", action: "file_opened", file: "referral" } });
     await expect.poll(() => page.locator(".grid-audit .grid-body .col-file").allTextContents().then((u) => u.length > 0 && u.every((n) => /referral/i.test(n)))).toBe(true);
-    await expect.poll(() => page.locator(".list-summary").textContent()).toMatch(/^\d+ records? match · 361 records in the log$/);
+    await expect.poll(() => page.locator(".list-summary").textContent()).toMatch(/^\d+ entr(y|ies) match · 361 records in the log$/);
 
     // The period: "to" is inclusive on screen, exclusive in the query (next local midnight).
     const day = (offset: number) => page.evaluate((o) => {
@@ -371,7 +371,7 @@ describe("activity", () => {
     const { page } = s;
     await unlock(page);
     await openActivity(page);
-    await expect.poll(() => page.locator(".list-summary").textContent()).toBe("5,000 records shown · the list stops here; narrow the period to see the rest");
+    await expect.poll(() => page.locator(".list-summary").textContent()).toBe("5,000 entries shown · the list stops here; narrow the period to see the rest");
     expect(await page.locator(".grid-audit .grid-body .grid-row").count()).toBeLessThan(60);
     // 60 days is shown by day; the grid scrolls to the oldest shown.
     await page.getByRole("grid").focus();

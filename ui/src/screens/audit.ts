@@ -227,7 +227,7 @@ export function activityView(_app: App): View {
     );
     const range = `${bars[0]!.label} to ${bars[bars.length - 1]!.label}`;
     chart.setAttribute("aria-label", `Bar chart of records per ${unit}, ${range}. ${plural(sum, "record", "records")} in all; the busiest ${unit} was ${top.label} with ${top.count.toLocaleString("en-GB")}.`);
-    chartSummary.textContent = `Busiest ${unit}: ${dayLabel(top.day)} · ${plural(top.count, "record", "records")}`;
+    chartSummary.textContent = `Busiest ${unit}: ${dayLabel(top.day)} · ${plural(top.count, "entry", "entries")}`;
   }
 
   function renderList(v: AuditView, resetScroll: boolean): void {
@@ -248,12 +248,17 @@ export function activityView(_app: App): View {
       if (hasFilters(filters)) parts.push(clear);
       emptyBox.replaceChildren(...parts);
     }
-    const shown = plural(rows.length, "record", "records");
+    // A record naming many files (a folder added at once) is one entry per
+    // file here, so entries and records are counted apart.
+    const shown = plural(rows.length, "entry", "entries");
+    const inLog = `${plural(v.total, "record", "records")} in the log`;
     summary.textContent = v.truncated
       ? `${shown} shown · the list stops here; narrow the period to see the rest`
       : hasFilters(filters)
-        ? `${shown} match · ${plural(v.total, "record", "records")} in the log`
-        : `${shown} in the log`;
+        ? `${shown} match · ${inLog}`
+        : rows.length === v.total
+          ? inLog
+          : `${shown} from ${inLog}`;
   }
 
   function render(v: AuditView, resetScroll: boolean): void {
