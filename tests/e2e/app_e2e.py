@@ -333,6 +333,20 @@ def keys_and_audit(work, home, runtime, vault, step):
         assert pages and os.path.getsize(pages[0]) > 5000, pages
         shutil.copy(pages[0], os.path.join(SHOTS, f"{step[0] + 1:02d}-access-report-pdf.png"))
         step[0] += 1
+        # Lock, then the incident report for a loss a moment later: the
+        # log shows the vault locked at the loss.
+        click_text(d, "Lock")
+        d.wait_text("Coffer is locked", timeout=30)
+        time.sleep(1.1)
+        lost_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        html = os.path.join(work, "incident.html")
+        r = invoke(d, "export_incident_report",
+                   {"lostAt": lost_at, "format": "html", "dest": html})
+        assert "ok" in r, r
+        print("incident report verdict:", r["ok"]["verdict"], "-", r["ok"]["verdictText"])
+        assert r["ok"]["verdict"] in ("holds", "does_not_hold", "cannot_be_established"), r
+        assert "locked" in r["ok"]["verdictText"].lower() or r["ok"]["verdict"] != "holds", r
+        assert open(html).read().lstrip().lower().startswith("<!doctype html"), "an HTML report"
         log = open(os.path.join(vault, "audit", "log.jsonl")).read()
         for event in ("rotation_started", "rotation_finished", "audit_export"):
             assert f'"event":"{event}"' in log, event
