@@ -1457,7 +1457,12 @@ fn cmd_policy(ctx: &Ctx, action: PolicyCmd) -> Result<(), Failure> {
             let policy = coffer_core::policy::Policy::parse(&text).map_err(|e| Failure {
                 code: exit::USAGE,
                 kind: "invalid",
-                message: format!("{}: {e}", file.display()),
+                message: match e {
+                    coffer_core::Error::Corrupt { why, .. } => {
+                        format!("{} is not a valid policy: {why}", file.display())
+                    }
+                    other => format!("{}: {other}", file.display()),
+                },
                 hint: Some("docs/POLICY.md lists every setting and its limits".into()),
             })?;
             ctx.say(
