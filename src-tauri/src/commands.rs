@@ -188,7 +188,7 @@ pub async fn create_vault(
             &core.vault_dir,
             CreateOptions {
                 passphrase: &pass,
-                kdf: Argon2Params::DEFAULT,
+                kdf: coffer_core::policy::load()?.policy.kdf_default(),
                 keychain_secret: kc.as_ref(),
                 escrow: None,
             },
@@ -262,7 +262,7 @@ pub async fn recover(
         let p = Passphrase::new(new_passphrase);
         v.replace_slots(
             SlotKind::Passphrase,
-            NewSlot::Passphrase(&p, Argon2Params::DEFAULT),
+            NewSlot::Passphrase(&p, v.policy().policy.kdf_default()),
         )?;
         core.set_unlocked(v);
         Ok(())

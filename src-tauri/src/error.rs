@@ -27,6 +27,15 @@ impl From<Error> for UiError {
         let (code, message) = match &e {
             Error::WrongCredential => ("wrong_credential", "Wrong passphrase or key.".to_owned()),
             Error::Locked => ("locked", "The vault is locked.".to_owned()),
+            Error::Corrupt {
+                what: "policy",
+                why,
+            } => (
+                "policy",
+                format!(
+                    "Your organisation's Coffer policy is not valid ({why}), so Coffer will not run under it. Tell IT."
+                ),
+            ),
             Error::DecryptionFailed | Error::Corrupt { .. } | Error::UnsupportedVersion { .. } => (
                 "integrity",
                 format!("{e}. Run a check from Settings; restore damaged files from a backup."),

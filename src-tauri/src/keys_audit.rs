@@ -7,7 +7,6 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use coffer_core::config::{NewSlot, RotationKind, SlotKind};
-use coffer_core::kdf::Argon2Params;
 use coffer_core::report::{AccessQuery, ReportFormat};
 use coffer_core::secret::Passphrase;
 use coffer_core::vault::{Reenrol, RotationProgress, Vault};
@@ -121,7 +120,7 @@ pub async fn change_passphrase(
     blocking(move || {
         let mut v = reauthenticate(&core, &Passphrase::new(passphrase))?;
         let new = Passphrase::new(new_passphrase);
-        let kdf = Argon2Params::DEFAULT.raised_to(&v.policy().policy.kdf_floor());
+        let kdf = v.policy().policy.kdf_default();
         v.replace_slots(SlotKind::Passphrase, NewSlot::Passphrase(&new, kdf))?;
         Ok(())
     })
@@ -245,7 +244,7 @@ fn run_rotation(
     core.rotation_cancel.store(false, Ordering::SeqCst);
     let mut g = core.unlocked()?;
     let v = g.as_mut().expect("unlocked");
-    let kdf = Argon2Params::DEFAULT.raised_to(&v.policy().policy.kdf_floor());
+    let kdf = v.policy().policy.kdf_default();
     let started = Instant::now();
     let out = v.rotate_until(
         kind,

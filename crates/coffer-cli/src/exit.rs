@@ -102,6 +102,15 @@ pub fn classify(e: &Error) -> (i32, &'static str, Option<String>) {
                     .into(),
             ),
         ),
+        Error::Corrupt { what: "policy", .. } => (
+            USAGE,
+            "policy",
+            Some(format!(
+                "the organisation policy ({}) is not valid, so Coffer will not run under it: tell IT; \
+                 `coffer policy validate FILE` says what is wrong",
+                coffer_core::policy::system_path().display()
+            )),
+        ),
         Error::DecryptionFailed | Error::Corrupt { .. } => (
             INTEGRITY,
             "integrity",

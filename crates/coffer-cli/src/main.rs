@@ -67,8 +67,12 @@ struct KdfArgs {
 }
 
 impl KdfArgs {
+    /// What was asked for; what was not comes from Coffer's defaults,
+    /// raised to the organisation policy's floor where that is higher (an
+    /// invalid policy is reported by the command itself).
     fn params(&self) -> Argon2Params {
-        let d = Argon2Params::DEFAULT;
+        let d =
+            coffer_core::policy::load().map_or(Argon2Params::DEFAULT, |p| p.policy.kdf_default());
         Argon2Params {
             m_kib: self.kdf_memory.map_or(d.m_kib, |m| m.saturating_mul(1024)),
             t: self.kdf_time.unwrap_or(d.t),

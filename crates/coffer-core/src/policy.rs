@@ -272,6 +272,12 @@ impl Policy {
         self.kdf.map_or(Argon2Params::FLOOR, |k| k.params())
     }
 
+    /// The parameters for a new passphrase slot: Coffer's defaults, raised
+    /// to the floor where the policy asks for more.
+    pub fn kdf_default(&self) -> Argon2Params {
+        Argon2Params::DEFAULT.raised_to(&self.kdf_floor())
+    }
+
     /// Whether a slot kind may be used.
     pub fn allows(&self, kind: SlotKind) -> bool {
         self.unlock

@@ -673,12 +673,7 @@ impl Vault {
                 matches!(s, crate::config::Slot::Passphrase { kdf, .. } if !kdf.at_least(&floor))
             });
             if weak {
-                let d = Argon2Params::DEFAULT;
-                let kdf = Argon2Params {
-                    m_kib: floor.m_kib.max(d.m_kib),
-                    t: floor.t.max(d.t),
-                    p: floor.p.max(d.p),
-                };
+                let kdf = pol.kdf_default();
                 self.replace_slots(SlotKind::Passphrase, NewSlot::Passphrase(p, kdf))?;
                 changed.push("kdf");
             }
