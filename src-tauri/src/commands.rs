@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use coffer_core::config::{Credential, NewSlot, SlotKind};
-use coffer_core::kdf::Argon2Params;
 use coffer_core::secret::{Key32, Passphrase};
 use coffer_core::vault::{self, Actor, AddOptions, AddOutcome, CreateOptions, Vault};
 use serde::Serialize;
