@@ -344,6 +344,12 @@ enum AuditCmd {
         /// The sink folder holding the devices' shipped copies.
         #[arg(long, value_name = "DIR")]
         log: PathBuf,
+        /// table, json or html (--json means json).
+        #[arg(long, default_value = "table")]
+        format: String,
+        /// Where to write it (default: standard output).
+        #[arg(long, short, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Where the log is shipped.
     Sink {
@@ -1647,11 +1653,26 @@ fn cmd_audit(ctx: &Ctx, action: AuditCmd) -> Result<(), Failure> {
             }
             Ok(())
         }
-        AuditCmd::Fleet { log } => {
+        AuditCmd::Fleet { log, format, out } => {
             let devices = coffer_core::fleet::summarize(&log)?;
-            if ctx.json {
-                println!("{}", json!({ "devices": devices }));
-                return Ok(());
+            let format = if ctx.json { "json" } else { format.as_str() };
+            match format {
+                "json" => {
+                    let body = json!({ "devices": devices }).to_string() + "\n";
+                    return write_output(out.as_deref(), body.as_bytes(), false);
+                }
+                "html" => {
+                    let now = jiff::Timestamp::now().to_string();
+                    let body = coffer_core::report::fleet_html(&devices, &now);
+                    return write_output(out.as_deref(), body.as_bytes(), false);
+                }
+                "table" => {}
+                other => {
+                    return Err(Failure::usage(
+                        format!("unknown format {other}"),
+                        Some("use table, json or html"),
+                    ));
+                }
             }
             println!(
                 "{:<18} {:<16} {:<26} {:<10} {:<6} problems",

@@ -215,6 +215,40 @@ fn a_folder_sink_that_was_down_receives_every_record_once() {
     let mut verify = coffer(&vault);
     verify.args(["audit", "verify", "--log"]).arg(&copy);
     ok(verify);
+
+    // IT's fleet view of the share: this device, once it has sent a status
+    // record, as JSON and as an HTML page.
+    unlocked(&vault, &["status", "--record"]);
+    ok({
+        let mut c = coffer(&vault);
+        c.args(["audit", "ship"]);
+        c
+    });
+    let out = ok({
+        let mut c = coffer(&vault);
+        c.args(["--json", "audit", "fleet", "--log"]).arg(&share);
+        c
+    });
+    let fleet: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let devices = fleet["devices"].as_array().unwrap();
+    assert_eq!(devices.len(), 1, "{fleet}");
+    assert!(devices[0]["compliant"].is_boolean(), "{fleet}");
+    assert_eq!(devices[0]["chain_ok"], true, "{fleet}");
+    let html = t.path().join("fleet.html");
+    ok({
+        let mut c = coffer(&vault);
+        c.args(["audit", "fleet", "--format", "html", "--log"])
+            .arg(&share)
+            .arg("--out")
+            .arg(&html);
+        c
+    });
+    let page = fs::read_to_string(&html).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"), "an HTML page");
+    assert!(
+        page.contains(devices[0]["device"].as_str().unwrap()),
+        "names the device"
+    );
 }
 
 struct Rsyslog {

@@ -2251,6 +2251,67 @@ fn html_page(title: &str, body: &str) -> String {
     )
 }
 
+/// The fleet view (`coffer audit fleet --format html`): one row per device,
+/// non-compliant and never-reporting devices first, for IT to act on.
+pub fn fleet_html(devices: &[crate::fleet::DeviceSummary], generated_at: &str) -> String {
+    let mut rows: Vec<&crate::fleet::DeviceSummary> = devices.iter().collect();
+    rows.sort_by_key(|d| (d.compliant == Some(true) && d.chain_ok, d.device.clone()));
+    let ok = devices
+        .iter()
+        .filter(|d| d.compliant == Some(true) && d.chain_ok)
+        .count();
+    let mut b = String::from("<h1>Coffer fleet compliance</h1><table class=\"meta\">");
+    meta_row(&mut b, "Generated", generated_at);
+    meta_row(&mut b, "Devices", &devices.len().to_string());
+    meta_row(&mut b, "Compliant", &format!("{ok} of {}", devices.len()));
+    b.push_str("</table>");
+    let (class, text) = if ok == devices.len() && !devices.is_empty() {
+        ("good", "Every device complied at its last status record.")
+    } else if devices.is_empty() {
+        (
+            "unknown",
+            "No device has shipped records to this folder yet.",
+        )
+    } else {
+        (
+            "bad",
+            "Some devices do not comply, never reported a status, or their log does not verify: see below.",
+        )
+    };
+    let _ = write!(b, "<div class=\"status {class}\">{}</div>", esc(text));
+    b.push_str(
+        "<table class=\"data\"><tr><th>Device</th><th>Host</th><th>Last seen</th>\
+         <th>Compliant</th><th>Log chain</th><th>Disk encryption</th><th>Key version</th>\
+         <th class=\"num\">Files</th><th>Problems</th></tr>",
+    );
+    for d in rows {
+        let compliant = match d.compliant {
+            Some(true) => "<span class=\"tag\" style=\"color:#2e7d32\">yes</span>",
+            Some(false) => "<span class=\"tag\" style=\"color:#c62828\">NO</span>",
+            None => "<span class=\"tag\" style=\"color:#ef6c00\">never reported</span>",
+        };
+        let chain = if d.chain_ok {
+            "verifies"
+        } else {
+            "<b style=\"color:#c62828\">BROKEN</b>"
+        };
+        let _ = write!(
+            b,
+            "<tr><td class=\"mono\">{}</td><td>{}</td><td class=\"nowrap\">{}</td><td>{compliant}</td>\
+             <td>{chain}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            esc(&d.device),
+            esc(&d.host),
+            esc(&human_time(&d.last_seen)),
+            esc(d.disk_encryption.as_deref().unwrap_or("unknown")),
+            d.key_version.map_or("–".into(), |v| v.to_string()),
+            d.objects.map_or("–".into(), |v| v.to_string()),
+            esc(&d.problems.join("; ")),
+        );
+    }
+    b.push_str("</table>");
+    html_page("Coffer fleet compliance", &b)
+}
+
 // ---------------------------------------------------------------------------
 // PDF
 // ---------------------------------------------------------------------------
