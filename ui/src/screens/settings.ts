@@ -3,12 +3,12 @@
 
 import type { App, View } from "../app";
 import { autoLockChoices, effectiveAutoLock } from "../choices";
-import { showModal } from "../components/dialog";
-import { checkbox, passphraseField } from "../components/fields";
+import { withPassphrase } from "../components/passphrase-dialog";
+import { checkbox } from "../components/fields";
 import { toast, toastError } from "../components/toast";
 import { h, icon, uid } from "../dom";
 import { formatMinutes } from "../format";
-import { api, toIpcError, type Settings } from "../ipc";
+import { api, type Settings } from "../ipc";
 import { showNewRecoveryKey } from "./unlock";
 
 export function settingsView(app: App): View {
@@ -124,8 +124,7 @@ export function settingsView(app: App): View {
     const enable = kc.input.checked;
     // The switch only changes once the passphrase is confirmed.
     kc.input.checked = !enable;
-    const pass = passphraseField({ label: "Your passphrase", autocomplete: "current-password" });
-    const r = await showModal({
+    const ok = await withPassphrase({
       title: enable ? "Unlock with your computer login?" : "Stop unlocking with your computer login?",
       content: [
         h("p", {
@@ -133,38 +132,15 @@ export function settingsView(app: App): View {
             ? "Anyone signed in to this computer as you will be able to unlock Coffer. Enter your passphrase to turn this on."
             : "You'll need your passphrase every time. Enter it to confirm.",
         }),
-        pass.wrap,
       ],
-      initialFocus: () => pass.input,
-      actions: [
-        { label: "Cancel", value: "cancel", cancel: true, kind: "secondary" },
-        { label: enable ? "Turn on" : "Turn off", value: "ok", kind: "primary" },
-      ],
-      onAction: async (_v, ui) => {
-        if (!pass.input.value) {
-          pass.setError("Enter your passphrase.");
-          pass.input.focus();
-          return false;
-        }
-        pass.setError(null);
-        ui.setBusy(true, "Checking…");
-        try {
-          settings = await api.setKeychainUnlock(enable, pass.input.value);
-        } catch (e) {
-          ui.setBusy(false);
-          const err = toIpcError(e);
-          if (err.code === "wrong_credential") {
-            pass.setError("Wrong passphrase. Try again.");
-            pass.input.select();
-            return false;
-          }
-          throw err;
-        }
-        pass.input.value = "";
+      confirmLabel: enable ? "Turn on" : "Turn off",
+      busyLabel: "Checking…",
+      run: async (passphrase) => {
+        settings = await api.setKeychainUnlock(enable, passphrase);
       },
     });
     render();
-    if (r === "ok") {
+    if (ok) {
       toast(enable ? "You can now unlock with your computer login" : "Unlocking with your computer login is off", "success");
       void app.refreshState().catch(() => {});
     }
@@ -172,40 +148,17 @@ export function settingsView(app: App): View {
   });
 
   rkBtn.addEventListener("click", async () => {
-    const pass = passphraseField({ label: "Your passphrase", autocomplete: "current-password" });
     let key: string | null = null;
-    const r = await showModal({
+    const ok = await withPassphrase({
       title: "Make a new recovery key?",
-      content: [h("p", { text: "Your current recovery key will stop working. Enter your passphrase to continue." }), pass.wrap],
-      initialFocus: () => pass.input,
-      actions: [
-        { label: "Cancel", value: "cancel", cancel: true, kind: "secondary" },
-        { label: "Make new key", value: "ok", kind: "primary" },
-      ],
-      onAction: async (_v, ui) => {
-        if (!pass.input.value) {
-          pass.setError("Enter your passphrase.");
-          pass.input.focus();
-          return false;
-        }
-        pass.setError(null);
-        ui.setBusy(true, "Making a new key…");
-        try {
-          key = (await api.regenerateRecoveryKey(pass.input.value)).recoveryKey;
-        } catch (e) {
-          ui.setBusy(false);
-          const err = toIpcError(e);
-          if (err.code === "wrong_credential") {
-            pass.setError("Wrong passphrase. Try again.");
-            pass.input.select();
-            return false;
-          }
-          throw err;
-        }
-        pass.input.value = "";
+      content: [h("p", { text: "Your current recovery key will stop working. Enter your passphrase to continue." })],
+      confirmLabel: "Make new key",
+      busyLabel: "Making a new key…",
+      run: async (passphrase) => {
+        key = (await api.regenerateRecoveryKey(passphrase)).recoveryKey;
       },
     });
-    if (r !== "ok" || !key) return;
+    if (!ok || !key) return;
     await showNewRecoveryKey(key);
     key = null;
     toast("Your new recovery key is ready", "success", "The old one no longer works.");
