@@ -84,8 +84,9 @@ fn all_bytes_under(dir: &Path) -> Vec<u8> {
     out
 }
 
-#[test]
-fn no_name_path_or_content_reaches_the_log_or_its_copies() {
+/// A temp dir holding a new vault that ships its log to the folder `share`
+/// (a mounted network share, as IT sets it up).
+fn vault_shipping_to_a_folder() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let t = tempfile::tempdir().unwrap();
     let vault = t.path().join("vault");
     let share = t.path().join("share");
@@ -96,6 +97,12 @@ fn no_name_path_or_content_reaches_the_log_or_its_copies() {
         c.args(["audit", "sink", "add-dir"]).arg(&share);
         c
     });
+    (t, vault, share)
+}
+
+#[test]
+fn no_name_path_or_content_reaches_the_log_or_its_copies() {
+    let (t, vault, share) = vault_shipping_to_a_folder();
     let folder = t.path().join("CanaryFolderXq7");
     fs::create_dir_all(folder.join("CanarySubdirZz3")).unwrap();
     fs::write(
@@ -463,16 +470,7 @@ fn access_report_exports_in_every_format_and_the_pdf_renders() {
 
 #[test]
 fn incident_report_from_the_shipped_copy_alone() {
-    let t = tempfile::tempdir().unwrap();
-    let vault = t.path().join("vault");
-    let share = t.path().join("share");
-    fs::create_dir(&share).unwrap();
-    init(&vault);
-    ok({
-        let mut c = coffer(&vault);
-        c.args(["audit", "sink", "add-dir"]).arg(&share);
-        c
-    });
+    let (t, vault, share) = vault_shipping_to_a_folder();
     let f = t.path().join("big.bin");
     fs::write(&f, vec![7u8; 8 << 20]).unwrap();
     ok({
