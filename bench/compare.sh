@@ -7,7 +7,8 @@
 #
 # Environment: RUNS (5), SECTIONS ("a b c d"), WORK (/var/tmp/coffer-bench;
 # must not be tmpfs), BIG_MIB (1024), SMALL_N (10000), SMALL_KIB (8),
-# RSS_RUNS (3), KEEP=1 keeps $WORK afterwards.
+# RSS_RUNS (3), HUGE_GIB (section d's file: 10, or 4 with <= 40 GiB free),
+# RAGE=0 (skip trying `cargo install rage`), KEEP=1 keeps $WORK afterwards.
 #
 # Contenders are interleaved: every round runs each contender once, in an
 # order rotated from round to round; the table shows the median per
@@ -47,7 +48,9 @@ done
 if ((${#missing[@]})); then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-if ! has rage; then
+if [[ ${RAGE:-1} == 0 ]]; then
+    note "rage: skipped (RAGE=0)"
+elif ! has rage; then
     start=$(date +%s)
     if timeout 180 cargo install -q --locked rage >/dev/null 2>&1; then
         note "rage installed with cargo install in $(($(date +%s) - start)) s"
@@ -57,7 +60,7 @@ if ! has rage; then
 fi
 export PATH=$PATH:${CARGO_HOME:-$HOME/.cargo}/bin
 HAVE_RAGE=0
-has rage && HAVE_RAGE=1
+if [[ ${RAGE:-1} != 0 ]] && has rage; then HAVE_RAGE=1; fi
 
 mkdir -p "$WORK"
 fstype=$(stat -f -c %T "$WORK")
@@ -70,7 +73,7 @@ RES=$WORK/results.tsv
 : >"$RES"
 cleanup() {
     if [[ -n ${MON_PID:-} ]]; then kill "$MON_PID" 2>/dev/null || true; fi
-    for m in "$WORK"/gc/plain; do mountpoint -q "$m" 2>/dev/null && fusermount3 -u "$m"; done
+    if mountpoint -q "$WORK/gc/plain" 2>/dev/null; then fusermount3 -u "$WORK/gc/plain" || true; fi
     [[ ${KEEP:-0} == 1 ]] || rm -rf "$WORK"/{src,out,v,gc,huge,cpy,*.age,*.obj,*.obj.dek,key.txt}
 }
 trap cleanup EXIT
@@ -258,10 +261,10 @@ if [[ $SECTIONS == *c* ]]; then
 fi
 
 # ------------------------------------------------- d) peak RSS
-HUGE_GIB=10
+HUGE_GIB=${HUGE_GIB:-10}
 if [[ $SECTIONS == *d* ]]; then
     free_gib=$(($(df --output=avail -B1G "$WORK" | tail -1)))
-    if ((free_gib <= 40)); then
+    if ((free_gib <= 40 && HUGE_GIB > 4)); then
         HUGE_GIB=4
         note "d) only ${free_gib} GiB free under $WORK: using a 4 GiB file instead of 10 GiB"
     fi
