@@ -190,13 +190,13 @@ impl Vault {
         let bytes = AtomicU64::new(0);
         let mut files = 0;
         let mut shown = RotationProgress::default();
-        loop {
-            let todo = self.objects_not_under(state.target_version)?;
-            if todo.is_empty() {
-                break;
-            }
-            // Files added meanwhile go to the new version already, so a
-            // second pass only finds stragglers; the totals grow with it.
+        let mut todo = self.objects_not_under(state.target_version)?;
+        // Each pass moves what the last scan found; the scan that ends it
+        // runs under the writer lock, which is then held while the old
+        // versions are destroyed, so no writer can wrap to an old version
+        // in between. Files added meanwhile go to the new version already,
+        // so a second pass only finds stragglers; the totals grow with it.
+        let _w = loop {
             shown.total_files += todo.len() as u64;
             shown.total_bytes += todo.iter().map(|(_, n)| n).sum::<u64>();
             // Before any batch: the totals, and a sign the rotation is under way.
@@ -216,16 +216,13 @@ impl Vault {
                 shown.bytes += chunk.iter().map(|(_, n)| n).sum::<u64>();
                 progress(shown);
             }
-        }
-        // Destroy the old versions — under the writer lock, after a last
-        // scan proves no object still needs them.
-        let _w = self.writer()?;
+            let w = self.writer()?;
+            todo = self.objects_not_under(state.target_version)?;
+            if todo.is_empty() {
+                break w;
+            }
+        };
         self.reload_config()?;
-        if !self.objects_not_under(state.target_version)?.is_empty() {
-            return Err(Error::Invalid(
-                "some files are still under an old key; run the rotation again".into(),
-            ));
-        }
         let old: Vec<u32> = self
             .config
             .key_versions
