@@ -74,6 +74,13 @@ def click_text(d, text, timeout=20):
         time.sleep(0.1)
 
 
+def unlock(d, passphrase):
+    """Unlocks from the unlock screen and waits for Home."""
+    fill(d, "Passphrase", passphrase)
+    click_text(d, "Unlock")
+    d.wait_text("Lock now", timeout=60)
+
+
 def invoke(d, cmd, args):
     """Calls an app command the way @tauri-apps/api does (with a progress channel)."""
     return d.js_async(
@@ -229,9 +236,7 @@ def daily_use(work, home, runtime, vault, step):
         assert not leaks, f"plaintext left on disk: {leaks}"
 
         # Unlock again; the edit is there.
-        fill(d, "Passphrase", PASS)
-        click_text(d, "Unlock")
-        d.wait_text("Lock now", timeout=60)
+        unlock(d, PASS)
         out = subprocess.run([CLI, "--vault", vault, "cat", "Scans/letter.txt"],
                              env=dict(os.environ, COFFER_PASSPHRASE=PASS),
                              capture_output=True, check=True).stdout
@@ -268,9 +273,7 @@ def keys_and_audit(work, home, runtime, vault, step):
     shot = shooter(d, step)
     try:
         d.wait_text("Coffer is locked", timeout=60)
-        fill(d, "Passphrase", PASS)
-        click_text(d, "Unlock")
-        d.wait_text("Lock now", timeout=60)
+        unlock(d, PASS)
         d.wait_text("This device", timeout=30)
         shot("home-posture")
 
@@ -292,9 +295,7 @@ def keys_and_audit(work, home, runtime, vault, step):
         # Lock, and unlock with the new passphrase.
         click_text(d, "Lock")
         d.wait_text("Coffer is locked", timeout=30)
-        fill(d, "Passphrase", NEW_PASS)
-        click_text(d, "Unlock")
-        d.wait_text("Lock now", timeout=60)
+        unlock(d, NEW_PASS)
 
         # Rotate the vault key: every file's key is rewrapped, with progress.
         click_text(d, "Keys")

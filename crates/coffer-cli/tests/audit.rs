@@ -3,11 +3,15 @@
 //! and to a real rsyslog survives the sink being down, and every record
 //! arrives exactly once.
 
+mod common;
+
 use std::fs;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use common::wait_until;
 
 const PASS: &str = "correct horse battery staple";
 
@@ -311,26 +315,19 @@ input(type="imtcp" address="127.0.0.1" port="{port}" ruleset="coffer")
         .spawn()
         .ok()?;
     // Ready when the port accepts connections.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "rsyslogd did not start listening"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        }),
+        "rsyslogd did not start listening"
+    );
     Some(Rsyslog { child, out })
 }
 
 fn wait_for_seqs(path: &Path, want: &[u64]) -> Vec<u64> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let got = seqs(&fs::read_to_string(path).unwrap_or_default());
-        if got.len() >= want.len() || Instant::now() > deadline {
-            return got;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let got = || seqs(&fs::read_to_string(path).unwrap_or_default());
+    wait_until(Duration::from_secs(20), || got().len() >= want.len());
+    got()
 }
 
 #[test]
@@ -522,14 +519,14 @@ fn incident_report_from_the_shipped_copy_alone() {
         .args(["cat", "big.bin"])
         .stdout(Stdio::piped());
     let mut child = reader.spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !fs::read_to_string(vault.join("audit/log.jsonl"))
-        .unwrap()
-        .contains("file_opened")
-    {
-        assert!(Instant::now() < deadline, "cat never opened the file");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            fs::read_to_string(vault.join("audit/log.jsonl"))
+                .unwrap()
+                .contains("file_opened")
+        }),
+        "cat never opened the file"
+    );
     child.kill().unwrap();
     child.wait().unwrap();
     ok({
