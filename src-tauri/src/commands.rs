@@ -122,6 +122,19 @@ pub async fn app_state(core: Core<'_>) -> CmdResult<AppState> {
                     k.p
                 );
             }
+            let census = v.plaintext_census()?;
+            let waiting: Vec<String> = census
+                .waiting
+                .iter()
+                .filter(|(w, _)| **w != coffer_core::plaintext::Waiting::NotYetEncrypted)
+                .map(|(w, n)| format!("{n} {}", w.describe()))
+                .collect();
+            if !waiting.is_empty() {
+                warnings.push(Warning {
+                    code: "plaintext_waiting",
+                    message: format!("Not encrypted yet: {}.", waiting.join("; ")),
+                });
+            }
             for c in v.compliance()?.into_iter().filter(|c| !c.ok) {
                 let code = match c.rule.as_str() {
                     "key rotation" => "rotation_due",
@@ -385,6 +398,7 @@ pub async fn add_paths(
 ) -> CmdResult<AddResult> {
     let core = core.inner().clone();
     blocking(move || {
+        let v = core.open_vault()?;
         let mut all = vault::Collected::default();
         for p in paths {
             let p = PathBuf::from(p);
@@ -393,7 +407,7 @@ pub async fn add_paths(
                 .and_then(|n| n.to_str())
                 .ok_or_else(|| UiError::new("invalid", "That file has no usable name."))?
                 .to_owned();
-            let c = vault::collect_sources(&p, &name)?;
+            let c = v.collect(&p, &name)?;
             all.sources.extend(c.sources);
             all.skipped.extend(c.skipped);
         }
@@ -523,9 +537,14 @@ pub struct Preview {
 }
 
 #[tauri::command]
-pub async fn preview_protect(path: String) -> CmdResult<Preview> {
+pub async fn preview_protect(core: Core<'_>, path: String) -> CmdResult<Preview> {
+    let core = core.inner().clone();
     blocking(move || {
-        let c = vault::collect_sources(Path::new(&path), "x")?;
+        let v = core.open_vault()?;
+        if let Some((relation, what)) = v.own_folders().conflict(Path::new(&path)) {
+            return Err(coffer_core::Error::UnsafeFolder { relation, what }.into());
+        }
+        let c = v.collect(Path::new(&path), "x")?;
         let bytes = c
             .sources
             .iter()
@@ -550,7 +569,7 @@ pub async fn protect_folder(
     blocking(move || {
         let v = core.open_vault()?;
         let folder = v.register_protected(Path::new(&path))?;
-        let c = vault::collect_sources(&folder.path, &folder.name)?;
+        let c = v.collect(&folder.path, &folder.name)?;
         add_and_report(&core, c, true, &on_progress)
     })
     .await

@@ -62,6 +62,14 @@ impl From<Error> for UiError {
             }
             Error::Invalid(m) | Error::KdfParams(m) => ("invalid", m.clone()),
             Error::AlreadyExists => ("invalid", "A vault already exists here.".to_owned()),
+            Error::UnsafeFolder { relation, what } => (
+                "unsafe_folder",
+                format!(
+                    "Coffer can't protect this folder: it {} {}, and protecting it would encrypt the vault into itself. Choose a folder that holds only documents, such as Documents/Patients.",
+                    relation.describe(),
+                    what.describe()
+                ),
+            ),
             _ => ("internal", e.to_string()),
         };
         UiError { code, message }

@@ -69,10 +69,12 @@ fn save_manifest(dir: &Path, files: &HashMap<PathBuf, Tracked>) {
 
 /// Encrypts back every tracked file that changed since it was opened.
 fn save_changed(vault_dir: &Path, files: &mut HashMap<PathBuf, Tracked>) -> usize {
-    let changed: Vec<(PathBuf, String)> = files
+    // Each file must stay inside its working area: opened from there with
+    // no symlink followed.
+    let changed: Vec<(PathBuf, AddSource)> = files
         .iter()
         .filter(|(p, t)| fingerprint(p).is_some_and(|f| f != (t.len, t.mtime_ns)))
-        .map(|(p, t)| (p.clone(), t.vault_path.clone()))
+        .filter_map(|(p, t)| Some((p.clone(), AddSource::for_file(p, &t.vault_path).ok()?)))
         .collect();
     if changed.is_empty() {
         return 0;
@@ -80,13 +82,7 @@ fn save_changed(vault_dir: &Path, files: &mut HashMap<PathBuf, Tracked>) -> usiz
     let Ok(v) = Vault::open(vault_dir) else {
         return 0;
     };
-    let sources: Vec<AddSource> = changed
-        .iter()
-        .map(|(p, vp)| AddSource {
-            source: p.clone(),
-            vault_path: vp.clone(),
-        })
-        .collect();
+    let sources: Vec<AddSource> = changed.iter().map(|(_, s)| s.clone()).collect();
     let opts = AddOptions {
         remove_plaintext: false,
         by: Actor::App,

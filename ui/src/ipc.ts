@@ -10,6 +10,7 @@ import { open as openDialog, save as saveDialog } from "@tauri-apps/plugin-dialo
 
 export type WarningCode =
   | "plaintext_found"
+  | "plaintext_waiting"
   | "rotation_due"
   | "disk_encryption_off"
   | "policy_not_met"
@@ -144,6 +145,7 @@ export const ERROR_CODES = [
   "in_use",
   "policy",
   "invalid",
+  "unsafe_folder",
   "keychain_unavailable",
   "cancelled",
   "internal",
@@ -211,6 +213,11 @@ export function describeError(err: IpcError): ErrorText {
       return { title: "Not allowed by your organisation", detail: d || "Your organisation's policy doesn't allow this." };
     case "invalid":
       return { title: "That didn't work", detail: d || "Check what you entered and try again." };
+    case "unsafe_folder":
+      return {
+        title: "Coffer can't protect this folder",
+        detail: d || "It holds Coffer's own files. Choose a folder that holds only documents.",
+      };
     case "keychain_unavailable":
       return {
         title: "Computer login unlock isn't available",

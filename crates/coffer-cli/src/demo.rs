@@ -103,7 +103,7 @@ pub fn run(dir: Option<PathBuf>) -> Result<(), Failure> {
     );
     let v = Vault::open(&vault_dir)?;
     let folder = v.register_protected(&scans)?;
-    let sources = vault::collect_sources(&folder.path, &folder.name)?.sources;
+    let sources = v.collect(&folder.path, &folder.name)?.sources;
     let outcomes = v.add(
         &sources,
         AddOptions {
@@ -211,7 +211,12 @@ pub fn run(dir: Option<PathBuf>) -> Result<(), Failure> {
 }
 
 fn walk_files(dir: &Path) -> usize {
-    vault::collect_sources(dir, "x").map_or(0, |c| c.sources.len() + c.skipped.len())
+    walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .into_iter()
+        .flatten()
+        .filter(|e| !e.file_type().is_dir())
+        .count()
 }
 
 fn find_object(vault_dir: &Path, id: &str) -> std::io::Result<PathBuf> {

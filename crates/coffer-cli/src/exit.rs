@@ -146,6 +146,11 @@ pub fn classify(e: &Error) -> (i32, &'static str, Option<String>) {
             Some("use that vault, or choose another folder with --vault DIR".into()),
         ),
         Error::Invalid(_) => (USAGE, "invalid", None),
+        Error::UnsafeFolder { .. } => (
+            USAGE,
+            "unsafe_folder",
+            Some("protect a folder that holds only documents, such as ~/Documents/Patients; Coffer's own folders are never protected".into()),
+        ),
         _ => (FAILURE, "failure", None),
     }
 }

@@ -703,11 +703,17 @@ fn skip_text(r: &vault::SkipReason) -> &'static str {
         vault::SkipReason::Symlink => "symbolic link, not followed",
         vault::SkipReason::NotRegularFile => "not a regular file",
         vault::SkipReason::NameNotUtf8 => "name is not valid UTF-8; rename it",
-        vault::SkipReason::Transient => "temporary file of another application",
+        vault::SkipReason::Transient => {
+            "temporary file still in use or written recently; encrypted once it has been quiet"
+        }
+        vault::SkipReason::HardLinked => {
+            "has other names (hard links), so removing it would not remove its data; not protected"
+        }
+        vault::SkipReason::CofferFolder => "inside one of Coffer's own folders; never encrypted",
     }
 }
 
-fn gather(paths: &[PathBuf], to: &str) -> Result<vault::Collected, Failure> {
+fn gather(v: &Vault, paths: &[PathBuf], to: &str) -> Result<vault::Collected, Failure> {
     let mut all = vault::Collected::default();
     let to = to.trim_matches('/');
     for p in paths {
@@ -730,7 +736,7 @@ fn gather(paths: &[PathBuf], to: &str) -> Result<vault::Collected, Failure> {
                 hint: Some("check the path (`ls` it); nothing was changed".into()),
             });
         }
-        let c = vault::collect_sources(p, &prefix)?;
+        let c = v.collect(p, &prefix)?;
         all.sources.extend(c.sources);
         all.skipped.extend(c.skipped);
     }
@@ -759,7 +765,7 @@ fn run_add(
 
 fn cmd_add(ctx: &Ctx, paths: &[PathBuf], to: &str, remove: bool) -> Result<(), Failure> {
     let v = ctx.open()?;
-    let c = gather(paths, to)?;
+    let c = gather(&v, paths, to)?;
     let outcomes = run_add(ctx, &v, &c.sources, remove, "Encrypting")?;
     report_add(ctx, &c.sources, &outcomes, &c.skipped)
 }
@@ -767,7 +773,7 @@ fn cmd_add(ctx: &Ctx, paths: &[PathBuf], to: &str, remove: bool) -> Result<(), F
 fn cmd_protect(ctx: &Ctx, dir: &Path) -> Result<(), Failure> {
     let v = ctx.open()?;
     let folder = v.register_protected(dir)?;
-    let c = vault::collect_sources(&folder.path, &folder.name)?;
+    let c = v.collect(&folder.path, &folder.name)?;
     let outcomes = run_add(ctx, &v, &c.sources, true, "Protecting")?;
     if !ctx.json {
         println!(
@@ -1154,6 +1160,19 @@ fn cmd_status(ctx: &Ctx, record: bool) -> Result<(), Failure> {
     }
     for f in &s.protected {
         println!("Protected    {} -> {}/", f.path.display(), f.name);
+    }
+    if s.plaintext.files == 0 {
+        if !s.protected.is_empty() {
+            println!("Plaintext    none left in the protected folders");
+        }
+    } else {
+        println!(
+            "Plaintext    {} files in the protected folders are not encrypted:",
+            s.plaintext.files
+        );
+        for line in s.plaintext.lines() {
+            println!("               {line}");
+        }
     }
     Ok(())
 }

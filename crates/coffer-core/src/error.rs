@@ -64,6 +64,17 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
 
+    /// A folder that is, holds or lies inside one of Coffer's own folders
+    /// (the vault, its data, settings or cache, the working area, an audit
+    /// sink): protecting it would encrypt the vault into itself.
+    #[error("this folder {} {}; protecting it would encrypt Coffer's own files and destroy the vault", relation.describe(), what.describe())]
+    UnsafeFolder {
+        /// How the folder stands to Coffer's.
+        relation: crate::own_folders::Relation,
+        /// Which of Coffer's folders.
+        what: crate::own_folders::OwnKind,
+    },
+
     /// The caller asked a long operation to stop; what it finished stays
     /// done and the rest continues when it is run again.
     #[error("stopped before the end; run it again to continue where it stopped")]

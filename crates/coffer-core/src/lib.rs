@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod beneath;
 pub mod config;
 pub mod error;
 pub mod fleet;
@@ -15,6 +16,8 @@ pub mod fsutil;
 pub mod kdf;
 pub mod keys;
 pub mod object;
+pub mod own_folders;
+pub mod plaintext;
 pub mod policy;
 pub mod posture;
 pub mod primitives;

@@ -74,6 +74,10 @@ pub struct FolderPolicy {
     /// Absolute paths; `~/` means the user's home folder.
     #[serde(default)]
     pub mandatory: Vec<String>,
+    /// How long a temporary-looking file (`~$x.docx`, `x~`, `.swp`, a
+    /// partial download) must be left unwritten before it is encrypted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temporary_quiet_seconds: Option<u64>,
 }
 
 /// Auto-lock.
@@ -225,6 +229,20 @@ impl Policy {
             if !user_path(f) {
                 return bad(format!("[folders] {f:?} must be absolute or start with ~/"));
             }
+            if let Some(why) = holds_coffer_folders(f) {
+                return bad(format!(
+                    "[folders] mandatory folder {f:?} {why}: protecting it would encrypt the vault into itself on every laptop; name a folder that holds only documents, such as \"~/Documents/Patients\""
+                ));
+            }
+        }
+        if self
+            .folders
+            .temporary_quiet_seconds
+            .is_some_and(|s| s > MAX_TEMPORARY_QUIET_SECONDS)
+        {
+            return bad(format!(
+                "[folders] temporary_quiet_seconds must be at most {MAX_TEMPORARY_QUIET_SECONDS} (a day): longer leaves documents in plaintext"
+            ));
         }
         for (key, list) in [
             ("allowed_destinations", &self.extract.allowed_destinations),
@@ -265,6 +283,14 @@ impl Policy {
             return bad("[rotation] period_days must be at least 1".into());
         }
         Ok(())
+    }
+
+    /// How long temporary-looking files wait before they are encrypted.
+    pub fn temporary_quiet(&self) -> std::time::Duration {
+        self.folders.temporary_quiet_seconds.map_or(
+            crate::plaintext::DEFAULT_TEMPORARY_QUIET,
+            std::time::Duration::from_secs,
+        )
     }
 
     /// The KDF floor: the policy's, never below Coffer's own.
@@ -332,6 +358,63 @@ impl KdfPolicy {
 }
 
 /// An absolute path, or `~/…` below the user's home folder.
+/// Longest quiet period policy may set for temporary-looking files.
+pub const MAX_TEMPORARY_QUIET_SECONDS: u64 = 86_400;
+
+/// Why a mandatory folder would hold (or lie inside) Coffer's own folders
+/// on a typical laptop of any platform, judged on a stand-in home folder so
+/// the answer does not depend on the machine that validates the policy.
+fn holds_coffer_folders(f: &str) -> Option<String> {
+    if Path::new(f)
+        .components()
+        .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return Some("contains \"..\"".into());
+    }
+    let home = Path::new("/home/coffer-policy-check");
+    let own = [
+        ".local/share/coffer",
+        ".config/coffer",
+        ".cache/coffer",
+        "Library/Application Support/coffer",
+        "Library/Caches/coffer",
+        "AppData/Roaming/coffer",
+        "AppData/Local/coffer",
+    ];
+    let trimmed = f.trim_end_matches('/');
+    let m = match trimmed {
+        "~" => home.to_path_buf(),
+        "" => PathBuf::from("/"),
+        t => expand(t, home),
+    };
+    for o in own {
+        let o = home.join(o);
+        if o.starts_with(&m) {
+            return Some(format!(
+                "would contain Coffer's own folder ~/{}",
+                o.strip_prefix(home).unwrap_or(&o).display()
+            ));
+        }
+        if m.starts_with(&o) {
+            return Some(format!(
+                "lies inside Coffer's own folder ~/{}",
+                o.strip_prefix(home).unwrap_or(&o).display()
+            ));
+        }
+    }
+    let real_home = std::env::var_os("HOME").map(PathBuf::from);
+    for (o, kind) in crate::own_folders::platform_folders() {
+        let m = match &real_home {
+            Some(h) => expand(f, h),
+            None => continue,
+        };
+        if o.starts_with(&m) || m.starts_with(&o) {
+            return Some(format!("would hold {} ({})", kind.describe(), o.display()));
+        }
+    }
+    None
+}
+
 fn user_path(f: &str) -> bool {
     f.starts_with('/') || f.starts_with("~/") || Path::new(f).is_absolute()
 }
@@ -506,6 +589,28 @@ forbidden_destinations = ["/media"]
             ("[surprise]\nx = 1\n", "unknown field"),
             ("[escrow]\npublic_key = \"nope\"\n", "escrow"),
             ("[folders]\nmandatory = [\"relative/dir\"]\n", "absolute"),
+            (
+                "[folders]\nmandatory = [\"~/\"]\n",
+                "contain Coffer's own folder",
+            ),
+            (
+                "[folders]\nmandatory = [\"/\"]\n",
+                "contain Coffer's own folder",
+            ),
+            (
+                "[folders]\nmandatory = [\"/home\"]\n",
+                "contain Coffer's own folder",
+            ),
+            (
+                "[folders]\nmandatory = [\"~/.local\"]\n",
+                "contain Coffer's own folder",
+            ),
+            (
+                "[folders]\nmandatory = [\"~/.local/share/coffer/vault/x\"]\n",
+                "inside Coffer's own folder",
+            ),
+            ("[folders]\nmandatory = [\"~/Documents/../\"]\n", "\"..\""),
+            ("[folders]\ntemporary_quiet_seconds = 100000\n", "at most"),
             (
                 "[extract]\nallowed_destinations = [\"Desktop\"]\n",
                 "absolute",

@@ -16,9 +16,10 @@
 //! time holds `lock`, per operation; readers never wait.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rayon::prelude::*;
@@ -26,12 +27,15 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::audit::{AuditEvent, AuditLog, Identity};
+use crate::beneath::{Beneath, Fingerprint};
 use crate::config::{Credential, NewSlot, SlotKind, UnlockedKeys, VaultConfig};
 use crate::error::{Error, IoContext, Result};
 use crate::format::{self, CHUNK_OVERHEAD, CHUNK_SIZE, FileId, Header, KeyRecord, Metadata};
 use crate::fsutil::{self, TMP_SUFFIX, WriterLock};
 use crate::kdf::Argon2Params;
 use crate::object::{self, Sealed, WrapTarget};
+use crate::own_folders::OwnFolders;
+use crate::plaintext::{self, Census};
 use crate::primitives::{self, random_array};
 use crate::secret::{Key32, Passphrase};
 use crate::wrap::PublicKey;
@@ -50,6 +54,9 @@ const REMOVALS_FILE: &str = "removals.json";
 /// reported (it is not stored again on the next try: the journal keeps it).
 const STORED_BUT_NOT_REMOVED: &str =
     "the file is safely in the vault, but the original could not be removed";
+/// A plaintext that changed between its encryption and its removal.
+const CHANGED_BEFORE_REMOVAL: &str =
+    "the file changed after it was encrypted; it was kept and will be added again";
 /// Journal entries older than this are forgotten (their file is long gone).
 const REMOVAL_MAX_AGE_NS: i64 = 7 * 24 * 3600 * 1_000_000_000;
 const OBJ_EXT: &str = "obj";
@@ -148,10 +155,38 @@ struct ProtectedList {
 /// One file to add: where it is and where it goes in the vault.
 #[derive(Clone, Debug)]
 pub struct AddSource {
-    /// The plaintext file on disk.
+    /// The folder it must stay inside: it is opened and removed from there
+    /// without following a symlink (canonical, see [`crate::beneath`]).
+    pub within: Arc<Path>,
+    /// The plaintext file on disk, below `within`.
     pub source: PathBuf,
     /// Its relative path inside the vault.
     pub vault_path: String,
+}
+
+impl AddSource {
+    /// One file on its own: it must stay inside the folder that holds it
+    /// (resolved now, once).
+    pub fn for_file(source: &Path, vault_path: &str) -> Result<Self> {
+        let name = source
+            .file_name()
+            .ok_or_else(|| Error::Invalid("a file name is needed".into()))?;
+        let dir = fs::canonicalize(parent_of(source)).ctx("finding a file to add")?;
+        Ok(AddSource {
+            source: dir.join(name),
+            within: Arc::from(dir.as_path()),
+            vault_path: vault_path.to_owned(),
+        })
+    }
+
+    /// The file `source` below the canonical folder `within`.
+    pub fn new(within: &Arc<Path>, source: PathBuf, vault_path: String) -> Self {
+        AddSource {
+            within: within.clone(),
+            source,
+            vault_path,
+        }
+    }
 }
 
 /// Why a file was left alone (nothing lost: it stays where it was).
@@ -164,8 +199,15 @@ pub enum SkipReason {
     NotRegularFile,
     /// The name is not valid UTF-8.
     NameNotUtf8,
-    /// An application's temporary or partial file.
+    /// An application's temporary or partial file that is still in use or
+    /// was written within the quiet period; it is encrypted once quiet.
     Transient,
+    /// The file has other names (hard links): removing this one would
+    /// leave its data on disk, so it is left alone and not protected.
+    HardLinked,
+    /// It lies inside one of Coffer's own folders (the vault, its data or
+    /// settings, the working area, an audit sink).
+    CofferFolder,
 }
 
 /// What became of one source.
@@ -289,6 +331,8 @@ pub struct Status {
     pub slots: Vec<SlotInfo>,
     /// Protected folders.
     pub protected: Vec<ProtectedFolder>,
+    /// Plaintext files still in them, and why each kind waits.
+    pub plaintext: Census,
     /// An unfinished key rotation, if any.
     pub rotation: Option<crate::config::RotationState>,
 }
@@ -408,90 +452,32 @@ fn mode_of(_: &fs::Metadata) -> u32 {
     0
 }
 
-/// Identity of a plaintext file at the moment it was read, to make sure
-/// what is removed is what was encrypted.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
-struct Fingerprint {
-    len: u64,
-    mtime_ns: i64,
-    #[cfg(unix)]
-    ino: u64,
-    #[cfg(unix)]
-    dev: u64,
-}
-
-impl Fingerprint {
-    fn of(meta: &fs::Metadata) -> Self {
-        #[cfg(unix)]
-        use std::os::unix::fs::MetadataExt;
-        Fingerprint {
-            len: meta.len(),
-            mtime_ns: mtime_ns_of(meta),
-            #[cfg(unix)]
-            ino: meta.ino(),
-            #[cfg(unix)]
-            dev: meta.dev(),
-        }
-    }
-}
-
-/// The folder holding `path` ("." for a bare file name), to fsync after
-/// removing it.
-fn parent_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
-/// Opens a file for reading without following a symlink in its last component.
-fn open_nofollow(path: &Path) -> io::Result<File> {
-    let mut o = OpenOptions::new();
-    o.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
-    }
-    o.open(path)
-}
-
-/// Names that applications use for lock, temporary and partial files.
-/// Such files are left alone until renamed to their final name.
-pub fn is_transient_name(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    name.starts_with("~$")
-        || name.starts_with(".~lock.")
-        || name.starts_with(".#")
-        || (name.starts_with('#') && name.ends_with('#'))
-        || name.ends_with('~')
-        || [
-            ".tmp",
-            ".temp",
-            ".part",
-            ".partial",
-            ".crdownload",
-            ".download",
-            ".swp",
-            ".swo",
-            ".swx",
-            TMP_SUFFIX,
-        ]
-        .iter()
-        .any(|ext| lower.ends_with(ext))
-}
-
 /// A plaintext about to be removed because a verified object holds it.
 /// Written (durably) before the removals, cleared after: if a crash comes
 /// in between, the next add recognises the file by its identity — no name
-/// is stored — and removes it instead of storing it a second time.
+/// is stored — and removes it instead of storing it a second time, but only
+/// if the object named is still there and is the one written for that file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Removal {
     fingerprint: Fingerprint,
     #[serde(with = "hex_id")]
     id: FileId,
+    /// [`object_binding`] of the object written for the file. Entries from
+    /// before it existed have none and never justify a removal.
+    #[serde(default)]
+    object: String,
     at_ns: i64,
+}
+
+/// SHA-256 of an object's header and key record as written, hex: names the
+/// exact object, not just its id.
+fn object_binding(header: &format::Header, record: &KeyRecord) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(header.to_bytes());
+    h.update(record.to_bytes());
+    data_encoding::HEXLOWER.encode(&h.finalize())
 }
 
 struct Pending {
@@ -772,7 +758,21 @@ impl Vault {
             );
         }
         let protected = self.protected_folders()?;
+        let own = self.own_folders();
         for f in pol.mandatory_folders(&home_dir()) {
+            if let Some((relation, what)) = own.conflict(&f) {
+                check(
+                    "mandatory protected folder",
+                    false,
+                    format!(
+                        "{} {} {}, so Coffer will not protect it; the policy must name a folder that holds only documents",
+                        f.display(),
+                        relation.describe(),
+                        what.describe()
+                    ),
+                );
+                continue;
+            }
             let ok = protected
                 .iter()
                 .any(|p| p.path == f || fs::canonicalize(&f).is_ok_and(|c| c == p.path));
@@ -837,9 +837,15 @@ impl Vault {
     }
 
     /// Registers the policy's mandatory folders (creating them if needed).
+    /// One that would hold or lie inside Coffer's own folders is never
+    /// protected; compliance reports it for IT to correct.
     pub fn ensure_mandatory_folders(&self) -> Result<Vec<ProtectedFolder>> {
         let mut added = Vec::new();
+        let own = self.own_folders();
         for f in self.policy.policy.mandatory_folders(&home_dir()) {
+            if own.conflict(&f).is_some() {
+                continue;
+            }
             fs::create_dir_all(&f).ctx("creating a mandatory protected folder")?;
             added.push(self.register_protected(&f)?);
         }
@@ -887,6 +893,8 @@ impl Vault {
             "slots": st.slots.iter().map(|s| s.kind.as_str()).collect::<Vec<_>>(),
             "escrow": st.slots.iter().any(|s| s.kind == SlotKind::Escrow),
             "protected_folders": st.protected.len(),
+            "plaintext_files": st.plaintext.files,
+            "plaintext_waiting": st.plaintext.waiting,
             "rotation_in_progress": st.rotation.is_some(),
             "disk_encryption": fde.as_str(),
             "policy_source": self.policy.source,
@@ -1193,6 +1201,7 @@ impl Vault {
             Vec::new()
         };
         let journal_at_start = journal.len();
+        let own = self.own_folders();
         let mut done = Progress::default();
         let mut start = 0;
         while start < sources.len() {
@@ -1210,7 +1219,14 @@ impl Vault {
             let batch: Vec<(usize, Result<Pending, AddOutcome>)> = (start..end)
                 .into_par_iter()
                 .map(|i| {
-                    let r = self.seal_one(&target, i, &sources[i], &journal, opts.remove_plaintext);
+                    let r = self.seal_one(
+                        &own,
+                        &target,
+                        i,
+                        &sources[i],
+                        &journal,
+                        opts.remove_plaintext,
+                    );
                     (i, r)
                 })
                 .collect();
@@ -1270,6 +1286,7 @@ impl Vault {
 
     fn seal_one(
         &self,
+        own: &OwnFolders,
         target: &WrapTarget,
         index: usize,
         src: &AddSource,
@@ -1281,30 +1298,46 @@ impl Vault {
         };
         format::validate_rel_path(&src.vault_path)
             .map_err(|e| AddOutcome::Failed(Error::Invalid(format!("unusable name: {e}"))))?;
-        let lmeta = fs::symlink_metadata(&src.source).map_err(fail("reading a file to add"))?;
-        if lmeta.file_type().is_symlink() {
-            return Err(AddOutcome::Skipped(SkipReason::Symlink));
+        // Whatever a walk or an event let through: Coffer's own files are
+        // never encrypted away (copying one in, as the working area's saves
+        // do, removes nothing).
+        if verify && own.holds(&src.source) {
+            return Err(AddOutcome::Skipped(SkipReason::CofferFolder));
         }
-        if !lmeta.is_file() {
-            return Err(AddOutcome::Skipped(SkipReason::NotRegularFile));
-        }
-        let mut file = open_nofollow(&src.source).map_err(fail("opening a file to add"))?;
+        let beneath = Beneath::new(&src.within);
+        let mut file = match beneath.open_read(&src.source) {
+            Ok(f) => f,
+            Err(e) if crate::beneath::is_symlink_error(&e) => {
+                return Err(AddOutcome::Skipped(SkipReason::Symlink));
+            }
+            Err(e) => return Err(fail("opening a file to add")(e)),
+        };
         let meta = file.metadata().map_err(fail("reading a file to add"))?;
         if !meta.is_file() {
             return Err(AddOutcome::Skipped(SkipReason::NotRegularFile));
         }
+        if verify && plaintext::is_hard_linked(&meta) {
+            return Err(AddOutcome::Skipped(SkipReason::HardLinked));
+        }
         let fingerprint = Fingerprint::of(&meta);
         if let Some(r) = journal.iter().find(|r| r.fingerprint == fingerprint)
-            && self.object_path(&r.id).exists()
+            && self.holds_object_for(r)
         {
             // Stored and verified before a crash interrupted its removal.
             drop(file);
-            fs::remove_file(&src.source).map_err(fail(STORED_BUT_NOT_REMOVED))?;
-            fsutil::sync_dir(&parent_dir(&src.source)).map_err(AddOutcome::Failed)?;
-            return Err(AddOutcome::Added {
-                id: r.id,
-                size: fingerprint.len,
-            });
+            return match beneath.remove_if_unchanged(&src.source, &fingerprint) {
+                Ok(true) => Err(match src.source.parent().map(fsutil::sync_dir) {
+                    Some(Err(e)) => AddOutcome::Failed(e),
+                    _ => AddOutcome::Added {
+                        id: r.id,
+                        size: fingerprint.len,
+                    },
+                }),
+                Ok(false) => Err(AddOutcome::Failed(Error::Invalid(
+                    CHANGED_BEFORE_REMOVAL.into(),
+                ))),
+                Err(e) => Err(fail(STORED_BUT_NOT_REMOVED)(e)),
+            };
         }
         let md = Metadata {
             path: src.vault_path.clone(),
@@ -1428,30 +1461,46 @@ impl Vault {
             journal.push(Removal {
                 fingerprint: p.fingerprint,
                 id: p.sealed.header.file_id,
+                object: object_binding(&p.sealed.header, &p.sealed.record),
                 at_ns,
             });
         }
         self.save_removals(journal)?;
-        let mut parents = HashSet::new();
         let mut done = HashSet::new();
+        let mut parents = HashSet::new();
         for p in &batch {
-            let src = &sources[p.index].source;
-            let res = (|| -> Result<()> {
-                let now = fs::symlink_metadata(src).ctx("re-reading a file before removing it")?;
-                if Fingerprint::of(&now) != p.fingerprint {
+            let src = &sources[p.index];
+            // Opened from the folder's own descriptor with no link followed,
+            // and checked to be the file that was read: a symlink or another
+            // file swapped in since can never be what is removed.
+            match Beneath::new(&src.within).remove_if_unchanged(&src.source, &p.fingerprint) {
+                Ok(true) => {
                     done.insert(p.sealed.header.file_id);
-                    return Err(Error::Invalid(
-                        "the file changed after it was encrypted; it was kept and will be added again"
-                            .into(),
-                    ));
+                    if let Some(d) = src.source.parent() {
+                        parents.insert(d.to_path_buf());
+                    }
                 }
-                fs::remove_file(src).ctx(STORED_BUT_NOT_REMOVED)?;
-                done.insert(p.sealed.header.file_id);
-                parents.insert(parent_dir(src));
-                Ok(())
-            })();
-            if let Err(e) = res {
-                outcomes[p.index] = Some(AddOutcome::Failed(e));
+                Ok(false) => {
+                    done.insert(p.sealed.header.file_id);
+                    outcomes[p.index] = Some(AddOutcome::Failed(Error::Invalid(
+                        CHANGED_BEFORE_REMOVAL.into(),
+                    )));
+                }
+                Err(e)
+                    if e.kind() == io::ErrorKind::NotFound
+                        || crate::beneath::is_symlink_error(&e) =>
+                {
+                    done.insert(p.sealed.header.file_id);
+                    outcomes[p.index] = Some(AddOutcome::Failed(Error::Invalid(
+                        CHANGED_BEFORE_REMOVAL.into(),
+                    )));
+                }
+                Err(source) => {
+                    outcomes[p.index] = Some(AddOutcome::Failed(Error::Io {
+                        context: STORED_BUT_NOT_REMOVED,
+                        source,
+                    }));
+                }
             }
         }
         for d in parents {
@@ -1459,6 +1508,29 @@ impl Vault {
         }
         journal.retain(|r| !done.contains(&r.id));
         self.save_removals(journal)
+    }
+
+    /// Whether the journal entry `r` names an object that is in the vault
+    /// and is the very one written for its file (same header and key
+    /// record, a stream as long as the file's length needs).
+    fn holds_object_for(&self, r: &Removal) -> bool {
+        if r.object.is_empty() {
+            return false;
+        }
+        let Ok(mut f) = File::open(self.object_path(&r.id)) else {
+            return false;
+        };
+        let Ok(len) = f.metadata().map(|m| m.len()) else {
+            return false;
+        };
+        match object::read_prefix(BufReader::new(&mut f)) {
+            Ok(p) => {
+                p.header.file_id == r.id
+                    && object_binding(&p.header, &p.record) == r.object
+                    && p.stream_offset + format::stream_len(r.fingerprint.len) == len
+            }
+            Err(_) => false,
+        }
     }
 
     fn load_removals(&self) -> Vec<Removal> {
@@ -1835,6 +1907,7 @@ impl Vault {
                 })
                 .collect(),
             protected: self.protected_folders()?,
+            plaintext: self.plaintext_census()?,
             rotation: self.config.rotation.clone(),
         })
     }
@@ -1855,16 +1928,55 @@ impl Vault {
         }
     }
 
+    /// Coffer's own folders, as this vault sees them: never protected,
+    /// never walked, never added from.
+    pub fn own_folders(&self) -> OwnFolders {
+        let mut sinks: Vec<crate::sink::Sink> = crate::sink::load(&self.dir).unwrap_or_default();
+        sinks.extend(self.policy.policy.audit.sinks.iter().cloned());
+        OwnFolders::new(
+            &self.dir,
+            sinks.into_iter().filter_map(|s| match s {
+                crate::sink::Sink::Directory { path } => Some(path),
+                crate::sink::Sink::Syslog { .. } => None,
+            }),
+        )
+    }
+
+    /// What [`collect_sources`] finds under `root`, with this vault's own
+    /// folders left out and the policy's quiet period for temporary files.
+    pub fn collect(&self, root: &Path, prefix: &str) -> Result<Collected> {
+        collect_sources(
+            root,
+            prefix,
+            &self.own_folders(),
+            self.policy.policy.temporary_quiet(),
+        )
+    }
+
+    /// The plaintext files still in the protected folders, by reason.
+    pub fn plaintext_census(&self) -> Result<Census> {
+        let folders: Vec<PathBuf> = self
+            .protected_folders()?
+            .into_iter()
+            .map(|f| f.path)
+            .collect();
+        Ok(plaintext::census(
+            &folders,
+            &self.own_folders(),
+            self.policy.policy.temporary_quiet(),
+        ))
+    }
+
     /// Registers `dir` as a protected folder (idempotent) and returns it.
+    /// A folder that is, holds or lies inside one of Coffer's own folders
+    /// is refused ([`Error::UnsafeFolder`]).
     pub fn register_protected(&self, dir: &Path) -> Result<ProtectedFolder> {
         let abs = fs::canonicalize(dir).ctx("finding the folder to protect")?;
         if !abs.is_dir() {
             return Err(Error::Invalid("only a folder can be protected".into()));
         }
-        if abs.starts_with(fs::canonicalize(&self.dir).ctx("finding the vault")?) {
-            return Err(Error::Invalid(
-                "the vault itself cannot be protected".into(),
-            ));
+        if let Some((relation, what)) = self.own_folders().conflict(&abs) {
+            return Err(Error::UnsafeFolder { relation, what });
         }
         let _w = self.writer()?;
         let mut list = self.protected_folders()?;
@@ -1927,22 +2039,47 @@ impl Vault {
 }
 
 /// Walks `root` and pairs every regular file with its vault path under
-/// `prefix`. Symlinks are not followed; names that are not UTF-8 and
-/// applications' temporary files are reported as skipped.
-pub fn collect_sources(root: &Path, prefix: &str) -> Result<Collected> {
+/// `prefix`. `root` itself may be a symlink (the user named it; it is
+/// resolved once); nothing below it is followed. Coffer's own folders are
+/// never entered. Names that are not UTF-8, and temporary files that are
+/// still in use or were written within `quiet`, are reported as skipped.
+pub fn collect_sources(
+    root: &Path,
+    prefix: &str,
+    own: &OwnFolders,
+    quiet: Duration,
+) -> Result<Collected> {
     let mut c = Collected::default();
-    let meta = fs::symlink_metadata(root).ctx("reading what to add")?;
-    if meta.is_file() {
-        c.sources.push(AddSource {
-            source: root.to_path_buf(),
-            vault_path: prefix.to_owned(),
-        });
+    let root = fs::canonicalize(root).ctx("reading what to add")?;
+    if own.holds(&root) {
+        c.skipped.push((root, SkipReason::CofferFolder));
         return Ok(c);
     }
-    for e in walkdir::WalkDir::new(root)
+    let meta = fs::symlink_metadata(&root).ctx("reading what to add")?;
+    if !meta.is_dir() {
+        let within: Arc<Path> = Arc::from(parent_of(&root));
+        if meta.is_file() {
+            c.sources
+                .push(AddSource::new(&within, root, prefix.to_owned()));
+        } else {
+            c.skipped.push((root, SkipReason::NotRegularFile));
+        }
+        return Ok(c);
+    }
+    let within: Arc<Path> = Arc::from(root.as_path());
+    let now = SystemTime::now();
+    let mut temporary = Vec::new();
+    let walk = walkdir::WalkDir::new(&root)
         .follow_links(false)
+        .follow_root_links(false)
         .sort_by_file_name()
-    {
+        .into_iter()
+        .filter_entry(|e| {
+            !(e.depth() > 0
+                && e.file_type().is_dir()
+                && e.metadata().is_ok_and(|m| own.is_own_dir(e.path(), &m)))
+        });
+    for e in walk {
         let e = match e {
             Ok(e) => e,
             Err(err) => {
@@ -1958,7 +2095,7 @@ pub fn collect_sources(root: &Path, prefix: &str) -> Result<Collected> {
         }
         let rel = e
             .path()
-            .strip_prefix(root)
+            .strip_prefix(&root)
             .expect("walkdir stays under root");
         let mut parts = Vec::new();
         let mut utf8 = true;
@@ -1974,24 +2111,55 @@ pub fn collect_sources(root: &Path, prefix: &str) -> Result<Collected> {
             Some(SkipReason::NotRegularFile)
         } else if !utf8 {
             Some(SkipReason::NameNotUtf8)
-        } else if parts.last().is_some_and(|n| is_transient_name(n)) {
-            Some(SkipReason::Transient)
+        } else if parts
+            .last()
+            .is_some_and(|n| plaintext::is_temporary_name(n))
+        {
+            match e.metadata() {
+                Ok(m) if plaintext::temporary_wait(e.path(), &m, quiet, now).is_none() => {
+                    temporary.push(c.sources.len());
+                    None
+                }
+                _ => Some(SkipReason::Transient),
+            }
         } else {
             None
         };
         match reason {
             Some(r) => c.skipped.push((e.path().to_path_buf(), r)),
-            None => c.sources.push(AddSource {
-                source: e.path().to_path_buf(),
-                vault_path: if prefix.is_empty() {
+            None => c.sources.push(AddSource::new(
+                &within,
+                e.path().to_path_buf(),
+                if prefix.is_empty() {
                     parts.join("/")
                 } else {
                     format!("{prefix}/{}", parts.join("/"))
                 },
-            }),
+            )),
         }
     }
+    // Quiet temporary files are taken unless a program still has them open.
+    let quiet_ones: Vec<PathBuf> = temporary
+        .iter()
+        .map(|i| c.sources[*i].source.clone())
+        .collect();
+    let open = plaintext::open_by_others(&quiet_ones, false);
+    if !open.is_empty() {
+        let (busy, free): (Vec<AddSource>, Vec<AddSource>) = std::mem::take(&mut c.sources)
+            .into_iter()
+            .partition(|s| open.contains(&s.source));
+        c.sources = free;
+        c.skipped
+            .extend(busy.into_iter().map(|s| (s.source, SkipReason::Transient)));
+    }
     Ok(c)
+}
+
+fn parent_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("/"),
+    }
 }
 
 pub(crate) fn remove_if_exists(p: &Path) -> Result<()> {
@@ -2066,10 +2234,7 @@ mod tests {
 
     fn add(v: &Vault, src: &Path, vault_path: &str, remove: bool) -> AddOutcome {
         v.add(
-            &[AddSource {
-                source: src.to_path_buf(),
-                vault_path: vault_path.into(),
-            }],
+            &[AddSource::for_file(src, vault_path).unwrap()],
             AddOptions {
                 remove_plaintext: remove,
                 ..Default::default()
@@ -2112,9 +2277,11 @@ mod tests {
         };
         // As left by a crash between the journal write and the unlink.
         let fp = Fingerprint::of(&fs::metadata(&f).unwrap());
+        let (_, header, record, _, _) = v.read_object(&id).unwrap();
         v.save_removals(&[Removal {
             fingerprint: fp,
             id,
+            object: object_binding(&header, &record),
             at_ns: now_ns(),
         }])
         .unwrap();
@@ -2125,6 +2292,45 @@ mod tests {
         assert!(!f.exists());
         assert_eq!(v.object_ids().unwrap().len(), 1);
         assert!(!v.dir().join(REMOVALS_FILE).exists());
+    }
+
+    #[test]
+    fn a_journal_entry_that_names_another_object_removes_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let v = new_vault(&d.path().join("v"));
+        let other = d.path().join("other.txt");
+        fs::write(&other, b"something else, of another length").unwrap();
+        let AddOutcome::Added { id, .. } = add(&v, &other, "other.txt", false) else {
+            panic!("not added")
+        };
+        let (_, header, record, _, _) = v.read_object(&id).unwrap();
+        let f = d.path().join("letter.txt");
+        fs::write(&f, b"dear colleague").unwrap();
+        let fp = Fingerprint::of(&fs::metadata(&f).unwrap());
+        // Forged or stale: the letter's identity, but an object that is
+        // not the letter's (wrong length), or no binding at all.
+        for object in [object_binding(&header, &record), String::new()] {
+            v.save_removals(&[Removal {
+                fingerprint: fp,
+                id,
+                object,
+                at_ns: now_ns(),
+            }])
+            .unwrap();
+            assert!(!v.holds_object_for(&v.load_removals()[0]));
+        }
+        // So the letter is stored for real before it goes.
+        let AddOutcome::Added { id: new, .. } = add(&v, &f, "letter.txt", true) else {
+            panic!("not added")
+        };
+        assert_ne!(new, id);
+        assert!(!f.exists());
+        let mut v = v;
+        v.unlock(&Credential::Passphrase(&Passphrase::from("pw")))
+            .unwrap();
+        let mut out = Vec::new();
+        v.decrypt_to(&new, &mut out).unwrap();
+        assert_eq!(out, b"dear colleague");
     }
 
     #[test]
@@ -2155,23 +2361,5 @@ mod tests {
         v.unlock(&Credential::Passphrase(&Passphrase::from("pw")))
             .unwrap();
         assert_eq!(v.entries().unwrap().entries.len(), 1);
-    }
-
-    #[test]
-    fn transient_names() {
-        for n in [
-            "~$report.docx",
-            ".~lock.a.odt#",
-            "x.part",
-            "y.crdownload",
-            "z.tmp",
-            ".a.swp",
-            "b~",
-        ] {
-            assert!(is_transient_name(n), "{n}");
-        }
-        for n in ["report.docx", "scan.pdf", "tmp", "partial-results.csv"] {
-            assert!(!is_transient_name(n), "{n}");
-        }
     }
 }

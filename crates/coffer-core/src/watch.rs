@@ -4,23 +4,30 @@
 //!
 //! A file is taken when (1) no event has touched it for a quiet period —
 //! short after inotify's close-after-write, longer otherwise — (2) its size
-//! and mtime did not move over that period, (3) no process has it open for
-//! writing (Linux: `/proc/*/fd`), and (4) its name is not an application's
-//! temporary file. Ready files are added in batches (one durability flush
+//! and mtime did not move over that period, and (3) no process has it open
+//! for writing (Linux: `/proc/*/fd`). Temporary-looking files (an editor's
+//! backup, an office lock file, a partial download) wait longer: until no
+//! program has them open and nobody wrote them for the policy's quiet
+//! period (see [`crate::plaintext`]). Symlinks are never followed, neither
+//! by the kernel watch nor by the encryption, and Coffer's own folders
+//! inside a protected folder are ignored. Ready files are added in batches (one durability flush
 //! per batch). Failures are retried with exponential back-off. With
 //! nothing pending the thread blocks on the event channel: no polling.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind, RenameMode};
 use notify::{RecursiveMode, Watcher as _};
 
 use crate::error::{Error, Result};
 use crate::format::FileId;
+use crate::own_folders::{OwnFolders, Relation};
+use crate::plaintext;
 use crate::vault::{self, AddOptions, AddOutcome, AddSource, ProtectedFolder, SkipReason, Vault};
 
 /// What the watcher did, for the app's UI or the CLI daemon's output.
@@ -133,16 +140,23 @@ pub fn start(
     vault.ensure_mandatory_folders()?;
     let (tx, rx) = mpsc::channel();
     let fs_tx = tx.clone();
-    let mut watcher = notify::recommended_watcher(move |ev| {
-        let _ = fs_tx.send(Msg::Fs(ev));
-    })
+    // Never follow a symlink into a folder outside: notify's inotify
+    // backend follows them by default when watching recursively.
+    let mut watcher = notify::RecommendedWatcher::new(
+        move |ev| {
+            let _ = fs_tx.send(Msg::Fs(ev));
+        },
+        notify::Config::default().with_follow_symlinks(false),
+    )
     .map_err(notify_err)?;
     // The vault folder itself, to notice protect/unprotect while running.
     watcher
         .watch(vault_dir, RecursiveMode::NonRecursive)
         .map_err(notify_err)?;
+    let own = vault.own_folders();
     let mut state = State {
         vault,
+        own,
         opts,
         events,
         folders: Vec::new(),
@@ -180,6 +194,8 @@ const INOTIFY_HINT: &str = "the protected folders hold more subfolders than the 
 
 struct State {
     vault: Vault,
+    /// Coffer's own folders: never queued, even inside a protected folder.
+    own: OwnFolders,
     opts: WatchOptions,
     events: Sender<WatchEvent>,
     folders: Vec<ProtectedFolder>,
@@ -206,6 +222,25 @@ impl State {
                 return;
             }
         };
+        self.own = self.vault.own_folders();
+        // A folder registered before Coffer refused such folders, or one
+        // that a moved vault now sits above, is never watched if it lies
+        // inside Coffer's own; one that holds them is watched, and every
+        // walk and add skips Coffer's folders inside it.
+        let folders: Vec<ProtectedFolder> = folders
+            .into_iter()
+            .filter(|f| match self.own.conflict(&f.path) {
+                Some((rel @ (Relation::Is | Relation::Inside), what)) => {
+                    self.emit(WatchEvent::Warning(format!(
+                        "a protected folder {} {} and is not watched; unprotect it",
+                        rel.describe(),
+                        what.describe()
+                    )));
+                    false
+                }
+                _ => true,
+            })
+            .collect();
         let now: HashSet<PathBuf> = folders.iter().map(|f| f.path.clone()).collect();
         for gone in self.watched.difference(&now).cloned().collect::<Vec<_>>() {
             let _ = self.watcher.unwatch(&gone);
@@ -267,21 +302,34 @@ impl State {
         }
     }
 
-    /// Queues every file under `dir`; returns how many.
+    /// Queues every file under `dir`, temporary ones that must wait
+    /// included; returns how many.
     fn scan(&mut self, dir: &Path) -> usize {
-        let Ok(c) = vault::collect_sources(dir, "x") else {
+        let Ok(c) = self.vault.collect(dir, "x") else {
             return 0;
         };
         let now = Instant::now();
-        for s in &c.sources {
-            self.pending.entry(s.source.clone()).or_insert(Candidate {
+        let waiting = c
+            .skipped
+            .iter()
+            .filter(|(_, r)| *r == SkipReason::Transient)
+            .map(|(p, _)| p);
+        let found: Vec<PathBuf> = c
+            .sources
+            .iter()
+            .map(|s| &s.source)
+            .chain(waiting)
+            .cloned()
+            .collect();
+        for p in &found {
+            self.pending.entry(p.clone()).or_insert(Candidate {
                 due: now,
                 closed: false,
                 seen: None,
                 attempts: 0,
             });
         }
-        c.sources.len()
+        found.len()
     }
 
     fn folder_of(&self, path: &Path) -> Option<&ProtectedFolder> {
@@ -291,7 +339,7 @@ impl State {
     }
 
     fn touch(&mut self, path: &Path, closed: bool) {
-        if self.folder_of(path).is_none() {
+        if self.folder_of(path).is_none() || self.own.holds(path) {
             return;
         }
         let quiet = if closed {
@@ -369,7 +417,7 @@ impl State {
     /// A path appeared (created or moved in): a folder is scanned whole,
     /// a file is queued.
     fn arrived(&mut self, p: &Path) {
-        if self.folder_of(p).is_none() {
+        if self.folder_of(p).is_none() || self.own.holds(p) {
             return;
         }
         match std::fs::symlink_metadata(p) {
@@ -451,7 +499,18 @@ impl State {
         if due.is_empty() {
             return;
         }
-        let open_for_write = files_open_for_writing(&due);
+        let open_for_write = plaintext::open_by_others(&due, true);
+        let temporary: Vec<PathBuf> = due
+            .iter()
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(plaintext::is_temporary_name)
+            })
+            .cloned()
+            .collect();
+        let temporary_open = plaintext::open_by_others(&temporary, false);
+        let temporary_quiet = self.vault.policy().policy.temporary_quiet();
         let mut ready = Vec::new();
         for p in due {
             let c = *self.pending.get(&p).expect("due is pending");
@@ -462,10 +521,8 @@ impl State {
                     continue;
                 }
             };
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if !meta.is_file() || vault::is_transient_name(name) {
-                // Symlinks, devices and temporary names are left alone; a
-                // rename to a final name brings the file back.
+            if !meta.is_file() {
+                // Symlinks, devices and sockets are left alone.
                 self.pending.remove(&p);
                 continue;
             }
@@ -476,6 +533,20 @@ impl State {
                 self.opts.quiet
             };
             let entry = self.pending.get_mut(&p).expect("due is pending");
+            if temporary.contains(&p) {
+                // Temporary files hold whole documents too: they wait for
+                // their own, longer quiet period and for every program to
+                // let go of them, then go like any other file.
+                let wait = plaintext::temporary_wait(&p, &meta, temporary_quiet, SystemTime::now())
+                    .or_else(|| temporary_open.contains(&p).then_some(temporary_quiet));
+                if let Some(w) = wait {
+                    entry.seen = None;
+                    entry.due = now + w.max(self.opts.quiet_after_close);
+                    continue;
+                }
+                ready.push(p);
+                continue;
+            }
             // Closed after writing and quiet since: done. Otherwise it must
             // look the same twice, a quiet period apart.
             let settled = (c.closed && c.seen.is_none()) || c.seen == Some(now_seen);
@@ -505,14 +576,15 @@ impl State {
                 let rel = p.strip_prefix(&f.path).ok()?;
                 let parts: Option<Vec<&str>> =
                     rel.components().map(|c| c.as_os_str().to_str()).collect();
-                Some(AddSource {
-                    source: p.clone(),
-                    vault_path: match parts {
+                Some(AddSource::new(
+                    &Arc::from(f.path.as_path()),
+                    p.clone(),
+                    match parts {
                         Some(parts) => format!("{}/{}", f.name, parts.join("/")),
                         // Not UTF-8: the vault refuses it and reports it as skipped.
                         None => String::new(),
                     },
-                })
+                ))
             })
             .collect();
         let outcomes = match self.vault.add(
@@ -581,50 +653,4 @@ impl State {
             retry_in: backoff,
         });
     }
-}
-
-/// Which of `paths` some process holds open for writing (Linux: the
-/// `/proc/<pid>/fd` links, and the access mode in `fdinfo`). Elsewhere
-/// nothing is reported and the quiet period alone decides.
-fn files_open_for_writing(paths: &[PathBuf]) -> HashSet<PathBuf> {
-    let mut open = HashSet::new();
-    #[cfg(target_os = "linux")]
-    {
-        let wanted: HashSet<&Path> = paths.iter().map(|p| p.as_path()).collect();
-        let Ok(procs) = std::fs::read_dir("/proc") else {
-            return open;
-        };
-        for p in procs.flatten() {
-            let name = p.file_name();
-            if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
-                continue;
-            }
-            let Ok(fds) = std::fs::read_dir(p.path().join("fd")) else {
-                continue;
-            };
-            for fd in fds.flatten() {
-                let Ok(target) = std::fs::read_link(fd.path()) else {
-                    continue;
-                };
-                if !wanted.contains(target.as_path()) {
-                    continue;
-                }
-                let info = p.path().join("fdinfo").join(fd.file_name());
-                let writable = std::fs::read_to_string(info)
-                    .ok()
-                    .and_then(|s| {
-                        s.lines()
-                            .find_map(|l| l.strip_prefix("flags:"))
-                            .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
-                    })
-                    .is_none_or(|flags| flags & 0o3 != 0);
-                if writable {
-                    open.insert(target);
-                }
-            }
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = paths;
-    open
 }

@@ -290,7 +290,7 @@ fn schema_and_docs_cover_every_key() {
         "[kdf]\nmin_memory_mib = 256\nmin_time = 3\nmin_lanes = 4\n\
          [unlock]\nallowed = [\"passphrase\", \"escrow\"]\n\
          [escrow]\npublic_key = \"{KEY}\"\nrequired = true\n\
-         [folders]\nmandatory = [\"~/Scans\"]\n\
+         [folders]\nmandatory = [\"~/Scans\"]\ntemporary_quiet_seconds = 60\n\
          [lock]\nmax_auto_lock_minutes = 15\n\
          [rotation]\nperiod_days = 90\n\
          [[audit.sinks]]\nkind = \"directory\"\npath = \"/mnt/audit\"\n\

@@ -8,6 +8,7 @@ import { api, type AppState, type FolderView, type Posture, type WarningCode } f
 
 const WARNING_TITLES: Record<WarningCode, string> = {
   plaintext_found: "Files waiting to be encrypted",
+  plaintext_waiting: "Some files in protected folders are not encrypted",
   rotation_due: "A scheduled key update is due",
   disk_encryption_off: "Disk encryption is off",
   policy_not_met: "Your organisation's requirements aren't met",
@@ -16,6 +17,7 @@ const WARNING_TITLES: Record<WarningCode, string> = {
 
 const WARNING_ACTION: Record<WarningCode, string> = {
   plaintext_found: "Close any app that still has them open; Coffer encrypts them as soon as they are saved and closed.",
+  plaintext_waiting: "The details say why each kind waits. Files with other names (hard links) are never protected: copy them into the folder instead.",
   rotation_due: "Update the vault key on the Keys screen, or contact IT.",
   disk_encryption_off: "Ask IT to turn on disk encryption for this computer.",
   policy_not_met: "Contact IT.",

@@ -444,10 +444,7 @@ mod tests {
             let data: Vec<u8> = (0..*n).map(|j| (j * 7 + i) as u8).collect();
             let p = dir.join(format!("f{i}"));
             fs::write(&p, &data).unwrap();
-            sources.push(AddSource {
-                source: p,
-                vault_path: format!("f{i}"),
-            });
+            sources.push(AddSource::for_file(&p, &format!("f{i}")).unwrap());
             contents.push(data);
         }
         v.add(&sources, AddOptions::default(), &|_| {}).unwrap();
