@@ -31,6 +31,10 @@ pub const MAX_META_CT_LEN: usize = 8192;
 /// Upper bound on a whole key record.
 pub const MAX_RECORD_LEN: usize =
     1 + 4 + ENC_LEN + WRAPPED_DEK_LEN + NONCE_LEN + 4 + MAX_META_CT_LEN;
+/// Upper bound on a whole sidecar key-record file: magic, header copy,
+/// record length and the longest record (readers refuse a larger file
+/// before reading it).
+pub const MAX_SIDECAR_LEN: u64 = (8 + HEADER_LEN + 4 + MAX_RECORD_LEN) as u64;
 /// Longest relative path stored, in bytes.
 pub const MAX_PATH_LEN: usize = 4096;
 

@@ -19,8 +19,8 @@ use crate::error::{Error, Result};
 use crate::kdf::Argon2Params;
 use crate::sink::Sink;
 
-/// Largest policy file read.
-const MAX_POLICY_LEN: u64 = 256 << 10;
+/// Largest policy file read (bigger ones are refused before reading).
+pub const MAX_POLICY_LEN: u64 = 256 << 10;
 
 /// The system policy location on this OS.
 pub fn system_path() -> PathBuf {
@@ -394,17 +394,9 @@ pub fn load() -> Result<Effective> {
 /// Loads a policy file, refusing one the user could have written.
 pub fn load_from(path: &Path) -> Result<Effective> {
     check_protected(path)?;
-    let meta = std::fs::metadata(path).map_err(|e| Error::Io {
-        context: "reading the organisation policy",
-        source: e,
-    })?;
-    if meta.len() > MAX_POLICY_LEN {
-        return Err(Error::corrupt("policy", "file too large"));
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-        context: "reading the organisation policy",
-        source: e,
-    })?;
+    let bytes = crate::fsutil::read_bounded(path, MAX_POLICY_LEN, "policy")?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| Error::corrupt("policy", "file is not UTF-8"))?;
     Ok(Effective {
         policy: Policy::parse(&text)?,
         source: Some(path.to_path_buf()),

@@ -962,6 +962,7 @@ fn format_md_limits_and_labels() {
         ("TAG_LEN", primitives::TAG_LEN as u64),
         ("MAX_META_CT_LEN", MAX_META_CT_LEN as u64),
         ("MAX_RECORD_LEN", MAX_RECORD_LEN as u64),
+        ("MAX_SIDECAR_LEN", format::MAX_SIDECAR_LEN),
         ("MAX_PATH_LEN", format::MAX_PATH_LEN as u64),
         ("MAX_CONFIG_LEN", coffer_core::config::MAX_CONFIG_LEN as u64),
         ("MAX_SLOTS", coffer_core::config::MAX_SLOTS as u64),
