@@ -1630,6 +1630,14 @@ impl Vault {
     }
 
     fn write_plaintext(&self, entry: &Entry, dest: &Path) -> Result<()> {
+        // Windows takes a ':' as a drive or alternate-stream separator; the
+        // path rules allow it (FORMAT.md §7) for the OSes that do not.
+        #[cfg(windows)]
+        if format::windows_unsafe_component(&entry.path) {
+            return Err(Error::Invalid(
+                "the file's name or folder holds a ':', which Windows does not allow; it cannot be extracted on Windows".into(),
+            ));
+        }
         if fs::symlink_metadata(dest).is_ok() {
             return Err(Error::Invalid(
                 "the destination already exists; choose another folder or remove it first".into(),
