@@ -31,6 +31,10 @@ pub const MAX_META_CT_LEN: usize = 8192;
 /// Upper bound on a whole key record.
 pub const MAX_RECORD_LEN: usize =
     1 + 4 + ENC_LEN + WRAPPED_DEK_LEN + NONCE_LEN + 4 + MAX_META_CT_LEN;
+/// Upper bound on a whole sidecar key-record file: magic, header copy,
+/// record length and the longest record (readers refuse a larger file
+/// before reading it).
+pub const MAX_SIDECAR_LEN: u64 = (8 + HEADER_LEN + 4 + MAX_RECORD_LEN) as u64;
 /// Longest relative path stored, in bytes.
 pub const MAX_PATH_LEN: usize = 4096;
 
@@ -227,7 +231,8 @@ pub fn parse_sidecar(bytes: &[u8]) -> Result<(Header, KeyRecord)> {
 /// The plaintext of the metadata record.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Metadata {
-    /// Relative path, `/`-separated, UTF-8, no `.`/`..`/empty components.
+    /// Relative path, `/`-separated, UTF-8, no `.`/`..`/empty components
+    /// (every rule: [`validate_rel_path`]).
     pub path: String,
     /// Plaintext length in bytes.
     pub size: u64,
@@ -284,9 +289,17 @@ impl Metadata {
     }
 }
 
-/// Checks that `path` is a relative path we store: non-empty components
-/// separated by `/`, none of them `.` or `..`, no NUL or backslash, at most
-/// [`MAX_PATH_LEN`] bytes. Returns why not.
+/// Checks that `path` is a relative path we store (docs/FORMAT.md §7, path
+/// rules): non-empty components separated by `/`, none of them `.` or
+/// `..`; no NUL, backslash or other ASCII control character anywhere; a
+/// first component that does not start with a drive prefix (an ASCII
+/// letter and `:`, as in `C:`, `c:x`); at most [`MAX_PATH_LEN`] bytes.
+/// Returns why not.
+///
+/// A `:` elsewhere is allowed: Linux and macOS users have files such as
+/// `10:30 scan.pdf`. Windows treats `:` as a drive or stream separator, so
+/// extraction on Windows refuses a path with a `:` in any component (see
+/// [`windows_unsafe_component`]).
 pub fn validate_rel_path(path: &str) -> std::result::Result<(), &'static str> {
     if path.is_empty() {
         return Err("empty path");
@@ -294,8 +307,16 @@ pub fn validate_rel_path(path: &str) -> std::result::Result<(), &'static str> {
     if path.len() > MAX_PATH_LEN {
         return Err("path too long");
     }
-    if path.contains('\0') || path.contains('\\') {
-        return Err("path contains a NUL or backslash");
+    if path.contains('\\') {
+        return Err("path contains a backslash");
+    }
+    if path.bytes().any(|b| b.is_ascii_control()) {
+        return Err("path contains a NUL or another control character");
+    }
+    if let [letter, b':', ..] = path.as_bytes()
+        && letter.is_ascii_alphabetic()
+    {
+        return Err("path starts with a drive letter");
     }
     for comp in path.split('/') {
         if comp.is_empty() || comp == "." || comp == ".." {
@@ -303,6 +324,13 @@ pub fn validate_rel_path(path: &str) -> std::result::Result<(), &'static str> {
         }
     }
     Ok(())
+}
+
+/// Whether a valid relative path (see [`validate_rel_path`]) has a
+/// component Windows would not take as a plain file name: one holding a
+/// `:` (a drive or alternate-data-stream separator there).
+pub fn windows_unsafe_component(path: &str) -> bool {
+    path.split('/').any(|c| c.contains(':'))
 }
 
 /// Number of chunks a plaintext of `size` bytes is cut into (an empty file
@@ -420,10 +448,72 @@ mod tests {
 
     #[test]
     fn paths_validated() {
-        for bad in ["", "/abs", "a//b", "a/./b", "../x", "a/..", "a\\b", "x\0"] {
+        for bad in [
+            "",
+            "/abs",
+            "a//b",
+            "a/./b",
+            "../x",
+            "a/..",
+            "a/../b",
+            "a\\b",
+            "\\\\server\\share",
+            "x\0",
+            "a\0b",
+            "a\u{1}b",
+            "a\nb",
+            "tab\there",
+            "del\u{7f}",
+            "C:/x",
+            "c:x",
+            "C:",
+            "z:/x/y",
+        ] {
             assert!(validate_rel_path(bad).is_err(), "{bad:?}");
         }
-        assert!(validate_rel_path("a/b c/ü.pdf").is_ok());
+        for good in [
+            "a/b c/ü.pdf",
+            "10:30 scan.pdf",
+            "Scans/10:30 scan.pdf",
+            "1:x",
+            "ab:c",
+            "Scans/C:x",
+            "é:x",
+        ] {
+            assert_eq!(validate_rel_path(good), Ok(()), "{good:?}");
+        }
+        assert_eq!(validate_rel_path(&"a".repeat(MAX_PATH_LEN)), Ok(()));
+        assert!(validate_rel_path(&"a".repeat(MAX_PATH_LEN + 1)).is_err());
+    }
+
+    #[test]
+    fn colons_are_flagged_for_windows() {
+        assert!(windows_unsafe_component("Scans/10:30 scan.pdf"));
+        assert!(windows_unsafe_component("a:b"));
+        assert!(!windows_unsafe_component("Scans/scan.pdf"));
+    }
+
+    #[test]
+    fn metadata_with_a_bad_path_is_corrupt() {
+        for bad in ["../x", "/abs", "C:/x", "c:x", "a\0b", "a/../b", "a\u{1}b"] {
+            let m = Metadata {
+                path: bad.into(),
+                size: 1,
+                mtime_ns: 0,
+                mode: 0,
+                added_ns: 0,
+            };
+            assert!(
+                matches!(
+                    Metadata::parse(&m.to_bytes()),
+                    Err(Error::Corrupt {
+                        what: "metadata record",
+                        ..
+                    })
+                ),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

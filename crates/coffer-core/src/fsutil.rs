@@ -1,6 +1,7 @@
 //! Crash-safe file system steps: atomic replace, directory fsync, batch
-//! durability, the writer lock. Every durable write in Coffer goes through
-//! here.
+//! durability, the writer lock, bounded reads. Every durable write in
+//! Coffer goes through here, and every file read whole is read with
+//! [`read_bounded`].
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
@@ -37,6 +38,49 @@ pub fn create_private(path: &Path) -> std::io::Result<File> {
         o.mode(0o600);
     }
     o.open(path)
+}
+
+/// Reads the whole file at `path`, refusing one larger than `max` bytes
+/// before reading it: the open file's size is checked first, and no more
+/// than `max + 1` bytes are ever read (a file that grows, or one whose
+/// size the OS does not report, is refused as well). A file that is not a
+/// regular file is refused too; on Unix it is opened non-blocking so a
+/// FIFO planted in its place cannot hang the reader.
+///
+/// `what` names the file in errors: [`Error::Corrupt`] with `what` when it
+/// is too large or not a regular file, [`Error::Io`] with `what` as the
+/// context otherwise — a missing file is `Error::Io` whose source has
+/// [`std::io::ErrorKind::NotFound`] (see [`is_not_found`]).
+pub fn read_bounded(path: &Path, max: u64, what: &'static str) -> Result<Vec<u8>> {
+    let mut o = OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    }
+    let f = o.open(path).ctx(what)?;
+    let meta = f.metadata().ctx(what)?;
+    if !meta.is_file() {
+        return Err(Error::corrupt(what, "not a regular file"));
+    }
+    if meta.len() > max {
+        return Err(Error::corrupt(what, "too large"));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    f.take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .ctx(what)?;
+    if bytes.len() as u64 > max {
+        return Err(Error::corrupt(what, "too large"));
+    }
+    Ok(bytes)
+}
+
+/// Whether `e` is an I/O error saying the file does not exist (what
+/// [`read_bounded`] returns for a missing file).
+pub fn is_not_found(e: &Error) -> bool {
+    matches!(e, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
 }
 
 /// fsyncs a directory so a rename or unlink inside it is durable.
@@ -163,6 +207,44 @@ mod tests {
         atomic_write(&p, b"two").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
         assert_eq!(fs::read_dir(d.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn bounded_read_refuses_large_files_before_reading() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f");
+        fs::write(&p, b"12345").unwrap();
+        assert_eq!(read_bounded(&p, 5, "test file").unwrap(), b"12345");
+        let err = read_bounded(&p, 4, "test file").unwrap_err();
+        assert!(
+            matches!(&err, Error::Corrupt { what: "test file", why } if why == "too large"),
+            "{err:?}"
+        );
+        // A sparse 5 GiB file: refused from its size, never read.
+        let big = d.path().join("big");
+        File::create(&big).unwrap().set_len(5 << 30).unwrap();
+        let t = Instant::now();
+        assert!(matches!(
+            read_bounded(&big, 1 << 20, "test file"),
+            Err(Error::Corrupt { .. })
+        ));
+        assert!(t.elapsed() < Duration::from_secs(2));
+        let missing = read_bounded(&d.path().join("none"), 10, "test file").unwrap_err();
+        assert!(is_not_found(&missing), "{missing:?}");
+        let dir = read_bounded(d.path(), 10, "test file").unwrap_err();
+        assert!(matches!(dir, Error::Corrupt { .. }), "{dir:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn bounded_read_does_not_hang_on_a_fifo() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("fifo");
+        rustix::fs::mkfifoat(rustix::fs::CWD, &p, rustix::fs::Mode::from_raw_mode(0o600)).unwrap();
+        assert!(matches!(
+            read_bounded(&p, 10, "test file"),
+            Err(Error::Corrupt { .. })
+        ));
     }
 
     #[test]

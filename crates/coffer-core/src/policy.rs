@@ -19,8 +19,8 @@ use crate::error::{Error, Result};
 use crate::kdf::Argon2Params;
 use crate::sink::Sink;
 
-/// Largest policy file read.
-const MAX_POLICY_LEN: u64 = 256 << 10;
+/// Largest policy file read (bigger ones are refused before reading).
+pub const MAX_POLICY_LEN: u64 = 256 << 10;
 
 /// The system policy location on this OS.
 pub fn system_path() -> PathBuf {
@@ -327,16 +327,29 @@ impl Policy {
             .collect()
     }
 
-    /// Refuses an extraction destination the policy rules out.
+    /// Refuses an extraction destination the policy rules out. `dest` and
+    /// the policy's folders are judged by where they really are (see
+    /// [`resolve`]): a `..` or a symlinked folder cannot carry a file out
+    /// of an allowed folder or into a forbidden one.
     pub fn check_extract(&self, dest: &Path, home: &Path) -> std::result::Result<(), String> {
-        let dest = std::fs::canonicalize(dest).unwrap_or_else(|_| dest.to_path_buf());
-        for f in &self.extract.forbidden_destinations {
-            if dest.starts_with(expand(f, home)) {
+        let ex = &self.extract;
+        if ex.forbidden_destinations.is_empty() && ex.allowed_destinations.is_empty() {
+            return Ok(());
+        }
+        // The message names no part of `dest`: it ends in a protected file's name.
+        let dest =
+            resolve(dest).map_err(|e| format!("the destination folder cannot be checked ({e})"))?;
+        let folder = |f: &str| {
+            let raw = expand(f, home);
+            resolve(&raw).unwrap_or(raw)
+        };
+        for f in &ex.forbidden_destinations {
+            if dest.starts_with(folder(f)) {
                 return Err(format!("extracting below {f} is not allowed"));
             }
         }
-        let allowed = &self.extract.allowed_destinations;
-        if !allowed.is_empty() && !allowed.iter().any(|a| dest.starts_with(expand(a, home))) {
+        let allowed = &ex.allowed_destinations;
+        if !allowed.is_empty() && !allowed.iter().any(|a| dest.starts_with(folder(a))) {
             return Err(format!(
                 "files may only be extracted below {}",
                 allowed.join(", ")
@@ -344,6 +357,49 @@ impl Policy {
         }
         Ok(())
     }
+}
+
+/// Where `path` is, or would be once created: made absolute, its longest
+/// existing ancestor canonicalized (symlinks followed, `..` resolved as
+/// the OS does), and the part that does not exist yet appended with its
+/// `.` and `..` applied lexically (there is nothing on disk for them to
+/// pass through; folders created for it are real folders). An ancestor
+/// that exists but cannot be resolved (a dangling symlink, a folder that
+/// cannot be read) is an error.
+pub fn resolve(path: &Path) -> std::io::Result<PathBuf> {
+    use std::path::Component;
+    let abs = std::path::absolute(path)?;
+    for ancestor in abs.ancestors() {
+        match std::fs::canonicalize(ancestor) {
+            Ok(mut real) => {
+                let rest = abs.strip_prefix(ancestor).expect("an ancestor of abs");
+                for c in rest.components() {
+                    match c {
+                        Component::ParentDir => {
+                            real.pop();
+                        }
+                        Component::Normal(n) => real.push(n),
+                        _ => {}
+                    }
+                }
+                return Ok(real);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if std::fs::symlink_metadata(ancestor).is_ok() {
+                    // It exists, so it is a symlink to nothing.
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "a folder on the way is a symlink to nothing",
+                    ));
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::NotFound,
+        "no folder on the way exists",
+    ))
 }
 
 impl KdfPolicy {
@@ -477,17 +533,9 @@ pub fn load() -> Result<Effective> {
 /// Loads a policy file, refusing one the user could have written.
 pub fn load_from(path: &Path) -> Result<Effective> {
     check_protected(path)?;
-    let meta = std::fs::metadata(path).map_err(|e| Error::Io {
-        context: "reading the organisation policy",
-        source: e,
-    })?;
-    if meta.len() > MAX_POLICY_LEN {
-        return Err(Error::corrupt("policy", "file too large"));
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-        context: "reading the organisation policy",
-        source: e,
-    })?;
+    let bytes = crate::fsutil::read_bounded(path, MAX_POLICY_LEN, "policy")?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| Error::corrupt("policy", "file is not UTF-8"))?;
     Ok(Effective {
         policy: Policy::parse(&text)?,
         source: Some(path.to_path_buf()),
@@ -636,6 +684,84 @@ forbidden_destinations = ["/media"]
             let err = Policy::parse(text).unwrap_err().to_string();
             assert!(err.contains(why), "{text:?}: {err}");
         }
+    }
+
+    fn extract_policy(allowed: &[&Path], forbidden: &[&Path]) -> Policy {
+        let s = |v: &[&Path]| v.iter().map(|p| p.display().to_string()).collect();
+        Policy {
+            extract: ExtractPolicy {
+                allowed_destinations: s(allowed),
+                forbidden_destinations: s(forbidden),
+            },
+            ..Policy::default()
+        }
+    }
+
+    #[test]
+    fn extraction_is_judged_by_where_the_file_really_lands() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        let (ok, no) = (root.join("Allowed"), root.join("Forbidden"));
+        std::fs::create_dir_all(ok.join("sub")).unwrap();
+        std::fs::create_dir_all(&no).unwrap();
+        let home = Path::new("/nonexistent-home");
+        let p = extract_policy(&[&ok], &[&no]);
+        assert_eq!(p.check_extract(&ok.join("x"), home), Ok(()));
+        assert_eq!(p.check_extract(&ok.join("new/deeper/x"), home), Ok(()));
+        assert_eq!(p.check_extract(&ok.join("sub/../x"), home), Ok(()));
+        // `..` out of the allowed folder, existing or not on the way.
+        for dest in [
+            ok.join("../Forbidden/x"),
+            ok.join("sub/../../Forbidden/x"),
+            ok.join("new/../../Forbidden/x"),
+            ok.join("new/../../elsewhere/x"),
+        ] {
+            assert!(p.check_extract(&dest, home).is_err(), "{dest:?}");
+        }
+        let only_forbid = extract_policy(&[], &[&no]);
+        assert!(
+            only_forbid
+                .check_extract(&ok.join("../Forbidden/new/x"), home)
+                .is_err()
+        );
+        assert_eq!(only_forbid.check_extract(&ok.join("x"), home), Ok(()));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::symlink;
+            // A symlink inside the allowed folder pointing into the forbidden one.
+            symlink(&no, ok.join("link")).unwrap();
+            for dest in [ok.join("link/x"), ok.join("link/new/x")] {
+                let err = p.check_extract(&dest, home).unwrap_err();
+                assert!(err.contains("not allowed"), "{err}");
+                let err = only_forbid.check_extract(&dest, home).unwrap_err();
+                assert!(err.contains("not allowed"), "{err}");
+            }
+            // A dangling symlink on the way is refused, not judged by its name.
+            symlink(root.join("gone"), ok.join("dangling")).unwrap();
+            assert!(p.check_extract(&ok.join("dangling/x"), home).is_err());
+            // The policy's own folders are resolved too: an allowed folder
+            // named through a symlink, a forbidden one reached through one.
+            symlink(&ok, root.join("AllowedLink")).unwrap();
+            symlink(&no, root.join("ForbiddenLink")).unwrap();
+            let via = extract_policy(&[&root.join("AllowedLink")], &[&root.join("ForbiddenLink")]);
+            assert_eq!(via.check_extract(&ok.join("x"), home), Ok(()));
+            assert!(via.check_extract(&no.join("x"), home).is_err());
+            assert!(via.check_extract(&root.join("x"), home).is_err());
+        }
+    }
+
+    #[test]
+    fn resolve_applies_the_missing_tail_lexically() {
+        let d = tempfile::tempdir().unwrap();
+        let real = std::fs::canonicalize(d.path()).unwrap();
+        assert_eq!(
+            resolve(&d.path().join("a/./b/../c")).unwrap(),
+            real.join("a/c")
+        );
+        assert_eq!(
+            resolve(&d.path().join("a/../../x")).unwrap(),
+            real.parent().unwrap().join("x")
+        );
     }
 
     #[test]

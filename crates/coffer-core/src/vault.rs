@@ -17,7 +17,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File};
-use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufReader, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -30,7 +30,9 @@ use crate::audit::{AuditEvent, AuditLog, Identity};
 use crate::beneath::{Beneath, Fingerprint};
 use crate::config::{Credential, NewSlot, SlotKind, UnlockedKeys, VaultConfig};
 use crate::error::{Error, IoContext, Result};
-use crate::format::{self, CHUNK_OVERHEAD, CHUNK_SIZE, FileId, Header, KeyRecord, Metadata};
+use crate::format::{
+    self, CHUNK_OVERHEAD, CHUNK_SIZE, FileId, Header, KeyRecord, MAX_SIDECAR_LEN, Metadata,
+};
 use crate::fsutil::{self, TMP_SUFFIX, WriterLock};
 use crate::kdf::Argon2Params;
 use crate::object::{self, Sealed, WrapTarget};
@@ -65,6 +67,10 @@ const INDEX_MAGIC: &[u8; 8] = b"COFFERIX";
 const INDEX_VERSION: u16 = 1;
 /// Largest index we read (a million files fit easily).
 const MAX_INDEX_LEN: u64 = 512 << 20;
+/// Largest removal journal we read (about 300,000 entries).
+const MAX_REMOVALS_LEN: u64 = 64 << 20;
+/// Largest protected-folder list we read.
+const MAX_PROTECTED_LEN: u64 = 1 << 20;
 /// Files per durability batch; bytes per batch.
 const BATCH_FILES: usize = 512;
 const BATCH_BYTES: u64 = 256 << 20;
@@ -553,18 +559,9 @@ impl Vault {
     /// Opens the vault in `dir`, locked. Leftover temporary files from a
     /// crash are removed if no other writer is active.
     pub fn open(dir: &Path) -> Result<Self> {
-        let cfg_path = dir.join(CONFIG_FILE);
-        let bytes = match fs::read(&cfg_path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(Error::NotFound("vault".into()));
-            }
-            Err(e) => {
-                return Err(Error::Io {
-                    context: "reading the vault config",
-                    source: e,
-                });
-            }
+        let bytes = match read_config(dir) {
+            Err(e) if fsutil::is_not_found(&e) => return Err(Error::NotFound("vault".into())),
+            r => r?,
         };
         let config = VaultConfig::parse(&bytes)?;
         let vault = Vault {
@@ -1033,7 +1030,7 @@ impl Vault {
     /// Re-reads `vault.json` (another process may have rotated keys or
     /// changed slots).
     pub fn reload_config(&mut self) -> Result<()> {
-        let bytes = fs::read(self.dir.join(CONFIG_FILE)).ctx("reading the vault config")?;
+        let bytes = read_config(&self.dir)?;
         self.config = VaultConfig::parse(&bytes)?;
         Ok(())
     }
@@ -1043,7 +1040,7 @@ impl Vault {
     /// the same lock, that no object still uses it, so no writer may wrap
     /// to a version it read before the rotation began.
     fn current_target(&self) -> Result<WrapTarget> {
-        let bytes = fs::read(self.dir.join(CONFIG_FILE)).ctx("reading the vault config")?;
+        let bytes = read_config(&self.dir)?;
         let cfg = VaultConfig::parse(&bytes)?;
         let (key_version, public_key) = cfg.current_public_key();
         Ok(WrapTarget {
@@ -1142,7 +1139,8 @@ impl Vault {
             }
         };
         let prefix = object::read_prefix(BufReader::new(&mut f))?;
-        let (record, sidecar) = match fs::read(self.record_path(id)) {
+        let rec = fsutil::read_bounded(&self.record_path(id), MAX_SIDECAR_LEN, "key record file");
+        let (record, sidecar) = match rec {
             Ok(bytes) => {
                 let (h, r) = format::parse_sidecar(&bytes)?;
                 if h == prefix.header {
@@ -1151,13 +1149,8 @@ impl Vault {
                     (prefix.record, false)
                 }
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => (prefix.record, false),
-            Err(e) => {
-                return Err(Error::Io {
-                    context: "reading a key record",
-                    source: e,
-                });
-            }
+            Err(e) if fsutil::is_not_found(&e) => (prefix.record, false),
+            Err(e) => return Err(e),
         };
         if prefix.header.file_id != *id {
             return Err(Error::corrupt(
@@ -1536,10 +1529,14 @@ impl Vault {
     fn load_removals(&self) -> Vec<Removal> {
         // Only an optimisation against storing a file twice after a crash:
         // an unreadable journal costs at most a duplicate version.
-        fs::read(self.dir.join(REMOVALS_FILE))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+        fsutil::read_bounded(
+            &self.dir.join(REMOVALS_FILE),
+            MAX_REMOVALS_LEN,
+            "removal journal",
+        )
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
     }
 
     fn save_removals(&self, journal: &[Removal]) -> Result<()> {
@@ -1632,12 +1629,7 @@ impl Vault {
 
     fn load_index(&self, key: &Key32) -> Option<HashMap<FileId, Entry>> {
         let path = self.dir.join(INDEX_FILE);
-        let f = File::open(&path).ok()?;
-        if f.metadata().ok()?.len() > MAX_INDEX_LEN {
-            return None;
-        }
-        let mut bytes = Vec::new();
-        BufReader::new(f).read_to_end(&mut bytes).ok()?;
+        let bytes = fsutil::read_bounded(&path, MAX_INDEX_LEN, "index").ok()?;
         let pt = open_index(key, self.config.vault_id(), &bytes).ok()?;
         let entries: Vec<Entry> = serde_json::from_slice(&pt).ok()?;
         Some(entries.into_iter().map(|e| (e.id, e)).collect())
@@ -1710,6 +1702,14 @@ impl Vault {
     }
 
     fn write_plaintext(&self, entry: &Entry, dest: &Path) -> Result<()> {
+        // Windows takes a ':' as a drive or alternate-stream separator; the
+        // path rules allow it (FORMAT.md §7) for the OSes that do not.
+        #[cfg(windows)]
+        if format::windows_unsafe_component(&entry.path) {
+            return Err(Error::Invalid(
+                "the file's name or folder holds a ':', which Windows does not allow; it cannot be extracted on Windows".into(),
+            ));
+        }
         if fs::symlink_metadata(dest).is_ok() {
             return Err(Error::Invalid(
                 "the destination already exists; choose another folder or remove it first".into(),
@@ -1914,17 +1914,15 @@ impl Vault {
 
     /// The protected folders.
     pub fn protected_folders(&self) -> Result<Vec<ProtectedFolder>> {
-        match fs::read(self.dir.join(PROTECTED_FILE)) {
+        const WHAT: &str = "protected folder list";
+        match fsutil::read_bounded(&self.dir.join(PROTECTED_FILE), MAX_PROTECTED_LEN, WHAT) {
             Ok(b) => {
-                let l: ProtectedList = serde_json::from_slice(&b)
-                    .map_err(|e| Error::corrupt("protected folder list", e.to_string()))?;
+                let l: ProtectedList =
+                    serde_json::from_slice(&b).map_err(|e| Error::corrupt(WHAT, e.to_string()))?;
                 Ok(l.folders)
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(e) => Err(Error::Io {
-                context: "reading the protected folder list",
-                source: e,
-            }),
+            Err(e) if fsutil::is_not_found(&e) => Ok(Vec::new()),
+            Err(e) => Err(e),
         }
     }
 
@@ -2036,6 +2034,13 @@ impl Vault {
         let b = serde_json::to_vec_pretty(&ProtectedList { folders }).expect("serializes");
         fsutil::atomic_write(&self.dir.join(PROTECTED_FILE), &b)
     }
+}
+
+/// Reads `vault.json`, refusing one over [`crate::config::MAX_CONFIG_LEN`]
+/// before reading it.
+fn read_config(dir: &Path) -> Result<Vec<u8>> {
+    let max = crate::config::MAX_CONFIG_LEN as u64;
+    fsutil::read_bounded(&dir.join(CONFIG_FILE), max, "vault config")
 }
 
 /// Walks `root` and pairs every regular file with its vault path under

@@ -348,6 +348,18 @@ mod spec {
         raw[..32].try_into().unwrap()
     }
 
+    /// FORMAT.md §7, path rules.
+    pub fn path_ok(path: &str) -> bool {
+        let b = path.as_bytes();
+        let drive = b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':';
+        (1..=4096).contains(&b.len())
+            && !drive
+            && !b.iter().any(|&c| c == b'\\' || c < 0x20 || c == 0x7f)
+            && path
+                .split('/')
+                .all(|c| !c.is_empty() && c != "." && c != "..")
+    }
+
     /// FORMAT.md §vault.json and §Key hierarchy: opens the first slot of
     /// `kind` with `ikm` (the recovery key, or the passphrase), then every
     /// key version.
@@ -548,6 +560,9 @@ mod spec {
         let path_len = u16::from_be_bytes([meta[1], meta[2]]) as usize;
         assert_eq!(meta.len(), 3 + path_len + 28);
         let path = String::from_utf8(meta[3..3 + path_len].to_vec()).unwrap();
+        if !path_ok(&path) {
+            return Err(("Corrupt", "metadata"));
+        }
         let tail = &meta[3 + path_len..];
         let u64_at = |i: usize| u64::from_be_bytes(tail[i..i + 8].try_into().unwrap());
 
@@ -767,6 +782,69 @@ fn vectors_match_manifest() {
 }
 
 #[test]
+fn bad_metadata_paths_are_corrupt_for_both_readers() {
+    let dir = vectors_dir();
+    let manifest: Manifest =
+        serde_json::from_slice(&std::fs::read(dir.join(MANIFEST)).unwrap()).unwrap();
+    let config_bytes = std::fs::read(dir.join(CONFIG)).unwrap();
+    let cfg = VaultConfig::parse(&config_bytes).unwrap();
+    let rk = recovery::decode(&manifest.recovery_key).unwrap();
+    let (keys, _) = cfg.unlock(&Credential::Recovery(&rk)).unwrap();
+    let sv = spec::unlock(&config_bytes, "recovery", rk.expose());
+    let (key_version, public_key) = cfg.current_public_key();
+    let target = WrapTarget {
+        vault_id: *cfg.vault_id(),
+        key_version,
+        public_key,
+    };
+    let bad = [
+        "../x",
+        "/abs",
+        "C:/x",
+        "c:x",
+        "\\\\server\\share",
+        "a\0b",
+        "a/../b",
+        "a\u{1}b",
+    ];
+    for path in bad {
+        assert!(format::validate_rel_path(path).is_err(), "{path:?}");
+        assert!(!spec::path_ok(path), "{path:?}");
+        let made = seal_object(&target, "bad.obj", path, 10);
+        match open_ref(&cfg, &keys, &made.bytes, None) {
+            Err(("metadata", Error::Corrupt { .. }, 0)) => {}
+            Err((stage, e, n)) => panic!("{path:?}: {stage} {e:?} after {n} bytes"),
+            Ok(_) => panic!("{path:?} opened"),
+        }
+        assert!(
+            matches!(
+                spec::open(&sv, &made.bytes, None),
+                Err(("Corrupt", "metadata"))
+            ),
+            "{path:?}"
+        );
+    }
+    // Both readers agree on the boundary cases too.
+    for path in [
+        "10:30 scan.pdf",
+        "Scans/C:x",
+        "ab:c",
+        "1:x",
+        "C:",
+        "a/b/",
+        "a\u{7f}",
+        "tab\t",
+        "ü/é.pdf",
+    ] {
+        assert_eq!(
+            format::validate_rel_path(path).is_ok(),
+            spec::path_ok(path),
+            "{path:?}"
+        );
+    }
+}
+
+#[test]
 fn config_version_is_checked_before_the_schema() {
     // A newer config, with fields this version does not know, is an
     // unsupported version (FORMAT.md §4.2), not a corrupt file.
@@ -962,6 +1040,7 @@ fn format_md_limits_and_labels() {
         ("TAG_LEN", primitives::TAG_LEN as u64),
         ("MAX_META_CT_LEN", MAX_META_CT_LEN as u64),
         ("MAX_RECORD_LEN", MAX_RECORD_LEN as u64),
+        ("MAX_SIDECAR_LEN", format::MAX_SIDECAR_LEN),
         ("MAX_PATH_LEN", format::MAX_PATH_LEN as u64),
         ("MAX_CONFIG_LEN", coffer_core::config::MAX_CONFIG_LEN as u64),
         ("MAX_SLOTS", coffer_core::config::MAX_SLOTS as u64),
