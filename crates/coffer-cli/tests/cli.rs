@@ -291,7 +291,7 @@ fn protect_and_unprotect() {
 
     // The vault itself cannot be protected.
     let e = t.json_err(&["protect", t.vault.to_str().unwrap()], code::USAGE);
-    assert_eq!(e["kind"], "invalid");
+    assert_eq!(e["kind"], "unsafe_folder");
 
     // Unprotect: files stay in the vault.
     let v = t.json_ok(&["unprotect", "Scans"]);

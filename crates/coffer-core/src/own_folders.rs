@@ -194,6 +194,14 @@ impl OwnFolders {
         )
     }
 
+    /// [`OwnFolders::holds`] for a path known to be real already (no `..`,
+    /// no symlink: as the kernel reports events under a canonical folder),
+    /// without touching the disk — the watcher asks this for every event.
+    pub fn holds_real_path(&self, path: &Path) -> bool {
+        let p = key(path);
+        self.folders.iter().any(|(own, _)| p.starts_with(key(own)))
+    }
+
     /// Whether the directory `meta` describes is one of Coffer's folders,
     /// by identity (catches bind mounts and case variants a name misses).
     pub fn is_own_dir(&self, path: &Path, meta: &std::fs::Metadata) -> bool {

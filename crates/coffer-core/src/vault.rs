@@ -2044,8 +2044,8 @@ fn read_config(dir: &Path) -> Result<Vec<u8>> {
 }
 
 /// Walks `root` and pairs every regular file with its vault path under
-/// `prefix`. `root` itself may be a symlink (the user named it; it is
-/// resolved once); nothing below it is followed. Coffer's own folders are
+/// `prefix`. Nothing is followed: a `root` that is a symlink is skipped
+/// (its parent folders are resolved once). Coffer's own folders are
 /// never entered. Names that are not UTF-8, and temporary files that are
 /// still in use or were written within `quiet`, are reported as skipped.
 pub fn collect_sources(
@@ -2055,6 +2055,16 @@ pub fn collect_sources(
     quiet: Duration,
 ) -> Result<Collected> {
     let mut c = Collected::default();
+    // A link named on the command line is not followed either (a protected
+    // folder reaches here already resolved, by `register_protected`).
+    if fs::symlink_metadata(root)
+        .ctx("reading what to add")?
+        .file_type()
+        .is_symlink()
+    {
+        c.skipped.push((root.to_path_buf(), SkipReason::Symlink));
+        return Ok(c);
+    }
     let root = fs::canonicalize(root).ctx("reading what to add")?;
     if own.holds(&root) {
         c.skipped.push((root, SkipReason::CofferFolder));

@@ -339,7 +339,7 @@ impl State {
     }
 
     fn touch(&mut self, path: &Path, closed: bool) {
-        if self.folder_of(path).is_none() || self.own.holds(path) {
+        if self.folder_of(path).is_none() || self.own.holds_real_path(path) {
             return;
         }
         let quiet = if closed {
@@ -417,7 +417,7 @@ impl State {
     /// A path appeared (created or moved in): a folder is scanned whole,
     /// a file is queued.
     fn arrived(&mut self, p: &Path) {
-        if self.folder_of(p).is_none() || self.own.holds(p) {
+        if self.folder_of(p).is_none() || self.own.holds_real_path(p) {
             return;
         }
         match std::fs::symlink_metadata(p) {
