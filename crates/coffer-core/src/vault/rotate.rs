@@ -124,15 +124,6 @@ enum Step {
     Blocked(FileId, String),
 }
 
-fn blocked_error(blocked: BTreeMap<FileId, String>) -> Error {
-    Error::RotationBlocked {
-        objects: blocked
-            .into_iter()
-            .map(|(id, why)| (id.to_hex(), why))
-            .collect(),
-    }
-}
-
 fn kind_name(k: RotationKind) -> &'static str {
     match k {
         RotationKind::Rewrap => "rewrap",
@@ -181,7 +172,7 @@ impl Vault {
             match self.config.rotation.clone() {
                 Some(s) => (s, true),
                 None if !first.blocked.is_empty() => {
-                    return Err(blocked_error(first.blocked.into_iter().collect()));
+                    return Err(self.blocked(first.blocked.into_iter().collect()));
                 }
                 None => {
                     let mut cfg = self.config.clone();
@@ -283,12 +274,12 @@ impl Vault {
                 progress(shown);
             }
             if !blocked.is_empty() {
-                return Err(blocked_error(blocked));
+                return Err(self.blocked(blocked));
             }
             let w = self.writer()?;
             let scan = self.scan(Some(state.target_version), false)?;
             if !scan.blocked.is_empty() {
-                return Err(blocked_error(scan.blocked.into_iter().collect()));
+                return Err(self.blocked(scan.blocked.into_iter().collect()));
             }
             if scan.todo.is_empty() {
                 break w;
@@ -327,6 +318,20 @@ impl Vault {
             recovery_key,
             keychain_secret,
         })
+    }
+
+    /// The error that stops a rotation at `blocked`, which is recorded in
+    /// the audit trail as an integrity failure first.
+    fn blocked(&self, blocked: BTreeMap<FileId, String>) -> Error {
+        let objects: Vec<(String, String)> = blocked
+            .into_iter()
+            .map(|(id, why)| (id.to_hex(), why))
+            .collect();
+        let ids = objects.iter().map(|(id, _)| id.clone()).collect();
+        match self.audit.append(&[AuditEvent::IntegrityFailure { ids }]) {
+            Ok(()) => Error::RotationBlocked { objects },
+            Err(e) => e,
+        }
     }
 
     /// Every object whose key record is not under `target` (every object,

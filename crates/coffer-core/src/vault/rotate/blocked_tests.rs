@@ -110,6 +110,12 @@ fn blocked_then_quarantined(kind: RotationKind, how: Damage, victim: Option<usiz
         msg.contains("no key version was destroyed") && msg.contains(&bad.to_hex()),
         "{msg}"
     );
+    let log = fs::read_to_string(v.audit().path()).unwrap();
+    let failure = log.lines().rfind(|l| l.contains("\"integrity_failure\""));
+    assert!(
+        failure.is_some_and(|l| l.contains(&bad.to_hex())),
+        "{ctx}: {log}"
+    );
 
     // Nothing destroyed: a fresh handle still holds version 1, and every
     // other file decrypts.
