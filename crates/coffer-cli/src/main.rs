@@ -1353,6 +1353,7 @@ fn cmd_rotate(ctx: &Ctx, reencrypt: bool, kdf: Argon2Params) -> Result<(), Failu
     } else {
         RotationKind::Rewrap
     };
+    let was_pending = v.config().rotation.is_some();
     let total = v.object_ids()?.len() as u64;
     let pb = ctx.progress(
         total,
@@ -1371,6 +1372,18 @@ fn cmd_rotate(ctx: &Ctx, reencrypt: bool, kdf: Argon2Params) -> Result<(), Failu
     let out = match out {
         Err(coffer_core::Error::RotationBlocked { objects }) => {
             let pending = v.config().rotation.is_some();
+            // Starting a re-encryption replaced every credential; the new
+            // recovery key is only handed out when that run finishes.
+            let started_reencrypt = !was_pending
+                && v.config()
+                    .rotation
+                    .as_ref()
+                    .is_some_and(|r| r.kind == RotationKind::Reencrypt);
+            let keychain = v
+                .config()
+                .slots
+                .iter()
+                .any(|s| s.kind() == SlotKind::Keychain);
             let list: Vec<_> = objects
                 .iter()
                 .map(|(id, why)| json!({"id": id, "reason": why}))
@@ -1379,9 +1392,11 @@ fn cmd_rotate(ctx: &Ctx, reencrypt: bool, kdf: Argon2Params) -> Result<(), Failu
                 objects: objects.clone(),
             });
             if ctx.json {
-                return Err(
-                    f.with_json_report(json!({"blocked": list, "rotation_pending": pending}))
-                );
+                return Err(f.with_json_report(json!({
+                    "blocked": list,
+                    "rotation_pending": pending,
+                    "new_recovery_key_needed": started_reencrypt,
+                })));
             }
             eprintln!(
                 "These stored objects cannot be read or unwrapped{}:",
@@ -1393,6 +1408,23 @@ fn cmd_rotate(ctx: &Ctx, reencrypt: bool, kdf: Argon2Params) -> Result<(), Failu
             );
             for (id, why) in &objects {
                 eprintln!("  {id}: {why}");
+            }
+            if started_reencrypt {
+                eprintln!(
+                    "This re-encryption had already replaced the recovery key{}; the new one \
+                     is shown only by a run that starts and finishes it, so make a new recovery \
+                     key with `coffer slots add recovery`{}.",
+                    if keychain {
+                        " and the keychain secret"
+                    } else {
+                        ""
+                    },
+                    if keychain {
+                        " and a new keychain secret with `coffer slots add keychain`"
+                    } else {
+                        ""
+                    }
+                );
             }
             return Err(f);
         }
