@@ -13,11 +13,11 @@
 //! quarantine/<id>-2.obj   another object quarantined later under the same id
 //! ```
 //!
-//! Only objects that fail [`Vault::check_object`] under the writer lock are
-//! moved, by rename within the vault folder (one file system), the sidecar
-//! first so that a crash never leaves a record whose object is gone (it
-//! would be removed as stale); both directories are flushed, and the move
-//! is recorded in the audit trail. What is in `quarantine/` is no longer
+//! Only objects that fail the checks of `verify`, run again under the
+//! writer lock, are moved, by rename within the vault folder (one file
+//! system), the sidecar first so that a crash never leaves a record whose
+//! object is gone (it would be removed as stale); both directories are
+//! flushed, and the move is recorded in the audit trail. What is in `quarantine/` is no longer
 //! listed, verified or rotated; to put an object back, move both files
 //! back into `objects/<first two hex digits>/`.
 
