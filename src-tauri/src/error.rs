@@ -40,6 +40,20 @@ impl From<Error> for UiError {
                 "integrity",
                 format!("{e}. Run a check from Settings; restore damaged files from a backup."),
             ),
+            Error::RotationBlocked { objects } => {
+                let (files, them) = match objects.len() {
+                    1 => ("1 stored file can't".to_owned(), "it"),
+                    n => (format!("{n} stored files can't"), "them"),
+                };
+                (
+                    "integrity",
+                    format!(
+                        "Key rotation stopped: {files} be read, so no key was destroyed. Run a check \
+                         from Settings to see which, restore {them} from a backup or ask IT to set \
+                         {them} aside (`coffer verify --quarantine`), then rotate again to finish."
+                    ),
+                )
+            }
             Error::NotFound(_) => ("not_found", e.to_string()),
             Error::Io { source, .. } => (
                 "io",

@@ -91,6 +91,11 @@ fn io_hint(e: &std::io::Error) -> &'static str {
     }
 }
 
+/// What to do when a key rotation stops at objects it cannot read.
+const ROTATION_BLOCKED_HINT: &str = "no key version was destroyed; run `coffer verify` to see \
+    the damaged objects, restore them from a backup, or set them aside with \
+    `coffer verify --quarantine`, then run `coffer rotate` again to finish";
+
 /// Classifies a core error (code, kind, hint).
 pub fn classify(e: &Error) -> (i32, &'static str, Option<String>) {
     match e {
@@ -115,6 +120,11 @@ pub fn classify(e: &Error) -> (i32, &'static str, Option<String>) {
             INTEGRITY,
             "integrity",
             Some("the vault data is damaged or was tampered with: run `coffer verify` to see what is affected, and restore it from a backup".into()),
+        ),
+        Error::RotationBlocked { .. } => (
+            INTEGRITY,
+            "rotation_blocked",
+            Some(ROTATION_BLOCKED_HINT.into()),
         ),
         Error::UnsupportedVersion { .. } => (
             INTEGRITY,
@@ -161,6 +171,12 @@ impl From<Error> for Failure {
         let message = match &e {
             Error::WrongCredential => "wrong passphrase or key".to_owned(),
             Error::NotFound(what) if what == "vault" => "no vault here".to_owned(),
+            // The hint says what to do; the command lists the objects.
+            Error::RotationBlocked { objects } => format!(
+                "key rotation stopped at {} stored object{} it cannot read or unwrap",
+                objects.len(),
+                if objects.len() == 1 { "" } else { "s" }
+            ),
             other => other.to_string(),
         };
         Failure {

@@ -163,6 +163,10 @@ enum Command {
         /// Check structure only, without unlocking.
         #[arg(long)]
         structure_only: bool,
+        /// Move every object that fails into the vault's quarantine/ folder
+        /// (with its key record), so it no longer blocks key rotation.
+        #[arg(long)]
+        quarantine: bool,
     },
     /// Locked/unlocked, counts, key version, slots, protected folders.
     Status {
@@ -513,7 +517,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Cat { path, version } => cmd_cat(&ctx, &path, version),
         Command::Extract { paths, to, version } => cmd_extract(&ctx, &paths, &to, version),
         Command::Rm { paths } => cmd_rm(&ctx, &paths),
-        Command::Verify { structure_only } => cmd_verify(&ctx, structure_only),
+        Command::Verify {
+            structure_only,
+            quarantine,
+        } => cmd_verify(&ctx, structure_only, quarantine),
         Command::Status { record } => cmd_status(&ctx, record),
         Command::Inspect { object } => cmd_inspect(&ctx, &object),
         Command::Slots { action } => cmd_slots(&ctx, action),
@@ -1034,7 +1041,7 @@ fn cmd_rm(ctx: &Ctx, paths: &[String]) -> Result<(), Failure> {
     Ok(())
 }
 
-fn cmd_verify(ctx: &Ctx, structure_only: bool) -> Result<(), Failure> {
+fn cmd_verify(ctx: &Ctx, structure_only: bool, quarantine: bool) -> Result<(), Failure> {
     let v = if structure_only {
         ctx.open()?
     } else {
@@ -1042,16 +1049,39 @@ fn cmd_verify(ctx: &Ctx, structure_only: bool) -> Result<(), Failure> {
     };
     let total = v.object_ids()?.len() as u64;
     let pb = ctx.progress(total, "Verifying");
-    let r = v.verify(&|p: Progress| pb.set_position(p.files))?;
+    let mut r = v.verify(&|p: Progress| pb.set_position(p.files))?;
     pb.finish_and_clear();
-    let failure = (!r.ok()).then(|| Failure {
+    // With --quarantine every failing object is set aside (the core checks
+    // each again and refuses any that verifies); what is left then verifies.
+    let moved = if quarantine && !r.failures.is_empty() {
+        let ids: Vec<FileId> = r
+            .failures
+            .iter()
+            .filter_map(|(id, _)| FileId::from_hex(id))
+            .collect();
+        let moved = v.quarantine(&ids)?;
+        r.quarantined = v.quarantined()?;
+        moved
+    } else {
+        Vec::new()
+    };
+    let ok = r.ok() || (quarantine && moved.len() == r.failures.len());
+    let failure = (!ok).then(|| Failure {
         code: exit::INTEGRITY,
         kind: "integrity",
         message: format!("{} objects failed verification", r.failures.len()),
-        hint: Some("restore the affected files from a backup; the others are intact".into()),
+        hint: Some(
+            "restore the affected files from a backup, or set them aside with \
+             `coffer verify --quarantine`; the others are intact"
+                .into(),
+        ),
     });
+    let qdir = v.dir().join("quarantine");
     if ctx.json {
-        let doc = json!({"ok": r.ok(), "report": r});
+        let mut doc = json!({"ok": ok, "report": r});
+        if quarantine {
+            doc["quarantined_now"] = json!(moved);
+        }
         return match failure {
             Some(f) => Err(f.with_json_report(doc)),
             None => {
@@ -1078,6 +1108,34 @@ fn cmd_verify(ctx: &Ctx, structure_only: bool) -> Result<(), Failure> {
             println!(
                 "  {} leftover temporary files and {} orphaned key records (removed at the next write)",
                 r.temp_files, r.orphan_records
+            );
+        }
+        let ids = |qs: &[vault::QuarantinedObject]| {
+            qs.iter()
+                .map(|q| q.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if !moved.is_empty() {
+            println!(
+                "Set aside {} damaged objects in {}: {} (they no longer block key rotation; \
+                 restore the files from a backup if you need them).",
+                moved.len(),
+                qdir.display(),
+                ids(&moved)
+            );
+            if r.quarantined.len() > moved.len() {
+                println!(
+                    "{} objects in all are quarantined there.",
+                    r.quarantined.len()
+                );
+            }
+        } else if !r.quarantined.is_empty() {
+            println!(
+                "{} objects are quarantined in {} (damaged, set aside; not checked above): {}",
+                r.quarantined.len(),
+                qdir.display(),
+                ids(&r.quarantined)
             );
         }
     }
@@ -1314,6 +1372,7 @@ fn cmd_rotate(ctx: &Ctx, reencrypt: bool, kdf: Argon2Params) -> Result<(), Failu
     } else {
         RotationKind::Rewrap
     };
+    let was_pending = v.config().rotation.is_some();
     let total = v.object_ids()?.len() as u64;
     let pb = ctx.progress(
         total,
@@ -1327,8 +1386,69 @@ fn cmd_rotate(ctx: &Ctx, reencrypt: bool, kdf: Argon2Params) -> Result<(), Failu
         kind,
         pass.as_ref().map(|p| Reenrol { passphrase: p, kdf }),
         &|p: coffer_core::vault::RotationProgress| pb.set_position(p.files.min(total)),
-    )?;
+    );
     pb.finish_and_clear();
+    let out = match out {
+        Err(coffer_core::Error::RotationBlocked { objects }) => {
+            let pending = v.config().rotation.is_some();
+            // Starting a re-encryption replaced every credential; the new
+            // recovery key is only handed out when that run finishes.
+            let started_reencrypt = !was_pending
+                && v.config()
+                    .rotation
+                    .as_ref()
+                    .is_some_and(|r| r.kind == RotationKind::Reencrypt);
+            let keychain = v
+                .config()
+                .slots
+                .iter()
+                .any(|s| s.kind() == SlotKind::Keychain);
+            let list: Vec<_> = objects
+                .iter()
+                .map(|(id, why)| json!({"id": id, "reason": why}))
+                .collect();
+            let f = Failure::from(coffer_core::Error::RotationBlocked {
+                objects: objects.clone(),
+            });
+            if ctx.json {
+                return Err(f.with_json_report(json!({
+                    "blocked": list,
+                    "rotation_pending": pending,
+                    "new_recovery_key_needed": started_reencrypt,
+                })));
+            }
+            eprintln!(
+                "These stored objects cannot be read or unwrapped{}:",
+                if pending {
+                    " (the rotation stays pending and finishes when run again)"
+                } else {
+                    " (the rotation was not started)"
+                }
+            );
+            for (id, why) in &objects {
+                eprintln!("  {id}: {why}");
+            }
+            if started_reencrypt {
+                eprintln!(
+                    "This re-encryption had already replaced the recovery key{}; the new one \
+                     is shown only by a run that starts and finishes it, so make a new recovery \
+                     key with `coffer slots add recovery`{}.",
+                    if keychain {
+                        " and the keychain secret"
+                    } else {
+                        ""
+                    },
+                    if keychain {
+                        " and a new keychain secret with `coffer slots add keychain`"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            return Err(f);
+        }
+        other => other?,
+    };
     if let Some(k) = &out.keychain_secret {
         keychain::store(&vault_id_hex(&v), k)?;
     }

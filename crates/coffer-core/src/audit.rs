@@ -149,6 +149,12 @@ pub enum AuditEvent {
         /// Object ids.
         ids: Vec<String>,
     },
+    /// Objects that failed verification were moved aside into the vault's
+    /// `quarantine/` folder (they no longer block key rotation).
+    ObjectsQuarantined {
+        /// Object ids.
+        ids: Vec<String>,
+    },
     /// The audit trail was exported.
     AuditExported {
         /// Format.
@@ -209,6 +215,9 @@ impl AuditEvent {
             AuditEvent::SlotRemoved { kind } => ("slot_removed", obj(json!({ "kind": kind }))),
             AuditEvent::IntegrityFailure { ids } => {
                 ("integrity_failure", obj(json!({ "ids": ids })))
+            }
+            AuditEvent::ObjectsQuarantined { ids } => {
+                ("objects_quarantined", obj(json!({ "ids": ids })))
             }
             AuditEvent::AuditExported { format, records } => (
                 "audit_export",

@@ -80,6 +80,27 @@ pub enum Error {
     #[error("stopped before the end; run it again to continue where it stopped")]
     Cancelled,
 
+    /// A key rotation found objects it cannot read or unwrap, so it stopped
+    /// before destroying any key version (one of them may still be the only
+    /// key to such an object). A rotation that had started stays recorded
+    /// and finishes when run again once the objects are restored from a
+    /// backup or quarantined ([`crate::vault::Vault::quarantine`]).
+    #[error(
+        "key rotation stopped: {} stored object{} cannot be read or unwrapped ({}); \
+         no key version was destroyed. Restore {} from a backup or quarantine {}, \
+         then run the rotation again",
+        objects.len(),
+        if objects.len() == 1 { "" } else { "s" },
+        blocked_ids(objects),
+        if objects.len() == 1 { "it" } else { "them" },
+        if objects.len() == 1 { "it" } else { "them" }
+    )]
+    RotationBlocked {
+        /// Each object's id (32 hex digits) and why it cannot be read,
+        /// without names or paths.
+        objects: Vec<(String, String)>,
+    },
+
     /// An operating-system I/O failure, with what we were doing.
     #[error("{context}: {source}")]
     Io {
@@ -98,6 +119,21 @@ impl Error {
             why: why.into(),
         }
     }
+}
+
+/// The first few ids of blocked objects, for a message of bounded length.
+fn blocked_ids(objects: &[(String, String)]) -> String {
+    const SHOWN: usize = 5;
+    let mut s = objects
+        .iter()
+        .take(SHOWN)
+        .map(|(id, _)| id.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if objects.len() > SHOWN {
+        s.push_str(&format!(" and {} more", objects.len() - SHOWN));
+    }
+    s
 }
 
 /// Attach a path-free description to an I/O error.

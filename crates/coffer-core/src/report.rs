@@ -318,6 +318,7 @@ pub fn event_label(event: &str) -> &str {
         "slot_added" => "Key slot added",
         "slot_removed" => "Key slot removed",
         "integrity_failure" => "Integrity failure",
+        "objects_quarantined" => "Damaged files set aside",
         "audit_export" => "Audit exported",
         "policy_applied" => "Policy applied",
         "status" => "Status",
@@ -379,6 +380,13 @@ fn detail_summary(r: &Record) -> String {
             }
         }
         "file_opened" | "file_extracted" | "file_removed" | "integrity_failure" => batch,
+        "objects_quarantined" => {
+            let n = record_ids(r).len();
+            format!(
+                "{n} damaged file{} moved to the vault's quarantine folder",
+                if n == 1 { "" } else { "s" }
+            )
+        }
         "plaintext_found" => format!(
             "{} file(s) found unencrypted, queued for encryption",
             d_u64(r, "count").unwrap_or(0)

@@ -9,6 +9,8 @@
 //! objects/ab/<id>.rec   sidecar key record (rotation, rename)  atomic replace
 //! index.bin             encrypted listing cache                atomic replace
 //! protected.json        protected folders                      atomic replace
+//! quarantine/<id>.obj   a damaged object set aside, and its    moved by rename
+//! quarantine/<id>.rec     sidecar: no longer part of the vault   (Vault::quarantine)
 //! ```
 //!
 //! Adding needs only the public key, so it works while locked; everything
@@ -42,13 +44,16 @@ use crate::primitives::{self, random_array};
 use crate::secret::{Key32, Passphrase};
 use crate::wrap::PublicKey;
 
+mod quarantine;
 mod reports;
 mod rotate;
+pub use quarantine::QuarantinedObject;
 pub use rotate::{Reenrol, RotationOutcome, RotationProgress, RotationReport};
 
 const CONFIG_FILE: &str = "vault.json";
 const LOCK_FILE: &str = "lock";
 const OBJECTS_DIR: &str = "objects";
+const QUARANTINE_DIR: &str = "quarantine";
 const INDEX_FILE: &str = "index.bin";
 const PROTECTED_FILE: &str = "protected.json";
 const REMOVALS_FILE: &str = "removals.json";
@@ -307,6 +312,9 @@ pub struct VerifyReport {
     pub temp_files: u64,
     /// Whether contents were checked (needs unlock) or only structure.
     pub full: bool,
+    /// Objects set aside in `quarantine/` ([`Vault::quarantine`]): no
+    /// longer part of the vault, not checked and not counted above.
+    pub quarantined: Vec<QuarantinedObject>,
 }
 
 impl VerifyReport {
@@ -1782,12 +1790,7 @@ impl Vault {
         let results: Vec<(FileId, Result<()>)> = ids
             .par_iter()
             .map(|id| {
-                let r = if full {
-                    self.read_entry(id)
-                        .and_then(|_| self.decrypt_object(id, io::sink()).map(|_| ()))
-                } else {
-                    self.inspect(id).map(|_| ())
-                };
+                let r = self.check_object(id, full);
                 let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 if n.is_multiple_of(64) {
                     progress(Progress { files: n, bytes: 0 });
@@ -1798,6 +1801,7 @@ impl Vault {
         let mut report = VerifyReport {
             objects: ids.len() as u64,
             full,
+            quarantined: self.quarantined()?,
             ..Default::default()
         };
         for (id, r) in results {
@@ -1825,6 +1829,33 @@ impl Vault {
             }])?;
         }
         Ok(report)
+    }
+
+    /// Checks one object as [`Vault::verify`] does. With `full` (needs
+    /// unlock): its key unwraps, and its metadata and every chunk
+    /// authenticate. Otherwise its structure, and that its key record is
+    /// under a key version this vault holds.
+    pub(crate) fn check_object(&self, id: &FileId, full: bool) -> Result<()> {
+        if full {
+            self.read_entry(id)?;
+            self.decrypt_object(id, io::sink()).map(|_| ())
+        } else {
+            let i = self.inspect(id)?;
+            self.check_key_version(i.key_version)
+        }
+    }
+
+    /// Fails unless the config holds key version `v`: a key record under
+    /// any other version can never be unwrapped.
+    pub(crate) fn check_key_version(&self, v: u32) -> Result<()> {
+        if self.config.key_versions.iter().any(|k| k.version == v) {
+            Ok(())
+        } else {
+            Err(Error::corrupt(
+                "key record",
+                format!("it is under key version {v}, which this vault does not hold"),
+            ))
+        }
     }
 
     /// The layout of one object; no secret needed or shown.

@@ -33,7 +33,7 @@ const REPORT_FORMATS: { value: ReportFormat; label: string; filter: string }[] =
 ];
 
 /** Actions that mean something went wrong, shown in the warning colour. */
-const ALERT_ACTIONS = new Set(["unlock_failed", "integrity_failure", "plaintext_found", "log_repaired"]);
+const ALERT_ACTIONS = new Set(["unlock_failed", "integrity_failure", "objects_quarantined", "plaintext_found", "log_repaired"]);
 
 function rowNs(r: AuditRow): number {
   const ms = Date.parse(r.time);

@@ -10,7 +10,18 @@
 //! writer lock finds no object left on an old version are the old
 //! versions destroyed. A crash anywhere is resumed by running the rotation
 //! again.
+//!
+//! An object that cannot be read or unwrapped is never skipped: it may
+//! need an old version, so the rotation stops with
+//! [`Error::RotationBlocked`] naming it, before destroying anything. A
+//! rotation is not started at all while the scan before it finds such an
+//! object (a depth-3 one also unwraps every key first, since starting it
+//! replaces every credential); one already under way moves every object it
+//! can, then stops, and stays recorded. Once the objects are restored from
+//! a backup or set aside ([`Vault::quarantine`]), running it again
+//! finishes it.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Seek, SeekFrom};
 use std::path::PathBuf;
@@ -83,6 +94,36 @@ pub struct Reenrol<'a> {
     pub kdf: Argon2Params,
 }
 
+/// Objects that cannot be read or unwrapped, each with why (no names or
+/// paths).
+type Blocked = Vec<(FileId, String)>;
+
+/// What a scan found: the objects to move, each with its stored size, and
+/// those that cannot be moved.
+#[derive(Default)]
+struct Scan {
+    todo: Vec<(FileId, u64)>,
+    blocked: Blocked,
+}
+
+/// One object as a scan found it.
+enum Found {
+    /// To move; its stored size.
+    Todo(u64),
+    /// Cannot be moved: why.
+    Blocked(String),
+}
+
+/// What became of one object in a batch.
+enum Step {
+    /// Already under the target (or removed meanwhile).
+    Skip,
+    /// Written to a temp file, to be renamed into place.
+    Written(PathBuf, PathBuf),
+    /// Cannot be read or unwrapped: why.
+    Blocked(FileId, String),
+}
+
 fn kind_name(k: RotationKind) -> &'static str {
     match k {
         RotationKind::Rewrap => "rewrap",
@@ -116,11 +157,23 @@ impl Vault {
         self.keys()?;
         let mut recovery_key = None;
         let mut keychain_secret = None;
+        // The first scan, before anything changes: a rotation is not started
+        // on a vault with objects it could not finish. Objects added or
+        // moved after it are found by the scan that ends the rotation.
+        self.reload_config()?;
+        let pending = self.config.rotation.as_ref().map(|s| s.target_version);
+        let first = self.scan(
+            pending,
+            pending.is_none() && kind == RotationKind::Reencrypt,
+        )?;
         let (state, resumed) = {
             let _w = self.writer()?;
             self.reload_config()?;
             match self.config.rotation.clone() {
                 Some(s) => (s, true),
+                None if !first.blocked.is_empty() => {
+                    return Err(self.blocked(first.blocked.into_iter().collect()));
+                }
                 None => {
                     let mut cfg = self.config.clone();
                     let keys = self.keys.as_mut().ok_or(Error::Locked)?;
@@ -190,12 +243,15 @@ impl Vault {
         let bytes = AtomicU64::new(0);
         let mut files = 0;
         let mut shown = RotationProgress::default();
-        let mut todo = self.objects_not_under(state.target_version)?;
+        let mut todo = first.todo;
+        let mut blocked: BTreeMap<FileId, String> = first.blocked.into_iter().collect();
         // Each pass moves what the last scan found; the scan that ends it
         // runs under the writer lock, which is then held while the old
         // versions are destroyed, so no writer can wrap to an old version
         // in between. Files added meanwhile go to the new version already,
         // so a second pass only finds stragglers; the totals grow with it.
+        // Objects that cannot be moved are collected and stop the rotation
+        // after the pass, before any key version is destroyed.
         let _w = loop {
             shown.total_files += todo.len() as u64;
             shown.total_bytes += todo.iter().map(|(_, n)| n).sum::<u64>();
@@ -207,20 +263,28 @@ impl Vault {
                 }
                 let ids: Vec<FileId> = chunk.iter().map(|(id, _)| *id).collect();
                 let _w = self.writer()?;
-                let n = match state.kind {
+                let (n, bad) = match state.kind {
                     RotationKind::Rewrap => self.rewrap_batch(&ids, &target)?,
                     RotationKind::Reencrypt => self.reencrypt_batch(&ids, &target, &bytes)?,
                 };
                 files += n;
+                blocked.extend(bad);
                 shown.files += chunk.len() as u64;
                 shown.bytes += chunk.iter().map(|(_, n)| n).sum::<u64>();
                 progress(shown);
             }
+            if !blocked.is_empty() {
+                return Err(self.blocked(blocked));
+            }
             let w = self.writer()?;
-            todo = self.objects_not_under(state.target_version)?;
-            if todo.is_empty() {
+            let scan = self.scan(Some(state.target_version), false)?;
+            if !scan.blocked.is_empty() {
+                return Err(self.blocked(scan.blocked.into_iter().collect()));
+            }
+            if scan.todo.is_empty() {
                 break w;
             }
+            todo = scan.todo;
         };
         self.reload_config()?;
         let old: Vec<u32> = self
@@ -256,32 +320,84 @@ impl Vault {
         })
     }
 
-    /// The objects whose key record is not under `version`, each with its
-    /// stored size; objects that cannot be read are left to `verify`.
-    fn objects_not_under(&self, version: u32) -> Result<Vec<(FileId, u64)>> {
-        Ok(self
+    /// The error that stops a rotation at `blocked`, which is recorded in
+    /// the audit trail as an integrity failure first.
+    fn blocked(&self, blocked: BTreeMap<FileId, String>) -> Error {
+        let objects: Vec<(String, String)> = blocked
+            .into_iter()
+            .map(|(id, why)| (id.to_hex(), why))
+            .collect();
+        let ids = objects.iter().map(|(id, _)| id.clone()).collect();
+        match self.audit.append(&[AuditEvent::IntegrityFailure { ids }]) {
+            Ok(()) => Error::RotationBlocked { objects },
+            Err(e) => e,
+        }
+    }
+
+    /// Every object whose key record is not under `target` (every object,
+    /// when there is no target yet), and every object that cannot be read
+    /// or whose record is under a key version the config does not hold.
+    /// With `unwrap`, the objects to move must also unwrap and their
+    /// metadata authenticate. An object removed meanwhile is no concern.
+    fn scan(&self, target: Option<u32>, unwrap: bool) -> Result<Scan> {
+        let keys = if unwrap { Some(self.keys()?) } else { None };
+        let found: Vec<(FileId, Option<Found>)> = self
             .object_ids()?
             .par_iter()
-            .filter_map(|id| {
-                let (f, _, r, _, _) = self.read_object(id).ok()?;
-                (r.key_version != version)
-                    .then(|| (*id, f.metadata().map(|m| m.len()).unwrap_or(0)))
+            .map(|id| {
+                let (f, header, r, _, _) = match self.read_object(id) {
+                    Ok(o) => o,
+                    Err(Error::NotFound(_)) => return (*id, None),
+                    Err(e) => return (*id, Some(Found::Blocked(e.to_string()))),
+                };
+                if let Err(e) = self.check_key_version(r.key_version) {
+                    return (*id, Some(Found::Blocked(e.to_string())));
+                }
+                if Some(r.key_version) == target {
+                    return (*id, None);
+                }
+                if let Some(keys) = keys {
+                    let opened = object::unwrap(keys, self.config.vault_id(), &header, &r)
+                        .and_then(|(fk, _)| object::open_metadata(&fk, &header, &r));
+                    if let Err(e) = opened {
+                        return (*id, Some(Found::Blocked(e.to_string())));
+                    }
+                }
+                let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+                (*id, Some(Found::Todo(size)))
             })
-            .collect())
+            .collect();
+        let mut scan = Scan::default();
+        for (id, f) in found {
+            match f {
+                None => {}
+                Some(Found::Todo(size)) => scan.todo.push((id, size)),
+                Some(Found::Blocked(why)) => scan.blocked.push((id, why)),
+            }
+        }
+        Ok(scan)
     }
 
     /// Writes a sidecar record under `target` for each object; returns how
-    /// many. Objects that fail to unwrap are reported, never skipped.
-    fn rewrap_batch(&self, ids: &[FileId], target: &WrapTarget) -> Result<u64> {
+    /// many, and the objects that cannot be read or unwrapped (reported,
+    /// never skipped; the others of the batch are still committed).
+    fn rewrap_batch(&self, ids: &[FileId], target: &WrapTarget) -> Result<(u64, Blocked)> {
         let keys = self.keys()?;
-        let written: Vec<(PathBuf, PathBuf)> = ids
+        let steps: Vec<Step> = ids
             .par_iter()
-            .map(|id| -> Result<Option<(PathBuf, PathBuf)>> {
-                let (_, header, record, _, _) = self.read_object(id)?;
+            .map(|id| -> Result<Step> {
+                let (header, record) = match self.read_object(id) {
+                    Ok((_, h, r, _, _)) => (h, r),
+                    Err(Error::NotFound(_)) => return Ok(Step::Skip),
+                    Err(e) => return Ok(Step::Blocked(*id, e.to_string())),
+                };
                 if record.key_version == target.key_version {
-                    return Ok(None);
+                    return Ok(Step::Skip);
                 }
-                let (_, dek) = object::unwrap(keys, self.config.vault_id(), &header, &record)?;
+                let dek = match object::unwrap(keys, self.config.vault_id(), &header, &record) {
+                    Ok((_, dek)) => dek,
+                    Err(e) => return Ok(Step::Blocked(*id, e.to_string())),
+                };
                 let new = object::rewrap_record(target, &header, &dek, &record)?;
                 let fin = self.record_path(id);
                 let tmp = fsutil::tmp_path_for(&fin);
@@ -293,18 +409,18 @@ impl Vault {
                     let _ = fs::remove_file(&tmp);
                     return Err(e);
                 }
-                Ok(Some((tmp, fin)))
+                Ok(Step::Written(tmp, fin))
             })
-            .collect::<Result<Vec<_>>>()?
-            .into_iter()
-            .flatten()
-            .collect();
+            .collect::<Result<Vec<_>>>()?;
+        let (written, blocked) = split_steps(steps);
         self.commit_renames(&written)?;
-        Ok(written.len() as u64)
+        Ok((written.len() as u64, blocked))
     }
 
     /// Re-encrypts each object under a new DEK (same file id), verifies the
-    /// new ciphertext, then replaces the old object by rename.
+    /// new ciphertext, then replaces the old object by rename. Returns how
+    /// many, and the objects that cannot be read, unwrapped or decrypted
+    /// (the others of the batch are still committed).
     ///
     /// Objects go one at a time: each is piped from a decrypting thread to
     /// the encrypting one, and both parallelise their chunks on the rayon
@@ -314,21 +430,30 @@ impl Vault {
         ids: &[FileId],
         target: &WrapTarget,
         bytes: &AtomicU64,
-    ) -> Result<u64> {
+    ) -> Result<(u64, Blocked)> {
         let keys = self.keys()?;
-        let written: Vec<(PathBuf, PathBuf)> = ids
+        let steps: Vec<Step> = ids
             .iter()
-            .map(|id| -> Result<Option<(PathBuf, PathBuf)>> {
-                let (mut f, header, record, _, offset) = self.read_object(id)?;
+            .map(|id| -> Result<Step> {
+                let (mut f, header, record, _, offset) = match self.read_object(id) {
+                    Ok(o) => o,
+                    Err(Error::NotFound(_)) => return Ok(Step::Skip),
+                    Err(e) => return Ok(Step::Blocked(*id, e.to_string())),
+                };
                 if record.key_version == target.key_version {
-                    return Ok(None);
+                    return Ok(Step::Skip);
                 }
-                let (fk, _) = object::unwrap(keys, self.config.vault_id(), &header, &record)?;
-                let meta = object::open_metadata(&fk, &header, &record)?;
+                let opened = object::unwrap(keys, self.config.vault_id(), &header, &record)
+                    .and_then(|(fk, _)| Ok((object::open_metadata(&fk, &header, &record)?, fk)));
+                let (meta, fk) = match opened {
+                    Ok(o) => o,
+                    Err(e) => return Ok(Step::Blocked(*id, e.to_string())),
+                };
                 let sealed = Sealed::new(target, Some(*id), &meta)?;
                 let fin = self.object_path(id);
                 let tmp = fsutil::tmp_path_for(&fin);
-                let res = (|| -> Result<()> {
+                // Ok(Some(why)): the old object does not decrypt.
+                let res = (|| -> Result<Option<String>> {
                     f.seek(SeekFrom::Start(offset)).ctx("reading an object")?;
                     let out = fsutil::create_private(&tmp).ctx("writing an object")?;
                     let mut w = BufWriter::with_capacity(1 << 20, out);
@@ -345,8 +470,20 @@ impl Vault {
                         let enc = sealed.write(reader, &mut w);
                         (dec.join().expect("decrypt thread"), enc)
                     });
-                    let n = dec?;
-                    if enc? != n || n != meta.size {
+                    // A failed write (disk full, ...) stops the rotation; it
+                    // also breaks the pipe the decryption writes to, so only
+                    // once the write succeeded is a failed read the object's.
+                    let m = enc?;
+                    let n = match dec {
+                        Ok(n) if n == meta.size => n,
+                        Ok(_) => {
+                            return Ok(Some(
+                                "its contents do not match the size its metadata records".into(),
+                            ));
+                        }
+                        Err(e) => return Ok(Some(e.to_string())),
+                    };
+                    if m != n {
                         return Err(Error::DecryptionFailed);
                     }
                     w.into_inner()
@@ -368,18 +505,22 @@ impl Vault {
                         return Err(Error::DecryptionFailed);
                     }
                     bytes.fetch_add(n, Ordering::Relaxed);
-                    Ok(())
+                    Ok(None)
                 })();
-                if let Err(e) = res {
-                    let _ = fs::remove_file(&tmp);
-                    return Err(e);
+                match res {
+                    Ok(None) => Ok(Step::Written(tmp, fin)),
+                    Ok(Some(why)) => {
+                        let _ = fs::remove_file(&tmp);
+                        Ok(Step::Blocked(*id, why))
+                    }
+                    Err(e) => {
+                        let _ = fs::remove_file(&tmp);
+                        Err(e)
+                    }
                 }
-                Ok(Some((tmp, fin)))
             })
-            .collect::<Result<Vec<_>>>()?
-            .into_iter()
-            .flatten()
-            .collect();
+            .collect::<Result<Vec<_>>>()?;
+        let (written, blocked) = split_steps(steps);
         self.commit_renames(&written)?;
         // The old sidecars belong to the replaced headers: drop them.
         for (_, fin) in &written {
@@ -391,7 +532,7 @@ impl Vault {
                 remove_if_exists(&self.record_path(&id))?;
             }
         }
-        Ok(written.len() as u64)
+        Ok((written.len() as u64, blocked))
     }
 
     /// Flush the temp files, rename them into place, flush again.
@@ -416,6 +557,23 @@ impl Vault {
     }
 }
 
+/// The temp files to rename into place, and the objects that blocked.
+fn split_steps(steps: Vec<Step>) -> (Vec<(PathBuf, PathBuf)>, Blocked) {
+    let mut written = Vec::new();
+    let mut blocked = Vec::new();
+    for s in steps {
+        match s {
+            Step::Skip => {}
+            Step::Written(tmp, fin) => written.push((tmp, fin)),
+            Step::Blocked(id, why) => blocked.push((id, why)),
+        }
+    }
+    (written, blocked)
+}
+
+#[cfg(test)]
+mod blocked_tests;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -423,9 +581,9 @@ mod tests {
     use crate::vault::{AddOptions, AddSource, CreateOptions};
     use std::path::Path;
 
-    const SIZES: [usize; 7] = [0, 1, 65535, 65536, 65537, 200_000, 10];
+    pub(super) const SIZES: [usize; 7] = [0, 1, 65535, 65536, 65537, 200_000, 10];
 
-    fn setup(dir: &Path) -> (Vault, Vec<Vec<u8>>, String) {
+    pub(super) fn setup(dir: &Path) -> (Vault, Vec<Vec<u8>>, String) {
         let pass = Passphrase::from("pw");
         let created = Vault::create(
             &dir.join("v"),
@@ -464,7 +622,7 @@ mod tests {
         }
     }
 
-    fn unlocked(dir: &Path, pass: &str) -> Result<Vault> {
+    pub(super) fn unlocked(dir: &Path, pass: &str) -> Result<Vault> {
         let mut v = Vault::open(&dir.join("v"))?;
         v.unlock(&Credential::Passphrase(&Passphrase::from(pass)))?;
         Ok(v)
