@@ -15,6 +15,7 @@ pub mod fsutil;
 pub mod kdf;
 pub mod keys;
 pub mod object;
+pub mod paths;
 pub mod policy;
 pub mod posture;
 pub mod primitives;
