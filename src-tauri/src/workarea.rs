@@ -246,6 +246,13 @@ pub fn recover_stale(vault_dir: &Path) {
     if let Ok(base) = coffer_core::paths::work_area_base() {
         recover_stale_in(&base, vault_dir);
     }
+    // Where earlier builds put working areas: the runtime folder
+    // itself, else the shared temporary folder. Only private folders of
+    // ours are trusted there too; other users' are left alone.
+    let legacy = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from);
+    for base in legacy.into_iter().chain([std::env::temp_dir()]) {
+        recover_stale_in(&base, vault_dir);
+    }
 }
 
 /// `rel` from a manifest as a path inside `dir`, if it names a regular file
@@ -445,7 +452,9 @@ mod tests {
         fs::write(&outside, "not the app's").unwrap();
         fs::write(&abs, "not the app's either").unwrap();
         let abs_key = abs.to_str().unwrap().to_owned();
+        #[allow(unused_mut)] // Only Unix adds the symlink cases.
         let mut files = vec![("ab12cd34/ok-name.pdf", "edited")];
+        #[allow(unused_mut)]
         let mut manifest = vec![
             ("../outside.txt", "Scans/outside.txt"),
             ("ab12cd34/../../outside.txt", "Scans/outside.txt"),

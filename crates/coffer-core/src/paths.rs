@@ -41,7 +41,7 @@ pub fn work_area_base() -> Result<PathBuf> {
     #[cfg(unix)]
     let runtime = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from);
     #[cfg(not(unix))]
-    let runtime = None;
+    let runtime: Option<PathBuf> = None;
     work_area_base_from(runtime.as_deref(), cache_dir().as_deref())
 }
 
