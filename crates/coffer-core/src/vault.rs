@@ -462,6 +462,13 @@ fn open_nofollow(path: &Path) -> io::Result<File> {
     o.open(path)
 }
 
+/// Reads `vault.json`, refusing one over [`crate::config::MAX_CONFIG_LEN`]
+/// before reading it.
+fn read_config(dir: &Path) -> Result<Vec<u8>> {
+    let max = crate::config::MAX_CONFIG_LEN as u64;
+    fsutil::read_bounded(&dir.join(CONFIG_FILE), max, "vault config")
+}
+
 /// Names that applications use for lock, temporary and partial files.
 /// Such files are left alone until renamed to their final name.
 pub fn is_transient_name(name: &str) -> bool {
@@ -1922,13 +1929,6 @@ impl Vault {
         let b = serde_json::to_vec_pretty(&ProtectedList { folders }).expect("serializes");
         fsutil::atomic_write(&self.dir.join(PROTECTED_FILE), &b)
     }
-}
-
-/// Reads `vault.json`, refusing one over [`crate::config::MAX_CONFIG_LEN`]
-/// before reading it.
-fn read_config(dir: &Path) -> Result<Vec<u8>> {
-    let max = crate::config::MAX_CONFIG_LEN as u64;
-    fsutil::read_bounded(&dir.join(CONFIG_FILE), max, "vault config")
 }
 
 /// Walks `root` and pairs every regular file with its vault path under
