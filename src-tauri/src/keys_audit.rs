@@ -136,7 +136,12 @@ pub async fn enrol_escrow(
     let core = core.inner().clone();
     blocking(move || {
         let mut v = reauthenticate(&core, &Passphrase::new(passphrase))?;
-        let text = std::fs::read_to_string(&public_key_path).map_err(|_| {
+        // A public key file is a few hundred bytes: anything over 64 KiB is
+        // the wrong file, refused before it is read.
+        let text = coffer_core::fsutil::read_bounded(Path::new(&public_key_path), 64 << 10, "key file")
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| {
             UiError::new(
                 "invalid",
                 "That file cannot be read. Choose the public key file IT gave you.",

@@ -18,12 +18,14 @@ pub fn default_vault_dir() -> PathBuf {
     std::env::var_os("COFFER_VAULT")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            dirs::data_dir()
-                .unwrap_or_else(|| PathBuf::from("."))
-                .join("coffer")
+            coffer_core::paths::data_dir()
+                .unwrap_or_else(|| PathBuf::from(".").join("coffer"))
                 .join("vault")
         })
 }
+
+/// Largest settings file read (it holds a few numbers).
+const MAX_SETTINGS_LEN: u64 = 64 << 10;
 
 /// What the user chose (policy may cap it).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -85,14 +87,15 @@ pub(crate) fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl AppCore {
     /// State for the vault in `vault_dir`.
     pub fn new(vault_dir: PathBuf) -> Self {
-        let settings_path = dirs::config_dir()
-            .unwrap_or_else(|| PathBuf::from("."))
-            .join("coffer")
+        let settings_path = coffer_core::paths::config_dir()
+            .unwrap_or_else(|| PathBuf::from(".").join("coffer"))
             .join("app-settings.json");
-        let settings = std::fs::read(&settings_path)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
+        // Unreadable, oversized or invalid settings are the defaults.
+        let settings =
+            coffer_core::fsutil::read_bounded(&settings_path, MAX_SETTINGS_LEN, "settings")
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or_default();
         AppCore {
             vault_dir,
             vault: Mutex::new(None),

@@ -179,7 +179,11 @@ pub fn forget_traces(workarea: &Path, files: &[PathBuf]) {
     let prefix = file_uri(workarea);
     if let Some(data) = dirs::data_dir() {
         let xbel = data.join("recently-used.xbel");
-        if let Ok(text) = std::fs::read_to_string(&xbel) {
+        // GTK keeps it small; a huge one is left as it is rather than read.
+        let text = coffer_core::fsutil::read_bounded(&xbel, 64 << 20, "recent files list")
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok());
+        if let Some(text) = text {
             let cleaned = drop_bookmarks(&text, &prefix);
             if cleaned != text {
                 let _ = coffer_core::fsutil::atomic_write(&xbel, cleaned.as_bytes());

@@ -1,12 +1,17 @@
 //! The private working area: files the user opens are decrypted into a
-//! per-session folder (0700, on tmpfs under $XDG_RUNTIME_DIR where there is
-//! one), opened with their usual app, encrypted back as a new version when
+//! per-session folder (0700) under a per-user private base folder — on
+//! tmpfs under $XDG_RUNTIME_DIR where that is the user's own, else in the
+//! user's cache folder, never the shared /tmp ([`coffer_core::paths`]) —
+//! opened with their usual app, encrypted back as a new version when
 //! saved, and wiped on lock — and, after a crash, at the next start.
 //!
 //! A manifest beside the files lists what each one is (vault path and the
 //! size/mtime it was opened with), never anything secret, so the next start
 //! can save changes made before a crash without needing an unlock: adding
-//! to the vault needs only its public key.
+//! to the vault needs only its public key. The next start trusts a left
+//! folder only if it is a private folder of the user's, and a manifest
+//! entry only if it names a regular file inside that folder (no absolute
+//! path, no `..`, no symlink on the way) and a valid vault path.
 
 use std::collections::HashMap;
 use std::fs;
@@ -15,6 +20,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use coffer_core::paths::Privacy;
 use coffer_core::vault::{Actor, AddOptions, AddSource, Entry, Vault};
 use notify::Watcher as _;
 use serde::{Deserialize, Serialize};
@@ -24,6 +30,8 @@ use crate::session::guard;
 
 const PREFIX: &str = "coffer-work-";
 const MANIFEST: &str = ".coffer-manifest.json";
+/// Largest manifest read (thousands of entries).
+const MAX_MANIFEST_LEN: u64 = 4 << 20;
 /// A save is taken once the file has been quiet this long.
 const SETTLE: Duration = Duration::from_millis(700);
 
@@ -44,22 +52,24 @@ pub struct WorkArea {
     _watcher: notify::RecommendedWatcher,
 }
 
-fn base_dir() -> PathBuf {
-    std::env::var_os("XDG_RUNTIME_DIR")
-        .map(PathBuf::from)
-        .filter(|p| p.is_dir())
-        .unwrap_or_else(std::env::temp_dir)
-}
-
 fn fingerprint(p: &Path) -> Option<(u64, i64)> {
     let m = fs::metadata(p).ok()?;
     Some((m.len(), coffer_core::vault::mtime_ns_of(&m)))
 }
 
 fn save_manifest(dir: &Path, files: &HashMap<PathBuf, Tracked>) {
+    // `/`-separated on every OS, as recover_stale reads it.
     let rel: HashMap<String, &Tracked> = files
         .iter()
-        .filter_map(|(p, t)| Some((p.strip_prefix(dir).ok()?.to_string_lossy().into_owned(), t)))
+        .filter_map(|(p, t)| {
+            let parts: Option<Vec<&str>> = p
+                .strip_prefix(dir)
+                .ok()?
+                .components()
+                .map(|c| c.as_os_str().to_str())
+                .collect();
+            Some((parts?.join("/"), t))
+        })
         .collect();
     let _ = coffer_core::fsutil::atomic_write(
         &dir.join(MANIFEST),
@@ -105,8 +115,18 @@ fn save_changed(vault_dir: &Path, files: &mut HashMap<PathBuf, Tracked>) -> usiz
 impl WorkArea {
     /// A fresh working area; `on_saved` runs after a save was encrypted back.
     pub fn create(vault_dir: &Path, on_saved: Arc<dyn Fn() + Send + Sync>) -> CmdResult<Self> {
+        let base = coffer_core::paths::work_area_base()?;
+        Self::create_in(&base, vault_dir, on_saved)
+    }
+
+    /// A fresh working area under `base`.
+    fn create_in(
+        base: &Path,
+        vault_dir: &Path,
+        on_saved: Arc<dyn Fn() + Send + Sync>,
+    ) -> CmdResult<Self> {
         let rand: [u8; 8] = coffer_core::primitives::random_array();
-        let dir = base_dir().join(format!("{PREFIX}{}", data_encoding::HEXLOWER.encode(&rand)));
+        let dir = base.join(format!("{PREFIX}{}", data_encoding::HEXLOWER.encode(&rand)));
         let mut b = fs::DirBuilder::new();
         #[cfg(unix)]
         {
@@ -218,26 +238,307 @@ impl WorkArea {
 /// At start: a working area left by a crash is saved back (changed files
 /// become new versions) and wiped.
 pub fn recover_stale(vault_dir: &Path) {
-    let Ok(rd) = fs::read_dir(base_dir()) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let name = e.file_name();
-        if !name.to_string_lossy().starts_with(PREFIX) || !e.path().is_dir() {
-            continue;
+    // No private base folder: nothing of ours can be there.
+    if let Ok(base) = coffer_core::paths::work_area_base() {
+        recover_stale_in(&base, vault_dir);
+    }
+    // Where earlier builds put working areas: the runtime folder
+    // itself, else the shared temporary folder. Only private folders of
+    // ours are trusted there too; other users' are left alone.
+    let legacy = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from);
+    for base in legacy.into_iter().chain([std::env::temp_dir()]) {
+        recover_stale_in(&base, vault_dir);
+    }
+}
+
+/// `rel` from a manifest as a path inside `dir`, if it names a regular file
+/// there: a valid relative path (no absolute path, drive, `..` or
+/// backslash) none of whose components is a symlink.
+fn inside(dir: &Path, rel: &str) -> Option<PathBuf> {
+    coffer_core::format::validate_rel_path(rel).ok()?;
+    let mut p = dir.to_path_buf();
+    let comps: Vec<&str> = rel.split('/').collect();
+    for (i, c) in comps.iter().enumerate() {
+        p.push(c);
+        let ft = fs::symlink_metadata(&p).ok()?.file_type();
+        let last = i + 1 == comps.len();
+        if (last && !ft.is_file()) || (!last && !ft.is_dir()) {
+            return None;
         }
-        let dir = e.path();
-        let manifest: HashMap<String, Tracked> = fs::read(dir.join(MANIFEST))
+    }
+    Some(p)
+}
+
+/// The trusted entries of the manifest in `dir` (a private folder of ours).
+fn read_manifest(dir: &Path) -> HashMap<PathBuf, Tracked> {
+    let path = dir.join(MANIFEST);
+    if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+        return HashMap::new();
+    }
+    let manifest: HashMap<String, Tracked> =
+        coffer_core::fsutil::read_bounded(&path, MAX_MANIFEST_LEN, "working area manifest")
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
-        let mut files: HashMap<PathBuf, Tracked> = manifest
-            .into_iter()
-            .map(|(k, v)| (dir.join(k), v))
-            .collect();
-        save_changed(vault_dir, &mut files);
+    manifest
+        .into_iter()
+        .filter(|(_, t)| coffer_core::format::validate_rel_path(&t.vault_path).is_ok())
+        .filter_map(|(k, t)| Some((inside(dir, &k)?, t)))
+        .collect()
+}
+
+/// [`recover_stale`] under `base`; returns how many files were saved back.
+fn recover_stale_in(base: &Path, vault_dir: &Path) -> usize {
+    let Ok(rd) = fs::read_dir(base) else {
+        return 0;
+    };
+    let mut saved = 0;
+    for e in rd.flatten() {
+        if !e.file_name().to_string_lossy().starts_with(PREFIX) {
+            continue;
+        }
+        let dir = e.path();
+        let mut files = match coffer_core::paths::privacy(&dir) {
+            // A symlink, a file or someone else's: left alone.
+            Privacy::NotOurs => continue,
+            // Ours, but others could have written to it: wiped unread.
+            Privacy::Exposed => HashMap::new(),
+            Privacy::Private => read_manifest(&dir),
+        };
+        saved += save_changed(vault_dir, &mut files);
         let paths: Vec<PathBuf> = files.keys().cloned().collect();
         crate::system::forget_traces(&dir, &paths);
+        // Does not follow symlinks: only the folder's own entries go.
         let _ = fs::remove_dir_all(&dir);
+    }
+    saved
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use coffer_core::kdf::Argon2Params;
+    use coffer_core::secret::Passphrase;
+    use coffer_core::vault::CreateOptions;
+
+    struct Fixture {
+        _tmp: tempfile::TempDir,
+        root: PathBuf,
+        base: PathBuf,
+        vault: Vault,
+    }
+
+    fn fixture() -> Fixture {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().to_path_buf();
+        let vault = Vault::create(
+            &root.join("vault"),
+            CreateOptions {
+                passphrase: &Passphrase::from("pw"),
+                kdf: Argon2Params::FLOOR,
+                keychain_secret: None,
+                escrow: None,
+            },
+        )
+        .unwrap()
+        .vault;
+        let base =
+            coffer_core::paths::work_area_base_from(None, Some(&root.join("cache"))).unwrap();
+        Fixture {
+            _tmp: tmp,
+            root,
+            base,
+            vault,
+        }
+    }
+
+    impl Fixture {
+        /// A working area left by a crash: `files` (path inside it,
+        /// contents), listed in its manifest as `(manifest key, vault
+        /// path)` with a size and time that no longer match.
+        fn stale(&self, name: &str, files: &[(&str, &str)], manifest: &[(&str, &str)]) -> PathBuf {
+            let dir = self.base.join(format!("{PREFIX}{name}"));
+            let mut b = fs::DirBuilder::new();
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::DirBuilderExt;
+                b.mode(0o700);
+            }
+            b.create(&dir).unwrap();
+            for (rel, text) in files {
+                let p = dir.join(rel);
+                fs::create_dir_all(p.parent().unwrap()).unwrap();
+                fs::write(p, text).unwrap();
+            }
+            let m: HashMap<&str, Tracked> = manifest
+                .iter()
+                .map(|(k, vp)| {
+                    let t = Tracked {
+                        vault_path: vp.to_string(),
+                        len: 0,
+                        mtime_ns: 0,
+                    };
+                    (*k, t)
+                })
+                .collect();
+            fs::write(dir.join(MANIFEST), serde_json::to_vec(&m).unwrap()).unwrap();
+            dir
+        }
+
+        fn recover(&self) -> usize {
+            recover_stale_in(&self.base, self.vault.dir())
+        }
+
+        fn stored(&self) -> Vec<String> {
+            let mut v: Vec<String> = self
+                .vault
+                .entries()
+                .unwrap()
+                .entries
+                .into_iter()
+                .map(|e| e.path)
+                .collect();
+            v.sort();
+            v
+        }
+    }
+
+    #[test]
+    fn a_proper_stale_folder_is_imported_and_wiped() {
+        let f = fixture();
+        let dir = f.stale(
+            "0001",
+            &[
+                ("ab12cd34/letter.pdf", "edited"),
+                ("ef56ab78/scan.tif", "new"),
+            ],
+            &[
+                ("ab12cd34/letter.pdf", "Scans/letter.pdf"),
+                ("ef56ab78/scan.tif", "Scans/2026/scan.tif"),
+            ],
+        );
+        assert_eq!(f.recover(), 2);
+        assert_eq!(f.stored(), ["Scans/2026/scan.tif", "Scans/letter.pdf"]);
+        assert!(!dir.exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_stale_folder_others_could_write_is_wiped_unread() {
+        use std::os::unix::fs::PermissionsExt;
+        let f = fixture();
+        for (i, mode) in [0o750, 0o705, 0o777, 0o710].into_iter().enumerate() {
+            let dir = f.stale(
+                &format!("open{i}"),
+                &[("ab12cd34/letter.pdf", "planted")],
+                &[("ab12cd34/letter.pdf", "Scans/letter.pdf")],
+            );
+            fs::set_permissions(&dir, fs::Permissions::from_mode(mode)).unwrap();
+            assert_eq!(f.recover(), 0, "{mode:o}");
+            assert!(!dir.exists(), "{mode:o}");
+        }
+        assert!(f.stored().is_empty());
+    }
+
+    #[test]
+    fn manifest_entries_outside_the_folder_are_not_imported() {
+        let f = fixture();
+        let outside = f.root.join("outside.txt");
+        let abs = f.root.join("abs.txt");
+        fs::write(&outside, "not the app's").unwrap();
+        fs::write(&abs, "not the app's either").unwrap();
+        let abs_key = abs.to_str().unwrap().to_owned();
+        #[allow(unused_mut)] // Only Unix adds the symlink cases.
+        let mut files = vec![("ab12cd34/ok-name.pdf", "edited")];
+        #[allow(unused_mut)]
+        let mut manifest = vec![
+            ("../outside.txt", "Scans/outside.txt"),
+            ("ab12cd34/../../outside.txt", "Scans/outside.txt"),
+            (abs_key.as_str(), "Scans/abs.txt"),
+            ("ab12cd34\\..\\..\\outside.txt", "Scans/outside.txt"),
+            // A file inside, but a vault path that is not valid.
+            ("ab12cd34/ok-name.pdf", "../escaped.pdf"),
+        ];
+        #[cfg(unix)]
+        {
+            // A symlink on the way, to a folder outside.
+            files.push(("ef56ab78/x", "y"));
+            manifest.push(("link/outside.txt", "Scans/outside.txt"));
+            manifest.push(("ef56ab78/filelink", "Scans/outside.txt"));
+        }
+        let dir = f.stale("0002", &files, &manifest);
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(&f.root, dir.join("link")).unwrap();
+            std::os::unix::fs::symlink(&outside, dir.join("ef56ab78/filelink")).unwrap();
+        }
+        assert_eq!(f.recover(), 0);
+        assert!(f.stored().is_empty());
+        assert_eq!(fs::read_to_string(&outside).unwrap(), "not the app's");
+        assert_eq!(fs::read_to_string(&abs).unwrap(), "not the app's either");
+        assert!(!dir.exists());
+        assert!(f.root.join("vault").is_dir());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn what_is_not_a_folder_of_ours_is_left_alone() {
+        let f = fixture();
+        // A folder elsewhere that looks like a working area, linked in.
+        let elsewhere = f.root.join("elsewhere");
+        fs::create_dir(&elsewhere).unwrap();
+        fs::write(elsewhere.join("letter.pdf"), "someone's").unwrap();
+        let m = serde_json::json!({"letter.pdf": {"vault_path": "Scans/letter.pdf", "len": 0, "mtime_ns": 0}});
+        fs::write(elsewhere.join(MANIFEST), m.to_string()).unwrap();
+        let link = f.base.join(format!("{PREFIX}link"));
+        std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+        let file = f.base.join(format!("{PREFIX}file"));
+        fs::write(&file, "x").unwrap();
+        assert_eq!(f.recover(), 0);
+        assert!(f.stored().is_empty());
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(
+            fs::read_to_string(elsewhere.join("letter.pdf")).unwrap(),
+            "someone's"
+        );
+        assert!(elsewhere.join(MANIFEST).exists());
+        assert!(file.exists());
+    }
+
+    #[test]
+    fn an_oversized_manifest_is_not_read() {
+        let f = fixture();
+        let dir = f.stale(
+            "0003",
+            &[("ab12cd34/letter.pdf", "edited")],
+            &[("ab12cd34/letter.pdf", "Scans/letter.pdf")],
+        );
+        fs::File::options()
+            .append(true)
+            .open(dir.join(MANIFEST))
+            .unwrap()
+            .set_len(5 << 30)
+            .unwrap();
+        assert_eq!(f.recover(), 0);
+        assert!(!dir.exists());
+    }
+
+    #[test]
+    fn a_new_working_area_is_private_and_under_the_base() {
+        let f = fixture();
+        let wa = WorkArea::create_in(&f.base, f.vault.dir(), Arc::new(|| {})).unwrap();
+        assert_eq!(wa.dir.parent(), Some(f.base.as_path()));
+        assert_eq!(
+            coffer_core::paths::privacy(&wa.dir),
+            coffer_core::paths::Privacy::Private
+        );
+        let dir = wa.dir.clone();
+        wa.close(f.vault.dir());
+        assert!(!dir.exists());
     }
 }

@@ -211,11 +211,14 @@ def daily_use(work, home, runtime, vault, step):
         d.js("""for (const el of document.querySelectorAll('*')) {
                   if (el.children.length === 0 && el.textContent.trim() === 'letter.txt') {
                     el.dispatchEvent(new MouseEvent('dblclick', {bubbles: true})); break; } }""")
-        d.wait(lambda: glob.glob(os.path.join(runtime, "coffer-work-*", "*", "letter.txt")),
+        # $XDG_RUNTIME_DIR/coffer (the runtime folder is private), never /tmp.
+        areas = os.path.join(runtime, "coffer")
+        d.wait(lambda: glob.glob(os.path.join(areas, "coffer-work-*", "*", "letter.txt")),
                "the file to be decrypted into the working area")
-        opened = glob.glob(os.path.join(runtime, "coffer-work-*", "*", "letter.txt"))[0]
-        mode = os.stat(os.path.dirname(os.path.dirname(opened))).st_mode & 0o777
-        assert mode == 0o700, oct(mode)
+        opened = glob.glob(os.path.join(areas, "coffer-work-*", "*", "letter.txt"))[0]
+        for folder in (areas, os.path.dirname(os.path.dirname(opened))):
+            mode = os.lstat(folder).st_mode & 0o777
+            assert mode == 0o700, (folder, oct(mode))
         with open(opened, "rb") as f:
             assert f.read() == CANARY + b"\n"
         shot("opened")
@@ -230,7 +233,7 @@ def daily_use(work, home, runtime, vault, step):
         click_text(d, "Lock")
         d.wait_text("Coffer is locked", timeout=30)
         shot("locked")
-        d.wait(lambda: not glob.glob(os.path.join(runtime, "coffer-work-*")),
+        d.wait(lambda: not glob.glob(os.path.join(areas, "coffer-work-*")),
                "the working area to be wiped")
         leaks = plaintext_anywhere([home, runtime, work])
         assert not leaks, f"plaintext left on disk: {leaks}"

@@ -574,8 +574,12 @@ fn cmd_man(out: &Path) -> Result<(), Failure> {
 
 fn parse_pubkey(s: &str) -> Result<coffer_core::wrap::PublicKey, Failure> {
     let text = if Path::new(s).is_file() {
-        std::fs::read_to_string(s)
-            .map_err(|e| Failure::usage(format!("cannot read {s}: {e}"), None))?
+        read_small_text(
+            Path::new(s),
+            MAX_KEY_FILE_LEN,
+            "reading the public key file",
+        )?
+        .to_string()
     } else {
         s.to_owned()
     };
@@ -1595,12 +1599,11 @@ fn cmd_policy(ctx: &Ctx, action: PolicyCmd) -> Result<(), Failure> {
             Ok(())
         }
         PolicyCmd::Validate { file } => {
-            let text = std::fs::read_to_string(&file).map_err(|e| {
-                Failure::from(coffer_core::Error::Io {
-                    context: "reading the policy file",
-                    source: e,
-                })
-            })?;
+            let text = read_small_text(
+                &file,
+                coffer_core::policy::MAX_POLICY_LEN,
+                "reading the policy file",
+            )?;
             // Parsing is all there is to it: ownership is checked where the
             // file is installed, not here.
             let policy = coffer_core::policy::Policy::parse(&text).map_err(|e| Failure {
@@ -1972,15 +1975,36 @@ fn cmd_recover(ctx: &Ctx, escrow_key: Option<&Path>, kdf: Argon2Params) -> Resul
 
 const ESCROW_PRIVATE_TAG: &str = "coffer-escrow-private:";
 const ESCROW_PUBLIC_TAG: &str = "coffer-escrow-public:";
+/// Largest key file read (`coffer escrow keygen` writes a few hundred bytes).
+const MAX_KEY_FILE_LEN: u64 = 64 << 10;
+
+/// Reads a small text file the user named, refusing one over `max` bytes
+/// before reading it. Zeroized when dropped: it may hold a private key.
+fn read_small_text(
+    path: &Path,
+    max: u64,
+    context: &'static str,
+) -> Result<zeroize::Zeroizing<String>, Failure> {
+    let bytes = zeroize::Zeroizing::new(
+        match coffer_core::fsutil::read_bounded(path, max, context) {
+            Ok(b) => b,
+            Err(coffer_core::Error::Corrupt { why, .. }) => {
+                return Err(Failure::usage(
+                    format!("{}: {why} (at most {max} bytes are read)", path.display()),
+                    None,
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        },
+    );
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| Failure::usage(format!("{} is not a text file", path.display()), None))?;
+    Ok(zeroize::Zeroizing::new(text.to_owned()))
+}
 
 fn read_escrow_private(path: &Path) -> Result<coffer_core::wrap::PrivateKey, Failure> {
     use base64::Engine as _;
-    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
-        Failure::from(coffer_core::Error::Io {
-            context: "reading the escrow key file",
-            source: e,
-        })
-    })?);
+    let text = read_small_text(path, MAX_KEY_FILE_LEN, "reading the escrow key file")?;
     let line = text
         .lines()
         .find_map(|l| l.trim().strip_prefix(ESCROW_PRIVATE_TAG))

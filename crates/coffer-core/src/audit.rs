@@ -409,7 +409,7 @@ impl AuditLog {
 
     /// The checkpoint written after the last append, if any.
     pub fn checkpoint(&self) -> Option<Checkpoint> {
-        fs::read(self.dir.join(HEAD_FILE))
+        crate::fsutil::read_bounded(&self.dir.join(HEAD_FILE), 64 << 10, "audit checkpoint")
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
     }

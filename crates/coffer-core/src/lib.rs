@@ -17,6 +17,7 @@ pub mod kdf;
 pub mod keys;
 pub mod object;
 pub mod own_folders;
+pub mod paths;
 pub mod plaintext;
 pub mod policy;
 pub mod posture;

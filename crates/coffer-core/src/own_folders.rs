@@ -64,22 +64,26 @@ impl Relation {
 }
 
 /// The platform's per-user folders where Coffer keeps its own things
-/// (`~/.local/share/coffer`, `~/.config/coffer`, `~/.cache/coffer`, and
-/// the app's working area base).
+/// ([`crate::paths`]: data, settings, cache; and both places the app's
+/// working area can live — `$XDG_RUNTIME_DIR/coffer`, or inside the cache
+/// folder).
 pub fn platform_folders() -> Vec<(PathBuf, OwnKind)> {
-    let mut v = Vec::new();
-    for (dir, kind) in [
-        (dirs::data_dir(), OwnKind::Data),
-        (dirs::data_local_dir(), OwnKind::Data),
-        (dirs::config_dir(), OwnKind::Config),
-        (dirs::cache_dir(), OwnKind::Cache),
-        (dirs::runtime_dir(), OwnKind::WorkArea),
-    ] {
-        if let Some(d) = dir {
-            v.push((d.join("coffer"), kind));
-        }
-    }
-    v
+    [
+        (crate::paths::data_dir(), OwnKind::Data),
+        (
+            dirs::data_local_dir().map(|d| d.join("coffer")),
+            OwnKind::Data,
+        ),
+        (crate::paths::config_dir(), OwnKind::Config),
+        (crate::paths::cache_dir(), OwnKind::Cache),
+        (
+            dirs::runtime_dir().map(|d| d.join("coffer")),
+            OwnKind::WorkArea,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(dir, kind)| Some((dir?, kind)))
+    .collect()
 }
 
 /// Coffer's own folders as seen from one vault.

@@ -77,15 +77,13 @@ fn sinks_path(vault_dir: &Path) -> PathBuf {
 
 /// The sinks configured for the vault at `vault_dir`.
 pub fn load(vault_dir: &Path) -> Result<Vec<Sink>> {
-    match fs::read(sinks_path(vault_dir)) {
+    const WHAT: &str = "audit sink list";
+    match crate::fsutil::read_bounded(&sinks_path(vault_dir), 1 << 20, WHAT) {
         Ok(b) => serde_json::from_slice::<SinkList>(&b)
             .map(|l| l.sinks)
-            .map_err(|e| Error::corrupt("audit sink list", e.to_string())),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(Error::Io {
-            context: "reading the audit sink list",
-            source: e,
-        }),
+            .map_err(|e| Error::corrupt(WHAT, e.to_string())),
+        Err(e) if crate::fsutil::is_not_found(&e) => Ok(Vec::new()),
+        Err(e) => Err(e),
     }
 }
 
@@ -301,7 +299,7 @@ fn ship_syslog(log: &AuditLog, url: &str) -> Result<(u64, u64)> {
         .open(state_path.with_extension("lock"))
         .ctx("opening the syslog shipping state")?;
     lock.lock().ctx("locking the syslog shipping state")?;
-    let state: SyslogState = fs::read(&state_path)
+    let state: SyslogState = crate::fsutil::read_bounded(&state_path, 64 << 10, "shipping state")
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();

@@ -466,6 +466,13 @@ fn mode_of(_: &fs::Metadata) -> u32 {
     0
 }
 
+/// Reads `vault.json`, refusing one over [`crate::config::MAX_CONFIG_LEN`]
+/// before reading it.
+fn read_config(dir: &Path) -> Result<Vec<u8>> {
+    let max = crate::config::MAX_CONFIG_LEN as u64;
+    fsutil::read_bounded(&dir.join(CONFIG_FILE), max, "vault config")
+}
+
 /// A plaintext about to be removed because a verified object holds it.
 /// Written (durably) before the removals, cleared after: if a crash comes
 /// in between, the next add recognises the file by its identity — no name
@@ -2065,13 +2072,6 @@ impl Vault {
         let b = serde_json::to_vec_pretty(&ProtectedList { folders }).expect("serializes");
         fsutil::atomic_write(&self.dir.join(PROTECTED_FILE), &b)
     }
-}
-
-/// Reads `vault.json`, refusing one over [`crate::config::MAX_CONFIG_LEN`]
-/// before reading it.
-fn read_config(dir: &Path) -> Result<Vec<u8>> {
-    let max = crate::config::MAX_CONFIG_LEN as u64;
-    fsutil::read_bounded(&dir.join(CONFIG_FILE), max, "vault config")
 }
 
 /// Walks `root` and pairs every regular file with its vault path under
