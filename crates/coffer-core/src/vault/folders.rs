@@ -1,0 +1,300 @@
+//! Protected folders and walking them: the list on disk, registration
+//! (never one of Coffer's own folders), the walk that finds what to add,
+//! and the census of plaintext still waiting.
+
+use super::*;
+
+/// Largest protected-folder list we read.
+const MAX_PROTECTED_LEN: u64 = 1 << 20;
+/// A protected folder: a place on disk whose files are kept in the vault.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProtectedFolder {
+    /// Absolute path of the folder.
+    pub path: PathBuf,
+    /// Top-level vault folder its files go under.
+    pub name: String,
+    /// When it was protected, seconds since the epoch.
+    pub added: i64,
+}
+
+#[derive(Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProtectedList {
+    folders: Vec<ProtectedFolder>,
+}
+
+impl Vault {
+    /// The protected folders.
+    pub fn protected_folders(&self) -> Result<Vec<ProtectedFolder>> {
+        const WHAT: &str = "protected folder list";
+        match fsutil::read_bounded(&self.dir.join(PROTECTED_FILE), MAX_PROTECTED_LEN, WHAT) {
+            Ok(b) => {
+                let l: ProtectedList =
+                    serde_json::from_slice(&b).map_err(|e| Error::corrupt(WHAT, e.to_string()))?;
+                Ok(l.folders)
+            }
+            Err(e) if fsutil::is_not_found(&e) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Coffer's own folders, as this vault sees them: never protected,
+    /// never walked, never added from.
+    pub fn own_folders(&self) -> OwnFolders {
+        let mut sinks: Vec<crate::sink::Sink> = crate::sink::load(&self.dir).unwrap_or_default();
+        sinks.extend(self.policy.policy.audit.sinks.iter().cloned());
+        OwnFolders::new(
+            &self.dir,
+            sinks.into_iter().filter_map(|s| match s {
+                crate::sink::Sink::Directory { path } => Some(path),
+                crate::sink::Sink::Syslog { .. } => None,
+            }),
+        )
+    }
+
+    /// What [`collect_sources`] finds under `root`, with this vault's own
+    /// folders left out and the policy's quiet period for temporary files.
+    pub fn collect(&self, root: &Path, prefix: &str) -> Result<Collected> {
+        collect_sources(
+            root,
+            prefix,
+            &self.own_folders(),
+            self.policy.policy.temporary_quiet(),
+        )
+    }
+
+    /// The plaintext files still in the protected folders, by reason.
+    pub fn plaintext_census(&self) -> Result<Census> {
+        let folders: Vec<PathBuf> = self
+            .protected_folders()?
+            .into_iter()
+            .map(|f| f.path)
+            .collect();
+        Ok(plaintext::census(
+            &folders,
+            &self.own_folders(),
+            self.policy.policy.temporary_quiet(),
+        ))
+    }
+
+    /// Registers `dir` as a protected folder (idempotent) and returns it.
+    /// A folder that is, holds or lies inside one of Coffer's own folders
+    /// is refused ([`Error::UnsafeFolder`]).
+    pub fn register_protected(&self, dir: &Path) -> Result<ProtectedFolder> {
+        let abs = fs::canonicalize(dir).ctx("finding the folder to protect")?;
+        if !abs.is_dir() {
+            return Err(Error::Invalid("only a folder can be protected".into()));
+        }
+        if let Some((relation, what)) = self.own_folders().conflict(&abs) {
+            return Err(Error::UnsafeFolder { relation, what });
+        }
+        let _w = self.writer()?;
+        let mut list = self.protected_folders()?;
+        if let Some(f) = list.iter().find(|f| f.path == abs) {
+            return Ok(f.clone());
+        }
+        let base = abs
+            .file_name()
+            .and_then(|n| n.to_str())
+            .filter(|n| format::validate_rel_path(n).is_ok())
+            .unwrap_or("Protected")
+            .to_owned();
+        let mut name = base.clone();
+        let mut n = 2;
+        while list.iter().any(|f| f.name == name) {
+            name = format!("{base} ({n})");
+            n += 1;
+        }
+        let folder = ProtectedFolder {
+            path: abs,
+            name,
+            added: now_ns() / 1_000_000_000,
+        };
+        list.push(folder.clone());
+        self.save_protected(list)?;
+        self.audit.append(&[AuditEvent::FolderProtected])?;
+        Ok(folder)
+    }
+
+    /// Stops protecting the folder at `dir`; its files stay in the vault.
+    pub fn unregister_protected(&self, dir: &Path) -> Result<()> {
+        let abs = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        if self
+            .policy
+            .policy
+            .mandatory_folders(&home_dir())
+            .iter()
+            .any(|m| *m == abs || fs::canonicalize(m).is_ok_and(|c| c == abs))
+        {
+            return Err(Error::Invalid(format!(
+                "this folder must stay protected: it is required by {}",
+                self.policy.by()
+            )));
+        }
+        let _w = self.writer()?;
+        let mut list = self.protected_folders()?;
+        let before = list.len();
+        list.retain(|f| f.path != abs);
+        if list.len() == before {
+            return Err(Error::NotFound("protected folder".into()));
+        }
+        self.save_protected(list)?;
+        self.audit.append(&[AuditEvent::FolderUnprotected])
+    }
+
+    fn save_protected(&self, folders: Vec<ProtectedFolder>) -> Result<()> {
+        let b = serde_json::to_vec_pretty(&ProtectedList { folders }).expect("serializes");
+        fsutil::atomic_write(&self.dir.join(PROTECTED_FILE), &b)
+    }
+
+    /// Registers the policy's mandatory folders (creating them if needed).
+    /// One that would hold or lie inside Coffer's own folders is never
+    /// protected; compliance reports it for IT to correct.
+    pub fn ensure_mandatory_folders(&self) -> Result<Vec<ProtectedFolder>> {
+        let mut added = Vec::new();
+        let own = self.own_folders();
+        for f in self.policy.policy.mandatory_folders(&home_dir()) {
+            if own.conflict(&f).is_some() {
+                continue;
+            }
+            fs::create_dir_all(&f).ctx("creating a mandatory protected folder")?;
+            added.push(self.register_protected(&f)?);
+        }
+        Ok(added)
+    }
+}
+
+/// Walks `root` and pairs every regular file with its vault path under
+/// `prefix`. Nothing is followed: a `root` that is a symlink is skipped
+/// (its parent folders are resolved once). Coffer's own folders are
+/// never entered. Names that are not UTF-8, and temporary files that are
+/// still in use or were written within `quiet`, are reported as skipped.
+pub fn collect_sources(
+    root: &Path,
+    prefix: &str,
+    own: &OwnFolders,
+    quiet: Duration,
+) -> Result<Collected> {
+    let mut c = Collected::default();
+    // A link named on the command line is not followed either (a protected
+    // folder reaches here already resolved, by `register_protected`).
+    if fs::symlink_metadata(root)
+        .ctx("reading what to add")?
+        .file_type()
+        .is_symlink()
+    {
+        c.skipped.push((root.to_path_buf(), SkipReason::Symlink));
+        return Ok(c);
+    }
+    let root = fs::canonicalize(root).ctx("reading what to add")?;
+    if own.holds(&root) {
+        c.skipped.push((root, SkipReason::CofferFolder));
+        return Ok(c);
+    }
+    let meta = fs::symlink_metadata(&root).ctx("reading what to add")?;
+    if !meta.is_dir() {
+        let within: Arc<Path> = Arc::from(parent_of(&root));
+        if meta.is_file() {
+            c.sources
+                .push(AddSource::new(&within, root, prefix.to_owned()));
+        } else {
+            c.skipped.push((root, SkipReason::NotRegularFile));
+        }
+        return Ok(c);
+    }
+    let within: Arc<Path> = Arc::from(root.as_path());
+    let now = SystemTime::now();
+    let mut temporary = Vec::new();
+    let walk = walkdir::WalkDir::new(&root)
+        .follow_links(false)
+        .follow_root_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            !(e.depth() > 0
+                && e.file_type().is_dir()
+                && e.metadata().is_ok_and(|m| own.is_own_dir(e.path(), &m)))
+        });
+    for e in walk {
+        let e = match e {
+            Ok(e) => e,
+            Err(err) => {
+                return Err(Error::Io {
+                    context: "walking a folder",
+                    source: err.into(),
+                });
+            }
+        };
+        let ft = e.file_type();
+        if ft.is_dir() {
+            continue;
+        }
+        let rel = e
+            .path()
+            .strip_prefix(&root)
+            .expect("walkdir stays under root");
+        let mut parts = Vec::new();
+        let mut utf8 = true;
+        for c in rel.components() {
+            match c.as_os_str().to_str() {
+                Some(s) => parts.push(s),
+                None => utf8 = false,
+            }
+        }
+        let reason = if ft.is_symlink() {
+            Some(SkipReason::Symlink)
+        } else if !ft.is_file() {
+            Some(SkipReason::NotRegularFile)
+        } else if !utf8 {
+            Some(SkipReason::NameNotUtf8)
+        } else if parts
+            .last()
+            .is_some_and(|n| plaintext::is_temporary_name(n))
+        {
+            match e.metadata() {
+                Ok(m) if plaintext::temporary_wait(e.path(), &m, quiet, now).is_none() => {
+                    temporary.push(c.sources.len());
+                    None
+                }
+                _ => Some(SkipReason::Transient),
+            }
+        } else {
+            None
+        };
+        match reason {
+            Some(r) => c.skipped.push((e.path().to_path_buf(), r)),
+            None => c.sources.push(AddSource::new(
+                &within,
+                e.path().to_path_buf(),
+                if prefix.is_empty() {
+                    parts.join("/")
+                } else {
+                    format!("{prefix}/{}", parts.join("/"))
+                },
+            )),
+        }
+    }
+    // Quiet temporary files are taken unless a program still has them open.
+    let quiet_ones: Vec<PathBuf> = temporary
+        .iter()
+        .map(|i| c.sources[*i].source.clone())
+        .collect();
+    let open = plaintext::open_by_others(&quiet_ones, false);
+    if !open.is_empty() {
+        let (busy, free): (Vec<AddSource>, Vec<AddSource>) = std::mem::take(&mut c.sources)
+            .into_iter()
+            .partition(|s| open.contains(&s.source));
+        c.sources = free;
+        c.skipped
+            .extend(busy.into_iter().map(|s| (s.source, SkipReason::Transient)));
+    }
+    Ok(c)
+}
+
+pub(super) fn parent_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("/"),
+    }
+}
