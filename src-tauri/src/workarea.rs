@@ -201,11 +201,23 @@ impl WorkArea {
     /// Decrypts `entry` into the working area and returns its path.
     pub fn open(&self, vault: &Vault, entry: &Entry) -> CmdResult<PathBuf> {
         let name = entry.path.rsplit('/').next().unwrap_or("file");
-        let sub = self.dir.join(&entry.id.to_hex()[..8]);
+        // The whole id: anyone with the public key can seal an object whose
+        // id shares a prefix with another's, and must not get its copy.
+        let sub = self.dir.join(entry.id.to_hex());
         let dest = sub.join(name);
         if dest.exists() {
-            // Already open: hand out the same copy (it may hold unsaved edits).
-            return Ok(dest);
+            // Already open: hand out the same copy (it may hold unsaved
+            // edits), if it is the copy of this very file.
+            if guard(&self.files)
+                .get(&dest)
+                .is_some_and(|t| t.vault_path == entry.path)
+            {
+                return Ok(dest);
+            }
+            return Err(UiError::new(
+                "invalid",
+                "Another copy is already open under that name; close it and try again.",
+            ));
         }
         vault.open_into(entry, &dest)?;
         let (len, mtime_ns) = fingerprint(&dest).unwrap_or((entry.size, entry.mtime_ns));

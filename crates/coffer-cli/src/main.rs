@@ -721,6 +721,9 @@ fn skip_text(r: &vault::SkipReason) -> &'static str {
             "has other names (hard links), so removing it would not remove its data; not protected"
         }
         vault::SkipReason::CofferFolder => "inside one of Coffer's own folders; never encrypted",
+        vault::SkipReason::Unreadable => {
+            "a folder that cannot be read (check its permissions); what is in it stays as it is"
+        }
     }
 }
 

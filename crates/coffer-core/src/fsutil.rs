@@ -151,7 +151,7 @@ impl WriterLock {
     /// Takes the lock at `path`, waiting up to `wait` for another holder to
     /// finish; otherwise [`Error::InUse`] with the holder's PID.
     pub fn acquire(path: &Path, wait: Duration) -> Result<Self> {
-        let mut file = OpenOptions::new()
+        let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
@@ -169,7 +169,8 @@ impl WriterLock {
                 }
                 Err(fs::TryLockError::WouldBlock) => {
                     let mut s = String::new();
-                    let _ = file.read_to_string(&mut s);
+                    // A PID is a few digits; a huge planted file is not read.
+                    let _ = (&file).take(32).read_to_string(&mut s);
                     return Err(Error::InUse {
                         pid: s.trim().parse().ok(),
                     });

@@ -117,15 +117,22 @@ pub fn resolve(path: &Path) -> PathBuf {
     }
 }
 
+/// Whether `dir` holds a Coffer vault (`vault.json` beside `objects/`):
+/// any vault, this one under another name (a bind mount, a firmlink) or
+/// another user's, is never walked into or encrypted away.
+pub fn looks_like_vault(dir: &Path) -> bool {
+    dir.join("vault.json").is_file() && dir.join("objects").is_dir()
+}
+
 /// Case-folded where the file system usually is case-insensitive.
-fn key(p: &Path) -> PathBuf {
+fn key(p: &Path) -> std::borrow::Cow<'_, Path> {
     #[cfg(any(windows, target_os = "macos"))]
     {
-        PathBuf::from(p.to_string_lossy().to_lowercase())
+        std::borrow::Cow::Owned(PathBuf::from(p.to_string_lossy().to_lowercase()))
     }
     #[cfg(not(any(windows, target_os = "macos")))]
     {
-        p.to_path_buf()
+        std::borrow::Cow::Borrowed(p)
     }
 }
 
@@ -141,9 +148,9 @@ impl OwnFolders {
         }
         let mut resolved: Vec<(PathBuf, OwnKind)> = Vec::new();
         for (p, k) in folders {
-            if !p.is_absolute() {
+            let Ok(p) = std::path::absolute(&p) else {
                 continue;
-            }
+            };
             // Both spellings: a symlinked path must not slip past.
             for q in [p.clone(), resolve(&p)] {
                 if !resolved.iter().any(|(r, _)| key(r) == key(&q)) {
@@ -170,7 +177,8 @@ impl OwnFolders {
     /// How `folder` stands to the first of Coffer's folders it meets.
     pub fn conflict(&self, folder: &Path) -> Option<(Relation, OwnKind)> {
         // Judged by where it really is: `..` and symlinks resolved.
-        let c = key(&resolve(folder));
+        let resolved = resolve(folder);
+        let c = key(&resolved);
         {
             for (own, kind) in &self.folders {
                 let own = key(own);
@@ -217,7 +225,7 @@ impl OwnFolders {
             }
         }
         let _ = meta;
-        self.folders.iter().any(|(p, _)| key(p) == key(path))
+        self.folders.iter().any(|(p, _)| key(p) == key(path)) || looks_like_vault(path)
     }
 }
 

@@ -124,9 +124,31 @@ pub fn temporary_wait(
     if locks_a_present_document(path, name) {
         return Some(quiet.max(Duration::from_secs(1)));
     }
-    let written = meta.modified().unwrap_or(now);
-    let age = now.duration_since(written).unwrap_or(Duration::ZERO);
+    let age = now
+        .duration_since(last_written(meta, now))
+        .unwrap_or(Duration::ZERO);
     (age < quiet).then(|| quiet - age)
+}
+
+/// When the file was last written: its status-change time where there is
+/// one (the kernel sets it from its own clock, so a modification time set
+/// in the future — `touch -d`, an archive, another machine's clock — cannot
+/// keep a file waiting for ever), else its modification time.
+fn last_written(meta: &fs::Metadata, now: SystemTime) -> SystemTime {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let ctime = std::time::UNIX_EPOCH
+            + Duration::new(
+                meta.ctime().max(0) as u64,
+                meta.ctime_nsec().clamp(0, 999_999_999) as u32,
+            );
+        ctime.min(now)
+    }
+    #[cfg(not(unix))]
+    {
+        meta.modified().unwrap_or(now).min(now)
+    }
 }
 
 /// Whether `meta` describes a file with more than one name.
@@ -236,7 +258,7 @@ pub fn census(folders: &[PathBuf], own: &OwnFolders, quiet: Duration) -> Census 
             }
             let Ok(meta) = e.metadata() else { continue };
             let name = e.file_name().to_str();
-            let reason = if name.is_none() {
+            let reason = if e.path().to_str().is_none() {
                 Waiting::NameNotUtf8
             } else if is_hard_linked(&meta) {
                 Waiting::HardLinked

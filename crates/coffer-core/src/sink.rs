@@ -188,12 +188,26 @@ fn ship_directory(log: &AuditLog, dir: &Path) -> Result<(u64, u64)> {
     }
     let id = log.identity();
     let path = dir.join(copy_name(&id.device, &id.vault));
-    let mut f = OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create(true)
-        .open(&path)
-        .ctx("opening the shipped audit copy")?;
+    // The share is written by every device: a link planted in our copy's
+    // place must not make us truncate or append to whatever it points at.
+    let mut o = OpenOptions::new();
+    o.read(true).append(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    }
+    let mut f = o.open(&path).ctx("opening the shipped audit copy")?;
+    if !f
+        .metadata()
+        .ctx("opening the shipped audit copy")?
+        .is_file()
+    {
+        return Err(Error::Io {
+            context: "the shipped audit copy is not a regular file",
+            source: io::Error::from(io::ErrorKind::InvalidData),
+        });
+    }
     f.lock().ctx("locking the shipped audit copy")?;
     let (last, torn) = last_seq_of(&mut f)?;
     if torn > 0 {

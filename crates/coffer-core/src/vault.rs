@@ -362,6 +362,9 @@ impl Vault {
     /// passphrase slot, a recovery slot, and the optional keychain and
     /// escrow slots.
     pub fn create(dir: &Path, opts: CreateOptions<'_>) -> Result<Created> {
+        // Absolute, so that Coffer always recognises its own vault: a
+        // relative path would slip past every check that keeps a walk out.
+        let dir = &std::path::absolute(dir).ctx("finding the vault folder")?;
         if dir.join(CONFIG_FILE).exists() {
             return Err(Error::AlreadyExists);
         }
@@ -421,6 +424,7 @@ impl Vault {
     /// Opens the vault in `dir`, locked. Leftover temporary files from a
     /// crash are removed if no other writer is active.
     pub fn open(dir: &Path) -> Result<Self> {
+        let dir = &std::path::absolute(dir).ctx("finding the vault folder")?;
         let bytes = match read_config(dir) {
             Err(e) if fsutil::is_not_found(&e) => return Err(Error::NotFound("vault".into())),
             r => r?,

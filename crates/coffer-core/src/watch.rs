@@ -26,7 +26,7 @@ use notify::{RecursiveMode, Watcher as _};
 
 use crate::error::{Error, Result};
 use crate::format::FileId;
-use crate::own_folders::{OwnFolders, Relation};
+use crate::own_folders::OwnFolders;
 use crate::plaintext;
 use crate::vault::{self, AddOptions, AddOutcome, AddSource, ProtectedFolder, SkipReason, Vault};
 
@@ -213,7 +213,7 @@ impl State {
     /// Re-reads the protected folder list, watches new folders and scans
     /// them for files that arrived while nobody was watching.
     fn reload_folders(&mut self) {
-        let folders = match self.vault.protected_folders() {
+        let (folders, refused) = match self.vault.safe_protected_folders() {
             Ok(f) => f,
             Err(e) => {
                 self.emit(WatchEvent::Warning(format!(
@@ -223,24 +223,9 @@ impl State {
             }
         };
         self.own = self.vault.own_folders();
-        // A folder registered before Coffer refused such folders, or one
-        // that a moved vault now sits above, is never watched if it lies
-        // inside Coffer's own; one that holds them is watched, and every
-        // walk and add skips Coffer's folders inside it.
-        let folders: Vec<ProtectedFolder> = folders
-            .into_iter()
-            .filter(|f| match self.own.conflict(&f.path) {
-                Some((rel @ (Relation::Is | Relation::Inside), what)) => {
-                    self.emit(WatchEvent::Warning(format!(
-                        "a protected folder {} {} and is not watched; unprotect it",
-                        rel.describe(),
-                        what.describe()
-                    )));
-                    false
-                }
-                _ => true,
-            })
-            .collect();
+        for why in refused {
+            self.emit(WatchEvent::Warning(why));
+        }
         let now: HashSet<PathBuf> = folders.iter().map(|f| f.path.clone()).collect();
         for gone in self.watched.difference(&now).cloned().collect::<Vec<_>>() {
             let _ = self.watcher.unwatch(&gone);

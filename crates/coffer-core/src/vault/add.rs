@@ -86,6 +86,8 @@ pub enum SkipReason {
     /// It lies inside one of Coffer's own folders (the vault, its data or
     /// settings, the working area, an audit sink).
     CofferFolder,
+    /// A folder could not be read (permissions); what is below it stays.
+    Unreadable,
 }
 
 /// What became of one source.
@@ -148,6 +150,15 @@ struct Pending {
     sealed: Sealed,
     size: u64,
     fingerprint: Fingerprint,
+}
+
+/// Whether a folder between `within` and `file` (both included) holds a
+/// Coffer vault, whatever name it is reached by.
+fn inside_a_vault(within: &Path, file: &Path) -> bool {
+    file.ancestors()
+        .skip(1)
+        .take_while(|d| d.starts_with(within))
+        .any(crate::own_folders::looks_like_vault)
 }
 
 impl Vault {
@@ -269,7 +280,7 @@ impl Vault {
         // Whatever a walk or an event let through: Coffer's own files are
         // never encrypted away (copying one in, as the working area's saves
         // do, removes nothing).
-        if verify && own.holds(&src.source) {
+        if verify && (own.holds(&src.source) || inside_a_vault(&src.within, &src.source)) {
             return Err(AddOutcome::Skipped(SkipReason::CofferFolder));
         }
         let beneath = Beneath::new(&src.within);
@@ -472,7 +483,11 @@ impl Vault {
             }
         }
         for d in parents {
-            fsutil::sync_dir(&d)?;
+            // A folder removed meanwhile has nothing left to flush.
+            match fsutil::sync_dir(&d) {
+                Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {}
+                other => other?,
+            }
         }
         journal.retain(|r| !done.contains(&r.id));
         self.save_removals(journal)
@@ -510,8 +525,12 @@ impl Vault {
             "removal journal",
         )
         .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
+        .and_then(|b| serde_json::from_slice::<Vec<Removal>>(&b).ok())
         .unwrap_or_default()
+        .into_iter()
+        // Old entries are never trusted, not only pruned when saved.
+        .filter(|r| r.at_ns > now_ns() - REMOVAL_MAX_AGE_NS)
+        .collect()
     }
 
     fn save_removals(&self, journal: &[Removal]) -> Result<()> {

@@ -39,6 +39,37 @@ impl Vault {
         }
     }
 
+    /// The protected folders it is safe to watch and walk, and the others
+    /// with why not. `protected.json` sits in the vault folder, which the
+    /// threat model lets an attacker write; until it is authenticated, an
+    /// entry is only acted on if `protect` could have written it: a real
+    /// (canonical) folder that is not, does not hold and does not lie
+    /// inside Coffer's own folders, and is neither `/` nor the home folder
+    /// nor above it.
+    pub fn safe_protected_folders(&self) -> Result<(Vec<ProtectedFolder>, Vec<String>)> {
+        let own = self.own_folders();
+        let home = fs::canonicalize(home_dir()).unwrap_or_else(|_| home_dir());
+        let mut safe = Vec::new();
+        let mut refused = Vec::new();
+        for f in self.protected_folders()? {
+            let why = if fs::canonicalize(&f.path).ok().as_deref() != Some(f.path.as_path()) {
+                Some("is not a real folder path (it moved, or goes through a link)".to_owned())
+            } else if home.starts_with(&f.path) {
+                Some("is the home folder or holds it".to_owned())
+            } else {
+                own.conflict(&f.path)
+                    .map(|(rel, what)| format!("{} {}", rel.describe(), what.describe()))
+            };
+            match why {
+                Some(w) => refused.push(format!(
+                    "a protected folder {w}; it is not watched: unprotect it"
+                )),
+                None => safe.push(f),
+            }
+        }
+        Ok((safe, refused))
+    }
+
     /// Coffer's own folders, as this vault sees them: never protected,
     /// never walked, never added from.
     pub fn own_folders(&self) -> OwnFolders {
@@ -67,7 +98,8 @@ impl Vault {
     /// The plaintext files still in the protected folders, by reason.
     pub fn plaintext_census(&self) -> Result<Census> {
         let folders: Vec<PathBuf> = self
-            .protected_folders()?
+            .safe_protected_folders()?
+            .0
             .into_iter()
             .map(|f| f.path)
             .collect();
@@ -212,18 +244,18 @@ pub fn collect_sources(
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| {
-            !(e.depth() > 0
-                && e.file_type().is_dir()
-                && e.metadata().is_ok_and(|m| own.is_own_dir(e.path(), &m)))
+            !(e.file_type().is_dir() && e.metadata().is_ok_and(|m| own.is_own_dir(e.path(), &m)))
         });
     for e in walk {
         let e = match e {
             Ok(e) => e,
+            // One unreadable subfolder must not stop the rest from being
+            // protected: it is reported, and the walk goes on.
             Err(err) => {
-                return Err(Error::Io {
-                    context: "walking a folder",
-                    source: err.into(),
-                });
+                if let Some(p) = err.path() {
+                    c.skipped.push((p.to_path_buf(), SkipReason::Unreadable));
+                }
+                continue;
             }
         };
         let ft = e.file_type();
@@ -295,6 +327,7 @@ pub fn collect_sources(
 pub(super) fn parent_of(path: &Path) -> PathBuf {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("/"),
+        Some(_) => PathBuf::from("."),
+        None => PathBuf::from("/"),
     }
 }

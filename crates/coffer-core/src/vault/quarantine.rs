@@ -70,7 +70,7 @@ impl Vault {
         let _w = self.writer()?;
         // A handle opened before a rotation elsewhere would take every
         // object under the new key version for a damaged one.
-        let bytes = fs::read(self.dir.join(super::CONFIG_FILE)).ctx("reading the vault config")?;
+        let bytes = super::read_config(&self.dir)?;
         let on_disk = VaultConfig::parse(&bytes)?;
         if !on_disk.key_versions.iter().map(|v| v.version).eq(self
             .config
@@ -89,9 +89,18 @@ impl Vault {
             if !self.object_path(id).exists() {
                 return Err(Error::NotFound(format!("object {}", id.to_hex())));
             }
-            if self.check_object(id, full).is_ok() {
+            // Only damage counts: an object that cannot be read for an
+            // ordinary reason (permissions, too many open files, a read
+            // error) is healthy, and its key must not be destroyed.
+            let damaged = matches!(
+                self.check_object(id, full),
+                Err(Error::DecryptionFailed
+                    | Error::Corrupt { .. }
+                    | Error::UnsupportedVersion { .. })
+            );
+            if !damaged {
                 return Err(Error::Invalid(format!(
-                    "object {} verifies fine{}: only objects that fail verification can be quarantined",
+                    "object {} is not damaged{}: only objects that fail verification can be quarantined (a permission or read problem is fixed where it is)",
                     id.to_hex(),
                     if full {
                         ""
