@@ -115,32 +115,33 @@ impl Beneath {
         })
     }
 
-    /// Opens the file at `path` (below the root) for reading.
-    pub fn open_read(&self, path: &Path) -> io::Result<File> {
-        let rel = self.relative(path)?;
-        let parts = plain_parts(rel)?;
-        let Some((name, dirs)) = parts.split_last() else {
-            return Err(io::Error::new(
+    /// The folders from the root down to `path`'s, and its name.
+    fn split<'a>(
+        &self,
+        path: &'a Path,
+    ) -> io::Result<(Vec<&'a std::ffi::OsStr>, &'a std::ffi::OsStr)> {
+        let mut parts = plain_parts(self.relative(path)?)?;
+        let name = parts.pop().ok_or_else(|| {
+            io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "the folder itself is not a file",
-            ));
-        };
-        imp::open_file(&self.root, dirs, name)
+            )
+        })?;
+        Ok((parts, name))
+    }
+
+    /// Opens the file at `path` (below the root) for reading.
+    pub fn open_read(&self, path: &Path) -> io::Result<File> {
+        let (dirs, name) = self.split(path)?;
+        imp::open_file(&self.root, &dirs, name)
     }
 
     /// Removes the file at `path` if it is still the one `expected`
     /// describes; returns `Ok(false)` and leaves it if it is not. The
     /// caller flushes the folder (once per batch, not once per file).
     pub fn remove_if_unchanged(&self, path: &Path, expected: &Fingerprint) -> io::Result<bool> {
-        let rel = self.relative(path)?;
-        let parts = plain_parts(rel)?;
-        let Some((name, dirs)) = parts.split_last() else {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "the folder itself is not a file",
-            ));
-        };
-        imp::remove_if(&self.root, dirs, name, expected)
+        let (dirs, name) = self.split(path)?;
+        imp::remove_if(&self.root, &dirs, name, expected)
     }
 }
 
