@@ -427,11 +427,36 @@ fn a_forged_protected_folder_entry_is_not_watched() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_secs(3));
+    // The warning comes with the startup scan: once it is out, the
+    // watcher has decided what to watch.
+    let stdout = w.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let warned = loop {
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(line) if line.contains("is not watched") => break true,
+            Ok(line) if line.contains("\"ready\"") => {
+                seen.push(line);
+                break seen.iter().any(|l| l.contains("is not watched"));
+            }
+            Ok(line) => seen.push(line),
+            Err(_) => break false,
+        }
+    };
     let _ = w.kill();
-    let out = w.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("is not watched"), "{text}");
+    let _ = w.wait();
+    assert!(warned, "{seen:?}");
     assert_eq!(
         fs::read(h.path("Documents/thesis.txt")).unwrap(),
         b"not to be touched"
