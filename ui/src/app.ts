@@ -1,5 +1,6 @@
 // The app shell: which screen shows, the sidebar, and the reactions to
-// backend events. Screens are plain functions returning a View.
+// backend events. Screens are plain functions returning a View; each gets
+// the App only through the narrow context it needs (see view.ts).
 
 import { ACTIVITY_EVENTS, ACTIVITY_INTERVAL_MS, throttle } from "./activity";
 import { Backoff } from "./backoff";
@@ -28,23 +29,7 @@ import { homeView } from "./screens/home";
 import { keysView } from "./screens/keys";
 import { settingsView } from "./screens/settings";
 import { recoverView, setupView, showNewRecoveryKey, unlockView } from "./screens/unlock";
-
-export type Route = "home" | "files" | "folders" | "activity" | "keys" | "settings";
-
-export interface View {
-  el: HTMLElement;
-  title: string;
-  /** Where focus goes when the view appears (default: its h1). */
-  focusTarget?: () => HTMLElement | null;
-  destroy?: () => void;
-  filesChanged?: () => void;
-  stateChanged?: () => void;
-  /** The vault key or the ways to unlock changed (e.g. a rotation finished). */
-  keysChanged?: () => void;
-  watcherEvent?: (e: WatcherEvent) => void;
-}
-
-export type WatcherLogEntry = WatcherEvent & { atMs: number };
+import type { GateContext, Route, VaultContext, View, WatcherLogEntry } from "./view";
 
 const NAV: { route: Route; label: string; icon: string }[] = [
   { route: "home", label: "Home", icon: "home" },
@@ -64,7 +49,7 @@ const LOCK_NOTICE: Record<LockReason, (s: AppState | null) => string | undefined
   quit: () => undefined,
 };
 
-export class App {
+export class App implements VaultContext, GateContext {
   readonly root: HTMLElement;
   state: AppState | null = null;
   readonly backoff = new Backoff();

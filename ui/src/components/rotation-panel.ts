@@ -2,10 +2,10 @@
 // Cancel button while it runs; "Stopped — it will continue next time"
 // with "Continue now" while it is pending. Shown on Home and Keys.
 
-import type { App } from "../app";
 import { h, icon, uid } from "../dom";
 import { formatEta, formatSize, plural } from "../format";
 import type { RotationDepth, RotationProgress } from "../ipc";
+import type { RotationContext } from "../view";
 import { toastError } from "./toast";
 
 function title(depth: RotationDepth | null, resumed: boolean): string {
@@ -19,7 +19,7 @@ function countText(p: RotationProgress | null, depth: RotationDepth | null): str
   return depth === "reencrypt" && p.totalBytes > 0 ? `${files} · ${formatSize(p.bytes)} of ${formatSize(p.totalBytes)}` : files;
 }
 
-export function rotationPanel(app: App): { el: HTMLElement; destroy: () => void } {
+export function rotationPanel(app: RotationContext): { el: HTMLElement; destroy: () => void } {
   const el = h("div", { class: "rotation-slot" });
   const id = uid("rot");
   // Built once, so the bar animates and the live region isn't re-created.

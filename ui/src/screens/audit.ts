@@ -3,7 +3,7 @@
 // (virtualized: thousands of rows cost the same as thirty), and the
 // access and incident reports.
 
-import type { App, View } from "../app";
+import type { VaultContext, View } from "../view";
 import { showModal } from "../components/dialog";
 import { textField } from "../components/fields";
 import { toast, toastError } from "../components/toast";
@@ -58,7 +58,7 @@ function selectField(label: string, options: { value: string; label: string }[],
   return { wrap: h("div", { class: "field" }, h("label", { class: "label", attrs: { for: id }, text: label }), select), select };
 }
 
-export function activityView(_app: App): View {
+export function activityView(_app: VaultContext): View {
   let filters: AuditFilters = { ...NO_FILTERS };
   let data: AuditView | null = null;
   let rows: AuditRow[] = [];

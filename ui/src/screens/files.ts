@@ -1,7 +1,7 @@
 // Files: browse the vault by folder, search, sort, open, save a copy,
 // remove, and add files (buttons, pickers, drag and drop).
 
-import type { App, View } from "../app";
+import type { VaultContext, View } from "../view";
 import { confirm, showModal } from "../components/dialog";
 import { progressPanel } from "../components/progress";
 import { toast, toastError } from "../components/toast";
@@ -13,7 +13,7 @@ import { api, describeError, onNativeDrop, pickFiles, pickFolder, toIpcError, ty
 
 export const ROW_HEIGHT = 48;
 
-export function filesView(_app: App): View {
+export function filesView(_app: VaultContext): View {
   let model: Model | null = null;
   let folder = "";
   let query = "";

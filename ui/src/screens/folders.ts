@@ -1,7 +1,7 @@
 // Protected folders: where staff keep working. Adding one encrypts what is
 // already there (after saying exactly how many files) and watches it.
 
-import type { App, View } from "../app";
+import type { VaultContext, View } from "../view";
 import { confirm, showModal } from "../components/dialog";
 import { progressPanel } from "../components/progress";
 import { toast, toastError } from "../components/toast";
@@ -23,7 +23,7 @@ function folderName(path: string): string {
   return parts[parts.length - 1] || path;
 }
 
-export function foldersView(app: App): View {
+export function foldersView(app: VaultContext): View {
   let folders: FolderView[] | null = null;
   let busy = false;
   let destroyed = false;

@@ -1,6 +1,6 @@
 // Home: is everything safe, what needs attention, what the watcher did.
 
-import type { App, View } from "../app";
+import type { VaultContext, View } from "../view";
 import { rotationPanel } from "../components/rotation-panel";
 import { h, icon } from "../dom";
 import { formatMinutes, formatRelative, plural } from "../format";
@@ -103,7 +103,7 @@ export function postureBody(p: Posture): HTMLElement {
   return h("div", { class: "posture-grid" }, disk, policy, log);
 }
 
-export function homeView(app: App): View {
+export function homeView(app: VaultContext): View {
   let folders: FolderView[] | null = null;
   let posture: Posture | null = null;
   let postureFailed = false;

@@ -3,7 +3,7 @@
 // rotating the key, and re-encrypting everything after a compromise.
 // Every change asks for the passphrase again.
 
-import type { App, View } from "../app";
+import type { VaultContext, View } from "../view";
 import { passphraseField } from "../components/fields";
 import { withPassphrase } from "../components/passphrase-dialog";
 import { rotationPanel } from "../components/rotation-panel";
@@ -15,7 +15,7 @@ import { ageText, estimateText, scheduleText, SLOT_ORDER, SLOT_TEXT } from "../k
 import { MIN_LENGTH } from "../strength";
 import { showNewRecoveryKey } from "./unlock";
 
-export function keysView(app: App): View {
+export function keysView(app: VaultContext): View {
   let info: KeyInfo | null = null;
   let failed: string | null = null;
   let destroyed = false;

@@ -1,7 +1,7 @@
 // Settings: auto-lock, unlocking with the computer login, the recovery key,
 // and About (the only place that speaks of cryptography).
 
-import type { App, View } from "../app";
+import type { VaultContext, View } from "../view";
 import { autoLockChoices, effectiveAutoLock } from "../choices";
 import { withPassphrase } from "../components/passphrase-dialog";
 import { checkbox } from "../components/fields";
@@ -11,7 +11,7 @@ import { formatMinutes } from "../format";
 import { api, type Settings } from "../ipc";
 import { showNewRecoveryKey } from "./unlock";
 
-export function settingsView(app: App): View {
+export function settingsView(app: VaultContext): View {
   let settings: Settings | null = null;
   let destroyed = false;
 

@@ -1,7 +1,7 @@
 // The screens shown while the vault is locked: first-run setup (with the
 // one-time recovery key), unlock, and "forgot passphrase" recovery.
 
-import type { App, View } from "../app";
+import type { GateContext, View } from "../view";
 import { showModal } from "../components/dialog";
 import { checkbox, passphraseField, textField } from "../components/fields";
 import { h, icon, uid } from "../dom";
@@ -47,7 +47,7 @@ function busy(btn: HTMLButtonElement, on: boolean, label: string): void {
 }
 
 /** Watching continues while locked: say so, calmly, under the card. */
-function lockedFooter(app: App): HTMLElement | null {
+function lockedFooter(app: GateContext): HTMLElement | null {
   const s = app.state;
   if (!s || !s.vaultExists) return null;
   const text = s.watcher.running
@@ -60,7 +60,7 @@ function lockedFooter(app: App): HTMLElement | null {
 
 // ---------------------------------------------------------------- setup
 
-export function setupView(app: App): View {
+export function setupView(app: GateContext): View {
   const pass = passphraseField({ label: "Passphrase", autocomplete: "new-password", strength: true });
   const again = passphraseField({ label: "Type it again", autocomplete: "new-password" });
   const allowKeychain = app.state?.keychainAllowed ?? true;
@@ -166,7 +166,7 @@ export async function showNewRecoveryKey(key: string, intro = "Keep it on paper 
   });
 }
 
-export function recoveryKeyView(app: App, key: string): View {
+export function recoveryKeyView(app: GateContext, key: string): View {
   const ok = checkbox({ label: "I have written down my recovery key and will keep it somewhere safe" });
   const cont = h("button", { class: "btn btn-primary btn-block btn-lg", text: "Continue", attrs: { type: "submit", disabled: true } });
   ok.input.addEventListener("change", () => (cont.disabled = !ok.input.checked));
@@ -196,7 +196,7 @@ export function recoveryKeyView(app: App, key: string): View {
  * Shared handling of a wrong credential: message, shake, and after three
  * tries a countdown that disables the button(s).
  */
-function backoffControl(app: App, err: ReturnType<typeof formError>, buttons: HTMLButtonElement[], what: "passphrase" | "recovery key") {
+function backoffControl(app: GateContext, err: ReturnType<typeof formError>, buttons: HTMLButtonElement[], what: "passphrase" | "recovery key") {
   let timer: ReturnType<typeof setInterval> | null = null;
   const labels = buttons.map((b) => b.textContent ?? "");
   // Announced once when the wait starts; the button shows the countdown.
@@ -253,7 +253,7 @@ function backoffControl(app: App, err: ReturnType<typeof formError>, buttons: HT
   };
 }
 
-export function unlockView(app: App, notice?: string): View {
+export function unlockView(app: GateContext, notice?: string): View {
   const s = app.state;
   const pass = passphraseField({ label: "Passphrase", autocomplete: "current-password" });
   const err = formError();
@@ -354,7 +354,7 @@ export function unlockView(app: App, notice?: string): View {
 
 // ---------------------------------------------------------------- recover
 
-export function recoverView(app: App): View {
+export function recoverView(app: GateContext): View {
   const rk = textField({
     label: "Recovery key",
     hint: "The key you wrote down when Coffer was set up. Dashes and spaces don't matter.",
