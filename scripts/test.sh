@@ -26,6 +26,12 @@ stage "web UI: install, build, unit tests, browser flows (mocked IPC)"
 (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build && npm test && npm run e2e)
 
 stage "format and lints"
+# Import cycles between each crate's top-level modules (issue #14); the UI's
+# own cycle check runs in `npm test` above.
+python3 -m unittest discover -s scripts -p 'check_cycles_test.py'
+# Report-only until the branches removing today's cycles are merged: then
+# drop the "|| true" so a new cycle fails CI.
+python3 scripts/check-cycles.py || true
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 
