@@ -4,6 +4,8 @@
 Run: python3 scripts/check_cycles_test.py   (or python3 -m unittest discover -s scripts -p 'check_cycles_test.py')
 """
 
+from __future__ import annotations
+
 import contextlib
 import importlib.util
 import io
