@@ -31,4 +31,4 @@ pub mod vault;
 pub mod watch;
 pub mod wrap;
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};

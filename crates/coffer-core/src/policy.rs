@@ -172,6 +172,36 @@ impl Effective {
         }
     }
 
+    /// Refuses Argon2id parameters below the floor. Below Coffer's own
+    /// floor it is a parameter error; below an organisation's, the
+    /// organisation's policy refuses them.
+    pub fn check_kdf(&self, k: &Argon2Params) -> Result<()> {
+        let floor = self.policy.kdf_floor();
+        if k.at_least(&floor) {
+            return Ok(());
+        }
+        let why = format!(
+            "m={} MiB, t={}, p={} are below the minimum of m={} MiB, t={}, p={} set by {}",
+            k.m_kib / 1024,
+            k.t,
+            k.p,
+            floor.m_kib / 1024,
+            floor.t,
+            floor.p,
+            self.by()
+        );
+        Err(match self.source {
+            Some(_) => Error::KdfBelowPolicy(why),
+            None => Error::KdfParams(why),
+        })
+    }
+
+    /// The refusal of something this policy does not allow: `what` says
+    /// what ("a keychain slot is not allowed"), the message adds whose rule.
+    pub fn forbids(&self, what: impl std::fmt::Display) -> Error {
+        Error::PolicyForbids(format!("{what} by {}", self.by()))
+    }
+
     /// Says who set a rule, for messages.
     pub fn by(&self) -> String {
         match &self.source {
@@ -184,14 +214,13 @@ impl Effective {
 impl Policy {
     /// Parses and validates policy text.
     pub fn parse(text: &str) -> Result<Self> {
-        let p: Policy =
-            toml::from_str(text).map_err(|e| Error::corrupt("policy", e.to_string()))?;
+        let p: Policy = toml::from_str(text).map_err(|e| Error::policy_invalid(e.to_string()))?;
         p.validate()?;
         Ok(p)
     }
 
     fn validate(&self) -> Result<()> {
-        let bad = |why: String| Err(Error::corrupt("policy", why));
+        let bad = |why: String| Err(Error::policy_invalid(why));
         if let Some(k) = &self.kdf {
             let params = k.params();
             // A floor below OWASP's minimum would weaken, not harden.
@@ -267,8 +296,9 @@ impl Policy {
                         path.display()
                     ));
                 }
-                Sink::Syslog { url } => crate::sink::check_url(url)
-                    .map_err(|e| Error::corrupt("policy", e.to_string()))?,
+                Sink::Syslog { url } => {
+                    crate::sink::check_url(url).map_err(|e| Error::policy_invalid(e.to_string()))?
+                }
                 Sink::Directory { .. } => {}
             }
         }
@@ -508,12 +538,7 @@ pub fn parse_public_key(s: &str) -> Result<crate::wrap::PublicKey> {
         .ok()
         .and_then(|b| <[u8; 32]>::try_from(b).ok())
         .map(crate::wrap::PublicKey)
-        .ok_or_else(|| {
-            Error::corrupt(
-                "policy",
-                "escrow public_key is not a Coffer escrow public key",
-            )
-        })
+        .ok_or_else(|| Error::policy_invalid("escrow public_key is not a Coffer escrow public key"))
 }
 
 /// Loads the effective policy: the system file if present, else
@@ -533,9 +558,12 @@ pub fn load() -> Result<Effective> {
 /// Loads a policy file, refusing one the user could have written.
 pub fn load_from(path: &Path) -> Result<Effective> {
     check_protected(path)?;
-    let bytes = crate::fsutil::read_bounded(path, MAX_POLICY_LEN, "policy")?;
-    let text =
-        String::from_utf8(bytes).map_err(|_| Error::corrupt("policy", "file is not UTF-8"))?;
+    let bytes =
+        crate::fsutil::read_bounded(path, MAX_POLICY_LEN, "policy").map_err(|e| match e {
+            Error::Corrupt { why, .. } => Error::PolicyInvalid { why },
+            other => other,
+        })?;
+    let text = String::from_utf8(bytes).map_err(|_| Error::policy_invalid("file is not UTF-8"))?;
     Ok(Effective {
         policy: Policy::parse(&text)?,
         source: Some(path.to_path_buf()),
@@ -555,10 +583,9 @@ fn check_protected(path: &Path) -> Result<()> {
                 source: e,
             })?;
             if m.uid() != 0 || m.mode() & 0o022 != 0 {
-                return Err(Error::Invalid(format!(
-                    "the policy file {} (or a folder above it) is not owned by root or is writable by others; Coffer refuses it — ask IT to reinstall it with `install -o root -m 0644`",
-                    path.display()
-                )));
+                return Err(Error::PolicyUntrusted {
+                    path: path.to_path_buf(),
+                });
             }
             // The file and its own folder are what a user could swap.
             p = if cur == path { cur.parent() } else { None };

@@ -369,21 +369,9 @@ impl Vault {
             return Err(Error::AlreadyExists);
         }
         let policy = crate::policy::load()?;
-        let floor = policy.policy.kdf_floor();
-        if !opts.kdf.at_least(&floor) {
-            return Err(Error::KdfParams(format!(
-                "m={} MiB, t={}, p={} are below the minimum of m={} MiB, t={}, p={} set by {}",
-                opts.kdf.m_kib / 1024,
-                opts.kdf.t,
-                opts.kdf.p,
-                floor.m_kib / 1024,
-                floor.t,
-                floor.p,
-                policy.by()
-            )));
-        }
+        policy.check_kdf(&opts.kdf)?;
         if opts.keychain_secret.is_some() && !policy.policy.allows(SlotKind::Keychain) {
-            return Err(Error::Invalid(format!(
+            return Err(Error::PolicyForbids(format!(
                 "unlocking with the computer's keychain is not allowed by {}",
                 policy.by()
             )));
@@ -426,7 +414,7 @@ impl Vault {
     pub fn open(dir: &Path) -> Result<Self> {
         let dir = &std::path::absolute(dir).ctx("finding the vault folder")?;
         let bytes = match read_config(dir) {
-            Err(e) if fsutil::is_not_found(&e) => return Err(Error::NotFound("vault".into())),
+            Err(e) if fsutil::is_not_found(&e) => return Err(Error::VaultNotFound),
             r => r?,
         };
         let config = VaultConfig::parse(&bytes)?;
@@ -465,7 +453,7 @@ impl Vault {
     pub fn unlock(&mut self, cred: &Credential<'_>) -> Result<SlotKind> {
         let method = cred.kind().as_str().to_owned();
         if !self.policy.policy.allows(cred.kind()) {
-            return Err(Error::Invalid(format!(
+            return Err(Error::PolicyForbids(format!(
                 "unlocking with the {method} is not allowed by {}",
                 self.policy.by()
             )));
@@ -801,7 +789,7 @@ impl Vault {
                 .as_ref()
                 .is_some_and(|e| e.required)
         {
-            return Err(Error::Invalid(format!(
+            return Err(Error::PolicyForbids(format!(
                 "the organisation escrow slot is required by {}",
                 self.policy.by()
             )));
@@ -853,26 +841,14 @@ impl Vault {
             NewSlot::Escrow(_) => (SlotKind::Escrow, None),
         };
         if !self.policy.policy.allows(kind) {
-            return Err(Error::Invalid(format!(
+            return Err(Error::PolicyForbids(format!(
                 "a {} slot is not allowed by {}",
                 kind.as_str(),
                 self.policy.by()
             )));
         }
-        let floor = self.policy.policy.kdf_floor();
-        if let Some(k) = kdf
-            && !k.at_least(&floor)
-        {
-            return Err(Error::KdfParams(format!(
-                "m={} MiB, t={}, p={} are below the minimum of m={} MiB, t={}, p={} set by {}",
-                k.m_kib / 1024,
-                k.t,
-                k.p,
-                floor.m_kib / 1024,
-                floor.t,
-                floor.p,
-                self.policy.by()
-            )));
+        if let Some(k) = kdf {
+            self.policy.check_kdf(k)?;
         }
         Ok(())
     }
@@ -1141,7 +1117,10 @@ impl Vault {
     /// an existing file.
     pub fn extract(&self, entry: &Entry, dest: &Path) -> Result<()> {
         if let Err(why) = self.policy.policy.check_extract(dest, &home_dir()) {
-            return Err(Error::Invalid(format!("{why} by {}", self.policy.by())));
+            return Err(Error::PolicyForbids(format!(
+                "{why} by {}",
+                self.policy.by()
+            )));
         }
         self.audit.append(&[AuditEvent::FileExtracted {
             id: entry.id.to_hex(),

@@ -159,7 +159,7 @@ impl Vault {
             .iter()
             .any(|m| *m == abs || fs::canonicalize(m).is_ok_and(|c| c == abs))
         {
-            return Err(Error::Invalid(format!(
+            return Err(Error::PolicyForbids(format!(
                 "this folder must stay protected: it is required by {}",
                 self.policy.by()
             )));
@@ -169,7 +169,7 @@ impl Vault {
         let before = list.len();
         list.retain(|f| f.path != abs);
         if list.len() == before {
-            return Err(Error::NotFound("protected folder".into()));
+            return Err(Error::FolderNotProtected);
         }
         self.save_protected(list)?;
         self.audit.append(&[AuditEvent::FolderUnprotected])
