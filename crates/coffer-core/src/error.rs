@@ -104,9 +104,9 @@ pub enum Error {
     #[error("this folder {} {}; protecting it would encrypt Coffer's own files and destroy the vault", relation.describe(), what.describe())]
     UnsafeFolder {
         /// How the folder stands to Coffer's.
-        relation: crate::own_folders::Relation,
+        relation: crate::own_kind::Relation,
         /// Which of Coffer's folders.
-        what: crate::own_folders::OwnKind,
+        what: crate::own_kind::OwnKind,
     },
 
     /// The caller asked a long operation to stop; what it finished stays
@@ -118,7 +118,7 @@ pub enum Error {
     /// before destroying any key version (one of them may still be the only
     /// key to such an object). A rotation that had started stays recorded
     /// and finishes when run again once the objects are restored from a
-    /// backup or quarantined ([`crate::vault::Vault::quarantine`]).
+    /// backup or quarantined (`Vault::quarantine`).
     #[error(
         "key rotation stopped: {} stored object{} cannot be read or unwrapped ({}); \
          no key version was destroyed. Restore {} from a backup or quarantine {}, \
@@ -259,6 +259,9 @@ impl<T> IoContext<T> for io::Result<T> {
     }
 }
 
+/// Result with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,8 +297,8 @@ mod tests {
             (Error::PolicyForbids("x".into()), ErrorKind::PolicyForbids),
             (
                 Error::UnsafeFolder {
-                    relation: crate::own_folders::Relation::Is,
-                    what: crate::own_folders::OwnKind::Vault,
+                    relation: crate::own_kind::Relation::Is,
+                    what: crate::own_kind::OwnKind::Vault,
                 },
                 ErrorKind::UnsafeFolder,
             ),
@@ -333,6 +336,3 @@ mod tests {
         );
     }
 }
-
-/// Result with [`Error`].
-pub type Result<T, E = Error> = std::result::Result<T, E>;
