@@ -16,7 +16,7 @@ pub const TMP_SUFFIX: &str = ".tmp";
 
 /// A unique temp name beside `target`.
 pub fn tmp_path_for(target: &Path) -> PathBuf {
-    let rand: [u8; 6] = crate::primitives::random_array();
+    let rand: [u8; 6] = crate::crypto::primitives::random_array();
     let mut name = target
         .file_name()
         .map(|n| n.to_os_string())

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use super::settings::expand;
 use super::{Effective, Policy};
 use crate::config::{Slot, SlotKind};
+use crate::crypto::kdf::Argon2Params;
+use crate::crypto::wrap::PublicKey;
 use crate::error::{Error, Result};
-use crate::kdf::Argon2Params;
-use crate::wrap::PublicKey;
 
 impl Effective {
     /// The refusal of something this policy does not allow: `what` says

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use super::Policy;
 use super::settings::expand;
 use crate::config::SlotKind;
+use crate::crypto::kdf::Argon2Params;
 use crate::error::{Error, Result};
-use crate::kdf::Argon2Params;
 use crate::sink::Sink;
 
 impl Policy {
@@ -179,15 +179,15 @@ fn user_path(f: &str) -> bool {
 }
 
 /// The organisation public key in `text`: the line printed by `coffer
-/// escrow keygen`, or a key file it wrote (see [`crate::escrow_key`]).
-pub fn public_key_from_text(text: &str) -> Result<crate::wrap::PublicKey> {
-    crate::escrow_key::public_from_text(text).map_err(not_an_escrow_key)
+/// escrow keygen`, or a key file it wrote (see [`crate::format::escrow_key`]).
+pub fn public_key_from_text(text: &str) -> Result<crate::crypto::wrap::PublicKey> {
+    crate::format::escrow_key::public_from_text(text).map_err(not_an_escrow_key)
 }
 
 /// Parses `coffer-escrow-public:BASE64` (or bare base64); a key that does
 /// not parse makes the policy invalid.
-pub fn parse_public_key(s: &str) -> Result<crate::wrap::PublicKey> {
-    crate::escrow_key::parse_public(s).map_err(not_an_escrow_key)
+pub fn parse_public_key(s: &str) -> Result<crate::crypto::wrap::PublicKey> {
+    crate::format::escrow_key::parse_public(s).map_err(not_an_escrow_key)
 }
 
 fn not_an_escrow_key(_: Error) -> Error {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::config::SlotKind;
-use crate::kdf::Argon2Params;
+use crate::crypto::kdf::Argon2Params;
 use crate::sink::Sink;
 
 /// Minimum Argon2id parameters for passphrase slots.
@@ -154,10 +154,10 @@ impl Policy {
     }
 
     /// The escrow public key, if set.
-    pub fn escrow_key(&self) -> Option<crate::wrap::PublicKey> {
+    pub fn escrow_key(&self) -> Option<crate::crypto::wrap::PublicKey> {
         self.escrow
             .as_ref()
-            .and_then(|e| crate::escrow_key::parse_public(&e.public_key).ok())
+            .and_then(|e| crate::format::escrow_key::parse_public(&e.public_key).ok())
     }
 
     /// Mandatory folders, with `~/` expanded against `home`.

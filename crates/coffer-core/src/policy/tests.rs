@@ -2,7 +2,7 @@ use std::path::{Path, PathBuf};
 
 use super::*;
 use crate::config::SlotKind;
-use crate::kdf::Argon2Params;
+use crate::crypto::kdf::Argon2Params;
 
 const FULL: &str = r#"
 [kdf]

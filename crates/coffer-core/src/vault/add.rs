@@ -584,8 +584,8 @@ mod tests {
     use super::super::*;
     use super::*;
     use crate::config::Credential;
-    use crate::kdf::Argon2Params;
-    use crate::secret::Passphrase;
+    use crate::crypto::kdf::Argon2Params;
+    use crate::crypto::secret::Passphrase;
 
     fn new_vault(dir: &Path) -> Vault {
         let pass = Passphrase::from("pw");

@@ -8,15 +8,13 @@ use std::io;
 use zeroize::Zeroizing;
 
 use super::{Entry, Vault};
+use crate::crypto::secret::Key32;
 use crate::error::{Error, Result};
-use crate::format::{self, FileId};
+use crate::format::FileId;
+use crate::format::index::{open_index, seal_index};
 use crate::fsutil;
-use crate::primitives::{self, random_array};
-use crate::secret::Key32;
 
 pub(super) const INDEX_FILE: &str = "index.bin";
-const INDEX_MAGIC: &[u8; 8] = b"COFFERIX";
-const INDEX_VERSION: u16 = 1;
 /// Largest index we read (a million files fit easily).
 const MAX_INDEX_LEN: u64 = 512 << 20;
 
@@ -54,33 +52,4 @@ impl Vault {
         }
         Ok(self.entries()?.entries.len())
     }
-}
-
-fn index_aad(vault_id: &[u8; 16]) -> Vec<u8> {
-    [&INDEX_MAGIC[..], &INDEX_VERSION.to_be_bytes(), vault_id].concat()
-}
-
-/// `magic ‖ BE16 version ‖ nonce ‖ AES-256-GCM(index key, JSON entries)`.
-fn seal_index(key: &Key32, vault_id: &[u8; 16], plaintext: &[u8]) -> Vec<u8> {
-    let nonce = random_array();
-    let ct = primitives::seal(key, &nonce, &index_aad(vault_id), plaintext);
-    [&INDEX_MAGIC[..], &INDEX_VERSION.to_be_bytes(), &nonce, &ct].concat()
-}
-
-/// Parses and opens an index file.
-pub fn open_index(key: &Key32, vault_id: &[u8; 16], bytes: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-    let mut r = format::Reader::new(bytes, "index");
-    if r.take(8)? != INDEX_MAGIC {
-        return Err(Error::corrupt("index", "bad magic"));
-    }
-    let v = r.u16()?;
-    if v != INDEX_VERSION {
-        return Err(Error::UnsupportedVersion {
-            what: "index",
-            version: v.into(),
-        });
-    }
-    let nonce: [u8; 12] = r.array()?;
-    let ct = r.take(bytes.len() - 22)?;
-    primitives::open(key, &nonce, &index_aad(vault_id), ct)
 }

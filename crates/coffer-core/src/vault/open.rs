@@ -9,11 +9,11 @@ use zeroize::Zeroizing;
 use super::{CONFIG_FILE, LOCK_FILE, OBJECTS_DIR, Vault, create_private_dir, read_config};
 use crate::audit::{AuditEvent, AuditLog, Identity};
 use crate::config::{Credential, NewSlot, SlotKind, VaultConfig};
+use crate::crypto::kdf::Argon2Params;
+use crate::crypto::secret::{Key32, Passphrase};
+use crate::crypto::wrap::PublicKey;
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil::{self, WriterLock};
-use crate::kdf::Argon2Params;
-use crate::secret::{Key32, Passphrase};
-use crate::wrap::PublicKey;
 
 /// Options of [`Vault::create`].
 pub struct CreateOptions<'a> {
@@ -80,7 +80,7 @@ impl Vault {
             .append(&[AuditEvent::VaultCreated, vault.status_event()?])?;
         Ok(Created {
             vault,
-            recovery_key: crate::recovery::encode(&rk),
+            recovery_key: crate::format::recovery::encode(&rk),
         })
     }
 

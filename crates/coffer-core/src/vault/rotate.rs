@@ -33,12 +33,12 @@ use serde::Serialize;
 use super::{Vault, remove_if_exists};
 use crate::audit::AuditEvent;
 use crate::config::{NewSlot, RotationKind, RotationState, SlotKind};
+use crate::crypto::kdf::Argon2Params;
+use crate::crypto::secret::{Key32, Passphrase};
 use crate::error::{Error, IoContext, Result};
 use crate::format::{self, FileId};
 use crate::fsutil;
-use crate::kdf::Argon2Params;
 use crate::object::{self, Sealed, WrapTarget};
-use crate::secret::{Key32, Passphrase};
 
 /// Objects per durability batch during rotation.
 const ROTATE_BATCH: usize = 1024;
@@ -196,7 +196,7 @@ impl Vault {
                             .iter()
                             .filter_map(|s| match s {
                                 crate::config::Slot::Escrow { org_public_key, .. } => {
-                                    Some(crate::wrap::PublicKey(org_public_key.0))
+                                    Some(crate::crypto::wrap::PublicKey(org_public_key.0))
                                 }
                                 _ => None,
                             })
@@ -205,7 +205,7 @@ impl Vault {
                         cfg.add_slot(keys, NewSlot::Passphrase(r.passphrase, r.kdf))?;
                         let rk = Key32::random();
                         cfg.add_slot(keys, NewSlot::Recovery(&rk))?;
-                        recovery_key = Some(crate::recovery::encode(&rk));
+                        recovery_key = Some(crate::format::recovery::encode(&rk));
                         if had_keychain {
                             let k = Key32::random();
                             cfg.add_slot(keys, NewSlot::Keychain(&k))?;
@@ -246,7 +246,7 @@ impl Vault {
                     .ok_or_else(|| {
                         Error::corrupt("vault config", "rotation target version is missing")
                     })?;
-                crate::wrap::PublicKey(v.public_key.0)
+                crate::crypto::wrap::PublicKey(v.public_key.0)
             },
         };
         let bytes = AtomicU64::new(0);
@@ -789,9 +789,9 @@ mod tests {
         }
         // The old recovery key no longer opens the vault; the new one does.
         let mut v = Vault::open(&d.path().join("v")).unwrap();
-        let old = crate::recovery::decode(&old_rk).unwrap();
+        let old = crate::format::recovery::decode(&old_rk).unwrap();
         assert!(v.unlock(&Credential::Recovery(&old)).is_err());
-        let new = crate::recovery::decode(out.recovery_key.as_ref().unwrap()).unwrap();
+        let new = crate::format::recovery::decode(out.recovery_key.as_ref().unwrap()).unwrap();
         v.unlock(&Credential::Recovery(&new)).unwrap();
         check_all(&v, &contents, 2);
     }

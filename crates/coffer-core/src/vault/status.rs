@@ -9,8 +9,8 @@ use serde::Serialize;
 use super::{ProtectedFolder, Vault, home_dir, now_ns};
 use crate::audit::AuditEvent;
 use crate::config::SlotKind;
+use crate::crypto::kdf::Argon2Params;
 use crate::error::{IoContext, Result};
-use crate::kdf::Argon2Params;
 use crate::plaintext::Census;
 use crate::policy::{ComplianceCheck, Facts, Shipping};
 

@@ -7,9 +7,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use zeroize::Zeroizing;
 
+use crate::crypto::secret::Key32;
+use crate::crypto::wrap::{PrivateKey, PublicKey};
 use crate::error::{Error, Result};
-use crate::secret::Key32;
-use crate::wrap::{PrivateKey, PublicKey};
 
 /// What starts a public key line.
 pub const PUBLIC_TAG: &str = "coffer-escrow-public:";
@@ -92,7 +92,7 @@ mod tests {
 
     #[test]
     fn key_file_round_trips() {
-        let (sk, pk) = crate::wrap::generate_keypair();
+        let (sk, pk) = crate::crypto::wrap::generate_keypair();
         let file = encode_key_file(&sk, &pk);
         assert_eq!(public_from_text(&file).unwrap(), pk);
         let back = parse_private(find_private(&file).unwrap()).unwrap();
