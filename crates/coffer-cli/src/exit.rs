@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use coffer_core::Error;
+use coffer_core::{Error, ErrorKind};
 use serde_json::json;
 
 /// Set once a command has printed its one JSON document, error included;
@@ -78,9 +78,9 @@ impl Failure {
     }
 }
 
-fn io_hint(e: &std::io::Error) -> &'static str {
+fn io_hint(kind: std::io::ErrorKind) -> &'static str {
     use std::io::ErrorKind::*;
-    match e.kind() {
+    match kind {
         StorageFull => "the disk is full: free some space and try again (nothing was lost)",
         PermissionDenied => {
             "permission denied: check that you own the file or folder, or run as its owner"
@@ -96,10 +96,10 @@ const ROTATION_BLOCKED_HINT: &str = "no key version was destroyed; run `coffer v
     the damaged objects, restore them from a backup, or set them aside with \
     `coffer verify --quarantine`, then run `coffer rotate` again to finish";
 
-/// Classifies a core error (code, kind, hint).
+/// Classifies a core error (code, kind, hint) by its [`ErrorKind`].
 pub fn classify(e: &Error) -> (i32, &'static str, Option<String>) {
-    match e {
-        Error::WrongCredential => (
+    match e.kind() {
+        ErrorKind::WrongCredential => (
             WRONG_CREDENTIAL,
             "wrong_credential",
             Some(
@@ -107,7 +107,7 @@ pub fn classify(e: &Error) -> (i32, &'static str, Option<String>) {
                     .into(),
             ),
         ),
-        Error::Corrupt { what: "policy", .. } => (
+        ErrorKind::PolicyInvalid => (
             USAGE,
             "policy",
             Some(format!(
@@ -116,47 +116,55 @@ pub fn classify(e: &Error) -> (i32, &'static str, Option<String>) {
                 coffer_core::policy::system_path().display()
             )),
         ),
-        Error::DecryptionFailed | Error::Corrupt { .. } => (
+        ErrorKind::DecryptionFailed | ErrorKind::Corrupt => (
             INTEGRITY,
             "integrity",
             Some("the vault data is damaged or was tampered with: run `coffer verify` to see what is affected, and restore it from a backup".into()),
         ),
-        Error::RotationBlocked { .. } => (
+        ErrorKind::RotationBlocked => (
             INTEGRITY,
             "rotation_blocked",
             Some(ROTATION_BLOCKED_HINT.into()),
         ),
-        Error::UnsupportedVersion { .. } => (
+        ErrorKind::UnsupportedVersion => (
             INTEGRITY,
             "unsupported_version",
             Some("this vault was written by a newer Coffer: upgrade Coffer".into()),
         ),
-        Error::NotFound(what) if what == "vault" => (
+        ErrorKind::VaultNotFound => (
             NOT_FOUND,
             "not_found",
             Some("create one with `coffer init`, or point to it with --vault DIR or COFFER_VAULT".into()),
         ),
-        Error::NotFound(what) if what == "protected folder" => (
+        ErrorKind::FolderNotProtected => (
             NOT_FOUND,
             "not_found",
             Some("`coffer status` lists the protected folders".into()),
         ),
-        Error::NotFound(_) => (NOT_FOUND, "not_found", Some("check the name with `coffer ls`".into())),
-        Error::Io { source, .. } => (IO, "io", Some(io_hint(source).into())),
-        Error::InUse { .. } => (
+        ErrorKind::NotFound => (NOT_FOUND, "not_found", Some("check the name with `coffer ls`".into())),
+        ErrorKind::Io => {
+            let os = match e {
+                Error::Io { source, .. } => source.kind(),
+                _ => std::io::ErrorKind::Other,
+            };
+            (IO, "io", Some(io_hint(os).into()))
+        }
+        ErrorKind::InUse => (
             IN_USE,
             "in_use",
             Some("another Coffer process is writing to the vault: wait for it to finish and try again".into()),
         ),
-        Error::Locked => (FAILURE, "locked", Some("unlock the vault first".into())),
-        Error::KdfParams(_) => (USAGE, "kdf_params", None),
-        Error::AlreadyExists => (
+        ErrorKind::Locked => (FAILURE, "locked", Some("unlock the vault first".into())),
+        ErrorKind::KdfParams | ErrorKind::KdfBelowPolicy => (USAGE, "kdf_params", None),
+        ErrorKind::AlreadyExists => (
             USAGE,
             "already_exists",
             Some("use that vault, or choose another folder with --vault DIR".into()),
         ),
-        Error::Invalid(_) => (USAGE, "invalid", None),
-        Error::UnsafeFolder { .. } => (
+        ErrorKind::Invalid | ErrorKind::PolicyForbids | ErrorKind::PolicyUntrusted => {
+            (USAGE, "invalid", None)
+        }
+        ErrorKind::UnsafeFolder => (
             USAGE,
             "unsafe_folder",
             Some("protect a folder that holds only documents, such as ~/Documents/Patients; Coffer's own folders are never protected".into()),
@@ -170,7 +178,7 @@ impl From<Error> for Failure {
         let (code, kind, hint) = classify(&e);
         let message = match &e {
             Error::WrongCredential => "wrong passphrase or key".to_owned(),
-            Error::NotFound(what) if what == "vault" => "no vault here".to_owned(),
+            Error::VaultNotFound => "no vault here".to_owned(),
             // The hint says what to do; the command lists the objects.
             Error::RotationBlocked { objects } => format!(
                 "key rotation stopped at {} stored object{} it cannot read or unwrap",
@@ -185,5 +193,102 @@ impl From<Error> for Failure {
             message,
             hint,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn io(kind: std::io::ErrorKind) -> Error {
+        Error::Io {
+            context: "x",
+            source: kind.into(),
+        }
+    }
+
+    /// Every kind keeps the exit code and JSON kind docs/CLI.md lists.
+    #[test]
+    fn each_kind_keeps_its_code_and_name() {
+        let s = || "x".to_owned();
+        for (e, code, kind, hinted) in [
+            (
+                Error::WrongCredential,
+                WRONG_CREDENTIAL,
+                "wrong_credential",
+                true,
+            ),
+            (Error::PolicyInvalid { why: s() }, USAGE, "policy", true),
+            (Error::DecryptionFailed, INTEGRITY, "integrity", true),
+            (
+                Error::Corrupt {
+                    what: "x",
+                    why: s(),
+                },
+                INTEGRITY,
+                "integrity",
+                true,
+            ),
+            (
+                Error::RotationBlocked { objects: vec![] },
+                INTEGRITY,
+                "rotation_blocked",
+                true,
+            ),
+            (
+                Error::UnsupportedVersion {
+                    what: "x",
+                    version: 9,
+                },
+                INTEGRITY,
+                "unsupported_version",
+                true,
+            ),
+            (Error::VaultNotFound, NOT_FOUND, "not_found", true),
+            (Error::FolderNotProtected, NOT_FOUND, "not_found", true),
+            (Error::NotFound(s()), NOT_FOUND, "not_found", true),
+            (io(std::io::ErrorKind::StorageFull), IO, "io", true),
+            (Error::InUse { pid: Some(1) }, IN_USE, "in_use", true),
+            (Error::Locked, FAILURE, "locked", true),
+            (Error::KdfParams(s()), USAGE, "kdf_params", false),
+            (Error::KdfBelowPolicy(s()), USAGE, "kdf_params", false),
+            (Error::AlreadyExists, USAGE, "already_exists", true),
+            (Error::Invalid(s()), USAGE, "invalid", false),
+            (Error::PolicyForbids(s()), USAGE, "invalid", false),
+            (
+                Error::PolicyUntrusted { path: "/p".into() },
+                USAGE,
+                "invalid",
+                false,
+            ),
+            (
+                Error::UnsafeFolder {
+                    relation: coffer_core::own_folders::Relation::Is,
+                    what: coffer_core::own_folders::OwnKind::Vault,
+                },
+                USAGE,
+                "unsafe_folder",
+                true,
+            ),
+            (Error::Cancelled, FAILURE, "failure", false),
+        ] {
+            let (c, k, h) = classify(&e);
+            assert_eq!((c, k, h.is_some()), (code, kind, hinted), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn hints_and_messages_follow_the_error() {
+        let (_, _, h) = classify(&Error::VaultNotFound);
+        assert!(h.unwrap().contains("coffer init"));
+        let (_, _, h) = classify(&Error::FolderNotProtected);
+        assert!(h.unwrap().contains("coffer status"));
+        let (_, _, h) = classify(&io(std::io::ErrorKind::StorageFull));
+        assert!(h.unwrap().contains("disk is full"));
+        assert_eq!(Failure::from(Error::VaultNotFound).message, "no vault here");
+        assert_eq!(
+            Failure::from(Error::WrongCredential).message,
+            "wrong passphrase or key"
+        );
     }
 }

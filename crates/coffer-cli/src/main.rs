@@ -1613,7 +1613,7 @@ fn cmd_policy(ctx: &Ctx, action: PolicyCmd) -> Result<(), Failure> {
                 code: exit::USAGE,
                 kind: "invalid",
                 message: match e {
-                    coffer_core::Error::Corrupt { why, .. } => {
+                    coffer_core::Error::PolicyInvalid { why } => {
                         format!("{} is not a valid policy: {why}", file.display())
                     }
                     other => format!("{}: {other}", file.display()),

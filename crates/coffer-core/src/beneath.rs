@@ -44,7 +44,7 @@ impl Fingerprint {
         use std::os::unix::fs::MetadataExt;
         Fingerprint {
             len: meta.len(),
-            mtime_ns: crate::vault::mtime_ns_of(meta),
+            mtime_ns: crate::fsutil::mtime_ns_of(meta),
             #[cfg(unix)]
             ino: meta.ino(),
             #[cfg(unix)]

@@ -13,11 +13,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::crypto::kdf::{Argon2Params, argon2id};
+use crate::crypto::primitives::{self, hkdf32, random_array};
+use crate::crypto::secret::{Key32, Passphrase};
+use crate::crypto::wrap::{self, PrivateKey, PublicKey};
 use crate::error::{Error, Result};
-use crate::kdf::{Argon2Params, argon2id};
-use crate::primitives::{self, hkdf32, random_array};
-use crate::secret::{Key32, Passphrase};
-use crate::wrap::{self, PrivateKey, PublicKey};
 
 /// Largest config file we read.
 pub const MAX_CONFIG_LEN: usize = 1 << 20;

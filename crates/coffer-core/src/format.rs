@@ -3,8 +3,12 @@
 //! here are the names used there. Every parser checks every length before
 //! it reads and never panics on hostile input.
 
+use crate::crypto::primitives::{NONCE_LEN, TAG_LEN};
 use crate::error::{Error, Result};
-use crate::primitives::{NONCE_LEN, TAG_LEN};
+
+pub mod escrow_key;
+pub mod index;
+pub mod recovery;
 
 /// First bytes of every object file.
 pub const OBJECT_MAGIC: &[u8; 8] = b"COFFEROB";
@@ -22,8 +26,7 @@ pub const CHUNK_OVERHEAD: usize = TAG_LEN;
 pub const HEADER_LEN: usize = 8 + 2 + 1 + 1 + 16 + 32 + 32;
 /// Length of a file id.
 pub const FILE_ID_LEN: usize = 16;
-/// X25519 public key / HPKE `enc` length.
-pub const ENC_LEN: usize = 32;
+pub use crate::crypto::wrap::ENC_LEN;
 /// A wrapped DEK: 32 bytes of key plus the HPKE AEAD tag.
 pub const WRAPPED_DEK_LEN: usize = 32 + TAG_LEN;
 /// Upper bound on an encrypted metadata record (a 4 KiB path plus fields).
@@ -45,7 +48,7 @@ pub struct FileId(pub [u8; FILE_ID_LEN]);
 impl FileId {
     /// A fresh random id.
     pub fn random() -> Self {
-        FileId(crate::primitives::random_array())
+        FileId(crate::crypto::primitives::random_array())
     }
 
     /// Lower-case hex, the object's on-disk name.

@@ -6,7 +6,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use crate::error::{Error, IoContext, Result};
 
@@ -16,7 +16,7 @@ pub const TMP_SUFFIX: &str = ".tmp";
 
 /// A unique temp name beside `target`.
 pub fn tmp_path_for(target: &Path) -> PathBuf {
-    let rand: [u8; 6] = crate::primitives::random_array();
+    let rand: [u8; 6] = crate::crypto::primitives::random_array();
     let mut name = target
         .file_name()
         .map(|n| n.to_os_string())
@@ -193,6 +193,17 @@ impl Drop for WriterLock {
     fn drop(&mut self) {
         let _ = self.file.set_len(0);
         let _ = self.file.unlock();
+    }
+}
+
+/// Modification time in ns since the epoch (0 where unknown).
+pub fn mtime_ns_of(meta: &fs::Metadata) -> i64 {
+    match meta.modified() {
+        Ok(t) => match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => d.as_nanos() as i64,
+            Err(e) => -(e.duration().as_nanos() as i64),
+        },
+        Err(_) => 0,
     }
 }
 

@@ -1,9 +1,9 @@
 //! Key derivation below the DEK: one HKDF-SHA256 extract per content
 //! instance, one expand per purpose, each with its own label.
 
+use crate::crypto::primitives::{ct_eq, hkdf32};
+use crate::crypto::secret::Key32;
 use crate::format::{FileId, Header};
-use crate::primitives::{ct_eq, hkdf32};
-use crate::secret::Key32;
 
 /// HKDF info label of the chunk-payload key.
 pub const LABEL_PAYLOAD: &[u8] = b"coffer/v1/payload-key";

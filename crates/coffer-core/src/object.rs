@@ -5,13 +5,13 @@
 use std::io::{Read, Write};
 
 use crate::config::UnlockedKeys;
+use crate::crypto::primitives::{self, random_array};
+use crate::crypto::secret::Key32;
+use crate::crypto::wrap::{self, PublicKey};
 use crate::error::{Error, IoContext, Result};
 use crate::format::{FileId, HEADER_LEN, Header, KeyRecord, MAX_RECORD_LEN, Metadata};
 use crate::keys::FileKeys;
-use crate::primitives::{self, random_array};
-use crate::secret::Key32;
 use crate::stream;
-use crate::wrap::{self, PublicKey};
 
 /// HPKE `info` prefix for DEK wrapping (followed by the vault id).
 pub const INFO_DEK_WRAP: &[u8] = b"coffer/v1/dek-wrap";

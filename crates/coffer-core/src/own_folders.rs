@@ -7,61 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-/// Which of Coffer's folders.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OwnKind {
-    /// The vault.
-    Vault,
-    /// Coffer's data folder (holds the default vault).
-    Data,
-    /// Coffer's settings folder.
-    Config,
-    /// Coffer's cache folder.
-    Cache,
-    /// The app's working area, where opened files are decrypted.
-    WorkArea,
-    /// A folder the audit trail is shipped to.
-    AuditSink,
-    /// The organisation policy's folder.
-    Policy,
-}
-
-impl OwnKind {
-    /// For messages.
-    pub fn describe(self) -> &'static str {
-        match self {
-            OwnKind::Vault => "the vault",
-            OwnKind::Data => "Coffer's data folder",
-            OwnKind::Config => "Coffer's settings folder",
-            OwnKind::Cache => "Coffer's cache folder",
-            OwnKind::WorkArea => "the app's working area",
-            OwnKind::AuditSink => "a folder the audit trail is shipped to",
-            OwnKind::Policy => "the organisation policy's folder",
-        }
-    }
-}
-
-/// How a folder stands to one of Coffer's own.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Relation {
-    /// It is that folder.
-    Is,
-    /// It holds that folder.
-    Contains,
-    /// It lies inside that folder.
-    Inside,
-}
-
-impl Relation {
-    /// For messages.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Relation::Is => "is",
-            Relation::Contains => "contains",
-            Relation::Inside => "lies inside",
-        }
-    }
-}
+pub use crate::own_kind::{OwnKind, Relation};
 
 /// The platform's per-user folders where Coffer keeps its own things
 /// ([`crate::paths`]: data, settings, cache; and both places the app's
@@ -143,7 +89,7 @@ impl OwnFolders {
         let mut folders = vec![(vault_dir.to_path_buf(), OwnKind::Vault)];
         folders.extend(platform_folders());
         folders.extend(sink_dirs.into_iter().map(|d| (d, OwnKind::AuditSink)));
-        if let Some(p) = crate::policy::system_path().parent() {
+        if let Some(p) = crate::paths::system_policy_file().parent() {
             folders.push((p.to_path_buf(), OwnKind::Policy));
         }
         let mut resolved: Vec<(PathBuf, OwnKind)> = Vec::new();

@@ -16,6 +16,21 @@ use crate::error::{Error, IoContext, Result};
 
 const APP: &str = "coffer";
 
+/// The organisation policy file's system location on this OS (see
+/// [`crate::policy`]).
+pub fn system_policy_file() -> PathBuf {
+    #[cfg(target_os = "macos")]
+    return PathBuf::from("/Library/Managed Preferences/org.coffer.policy.toml");
+    #[cfg(windows)]
+    return PathBuf::from(
+        std::env::var("ProgramData").unwrap_or_else(|_| r"C:\ProgramData".into()),
+    )
+    .join("Coffer")
+    .join("policy.toml");
+    #[cfg(not(any(target_os = "macos", windows)))]
+    PathBuf::from("/etc/coffer/policy.toml")
+}
+
 /// Coffer's data folder, `<platform data dir>/coffer` (Linux
 /// `~/.local/share/coffer`); the vault is `vault` inside it by default.
 pub fn data_dir() -> Option<PathBuf> {

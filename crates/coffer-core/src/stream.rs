@@ -15,9 +15,9 @@ use aes_gcm::aead::KeyInit;
 use rayon::prelude::*;
 use zeroize::Zeroizing;
 
+use crate::crypto::secret::Key32;
 use crate::error::{Error, IoContext, Result};
 use crate::format::{CHUNK_OVERHEAD, CHUNK_SIZE, HEADER_LEN};
-use crate::secret::Key32;
 
 /// Chunks sealed or opened per parallel batch (2 MiB of plaintext).
 const BATCH: usize = 32;

@@ -58,7 +58,7 @@ fn oversized_vault_config_is_refused_without_reading_it() {
     assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
     // A missing config still means no vault.
     let err = Vault::open(&d.path().join("none")).unwrap_err();
-    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+    assert!(matches!(err, Error::VaultNotFound), "{err:?}");
 }
 
 #[test]

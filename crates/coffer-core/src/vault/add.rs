@@ -5,6 +5,22 @@
 
 use super::*;
 
+use std::collections::HashSet;
+use std::fs::{self, File};
+use std::io::{self, BufReader, BufWriter, Seek, SeekFrom};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::audit::AuditEvent;
+use crate::beneath::{Beneath, Fingerprint};
+use crate::error::IoContext;
+use crate::format::{self, FileId, KeyRecord, Metadata};
+use crate::object::{self, Sealed, WrapTarget};
+use crate::own_folders::OwnFolders;
+use crate::plaintext;
+
 /// Files per durability batch; bytes per batch.
 const BATCH_FILES: usize = 512;
 const BATCH_BYTES: u64 = 256 << 20;
@@ -567,6 +583,9 @@ impl Vault {
 mod tests {
     use super::super::*;
     use super::*;
+    use crate::config::Credential;
+    use crate::crypto::kdf::Argon2Params;
+    use crate::crypto::secret::Passphrase;
 
     fn new_vault(dir: &Path) -> Vault {
         let pass = Passphrase::from("pw");
@@ -628,7 +647,7 @@ mod tests {
         };
         // As left by a crash between the journal write and the unlink.
         let fp = Fingerprint::of(&fs::metadata(&f).unwrap());
-        let (_, header, record, _, _) = v.read_object(&id).unwrap();
+        let crate::vault::read::StoredObject { header, record, .. } = v.read_object(&id).unwrap();
         v.save_removals(&[Removal {
             fingerprint: fp,
             id,
@@ -654,7 +673,7 @@ mod tests {
         let AddOutcome::Added { id, .. } = add(&v, &other, "other.txt", false) else {
             panic!("not added")
         };
-        let (_, header, record, _, _) = v.read_object(&id).unwrap();
+        let crate::vault::read::StoredObject { header, record, .. } = v.read_object(&id).unwrap();
         let f = d.path().join("letter.txt");
         fs::write(&f, b"dear colleague").unwrap();
         let fp = Fingerprint::of(&fs::metadata(&f).unwrap());

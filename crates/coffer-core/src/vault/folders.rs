@@ -4,6 +4,18 @@
 
 use super::*;
 
+use std::fs;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use crate::audit::AuditEvent;
+use crate::error::IoContext;
+use crate::format;
+use crate::own_folders::OwnFolders;
+use crate::plaintext::{self, Census};
+
 /// Largest protected-folder list we read.
 const MAX_PROTECTED_LEN: u64 = 1 << 20;
 /// A protected folder: a place on disk whose files are kept in the vault.
@@ -159,17 +171,16 @@ impl Vault {
             .iter()
             .any(|m| *m == abs || fs::canonicalize(m).is_ok_and(|c| c == abs))
         {
-            return Err(Error::Invalid(format!(
-                "this folder must stay protected: it is required by {}",
-                self.policy.by()
-            )));
+            return Err(self
+                .policy
+                .forbids("this folder must stay protected: it is required"));
         }
         let _w = self.writer()?;
         let mut list = self.protected_folders()?;
         let before = list.len();
         list.retain(|f| f.path != abs);
         if list.len() == before {
-            return Err(Error::NotFound("protected folder".into()));
+            return Err(Error::FolderNotProtected);
         }
         self.save_protected(list)?;
         self.audit.append(&[AuditEvent::FolderUnprotected])

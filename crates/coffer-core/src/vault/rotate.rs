@@ -33,18 +33,15 @@ use serde::Serialize;
 use super::{Vault, remove_if_exists};
 use crate::audit::AuditEvent;
 use crate::config::{NewSlot, RotationKind, RotationState, SlotKind};
+use crate::crypto::kdf::Argon2Params;
+use crate::crypto::secret::{Key32, Passphrase};
 use crate::error::{Error, IoContext, Result};
 use crate::format::{self, FileId};
 use crate::fsutil;
-use crate::kdf::Argon2Params;
 use crate::object::{self, Sealed, WrapTarget};
-use crate::secret::{Key32, Passphrase};
 
 /// Objects per durability batch during rotation.
-#[cfg(not(test))]
 const ROTATE_BATCH: usize = 1024;
-#[cfg(test)]
-const ROTATE_BATCH: usize = 3;
 
 /// How far a rotation is, after each durable batch.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -154,6 +151,18 @@ impl Vault {
         progress: &(dyn Fn(RotationProgress) + Sync),
         cancel: &AtomicBool,
     ) -> Result<RotationOutcome> {
+        self.rotate_in_batches(kind, reenrol, progress, cancel, ROTATE_BATCH)
+    }
+
+    /// [`Vault::rotate_until`] making `batch` objects durable at a time.
+    pub(crate) fn rotate_in_batches(
+        &mut self,
+        kind: RotationKind,
+        reenrol: Option<Reenrol<'_>>,
+        progress: &(dyn Fn(RotationProgress) + Sync),
+        cancel: &AtomicBool,
+        batch: usize,
+    ) -> Result<RotationOutcome> {
         self.keys()?;
         let mut recovery_key = None;
         let mut keychain_secret = None;
@@ -187,7 +196,7 @@ impl Vault {
                             .iter()
                             .filter_map(|s| match s {
                                 crate::config::Slot::Escrow { org_public_key, .. } => {
-                                    Some(crate::wrap::PublicKey(org_public_key.0))
+                                    Some(crate::crypto::wrap::PublicKey(org_public_key.0))
                                 }
                                 _ => None,
                             })
@@ -196,7 +205,7 @@ impl Vault {
                         cfg.add_slot(keys, NewSlot::Passphrase(r.passphrase, r.kdf))?;
                         let rk = Key32::random();
                         cfg.add_slot(keys, NewSlot::Recovery(&rk))?;
-                        recovery_key = Some(crate::recovery::encode(&rk));
+                        recovery_key = Some(crate::format::recovery::encode(&rk));
                         if had_keychain {
                             let k = Key32::random();
                             cfg.add_slot(keys, NewSlot::Keychain(&k))?;
@@ -237,7 +246,7 @@ impl Vault {
                     .ok_or_else(|| {
                         Error::corrupt("vault config", "rotation target version is missing")
                     })?;
-                crate::wrap::PublicKey(v.public_key.0)
+                crate::crypto::wrap::PublicKey(v.public_key.0)
             },
         };
         let bytes = AtomicU64::new(0);
@@ -257,7 +266,7 @@ impl Vault {
             shown.total_bytes += todo.iter().map(|(_, n)| n).sum::<u64>();
             // Before any batch: the totals, and a sign the rotation is under way.
             progress(shown);
-            for chunk in todo.chunks(ROTATE_BATCH) {
+            for chunk in todo.chunks(batch) {
                 if cancel.load(Ordering::Relaxed) {
                     return Err(Error::Cancelled);
                 }
@@ -345,8 +354,8 @@ impl Vault {
             .object_ids()?
             .par_iter()
             .map(|id| {
-                let (f, header, r, _, _) = match self.read_object(id) {
-                    Ok(o) => o,
+                let (f, header, r) = match self.read_object(id) {
+                    Ok(o) => (o.file, o.header, o.record),
                     Err(Error::NotFound(_)) => return (*id, None),
                     Err(e) => return (*id, Some(Found::Blocked(e.to_string()))),
                 };
@@ -387,7 +396,7 @@ impl Vault {
             .par_iter()
             .map(|id| -> Result<Step> {
                 let (header, record) = match self.read_object(id) {
-                    Ok((_, h, r, _, _)) => (h, r),
+                    Ok(o) => (o.header, o.record),
                     Err(Error::NotFound(_)) => return Ok(Step::Skip),
                     Err(e) => return Ok(Step::Blocked(*id, e.to_string())),
                 };
@@ -435,8 +444,8 @@ impl Vault {
         let steps: Vec<Step> = ids
             .iter()
             .map(|id| -> Result<Step> {
-                let (mut f, header, record, _, offset) = match self.read_object(id) {
-                    Ok(o) => o,
+                let (mut f, header, record, offset) = match self.read_object(id) {
+                    Ok(o) => (o.file, o.header, o.record, o.stream_offset),
                     Err(Error::NotFound(_)) => return Ok(Step::Skip),
                     Err(e) => return Ok(Step::Blocked(*id, e.to_string())),
                 };
@@ -581,6 +590,21 @@ mod tests {
     use crate::vault::{AddOptions, AddSource, CreateOptions};
     use std::path::Path;
 
+    /// Small batches, so that the tests see several of them.
+    pub(super) const TEST_BATCH: usize = 3;
+
+    impl Vault {
+        /// [`Vault::rotate`] in batches of [`TEST_BATCH`].
+        pub(super) fn rotate_small_batches(
+            &mut self,
+            kind: RotationKind,
+            reenrol: Option<Reenrol<'_>>,
+            progress: &(dyn Fn(RotationProgress) + Sync),
+        ) -> Result<RotationOutcome> {
+            self.rotate_in_batches(kind, reenrol, progress, &AtomicBool::new(false), TEST_BATCH)
+        }
+    }
+
     pub(super) const SIZES: [usize; 7] = [0, 1, 65535, 65536, 65537, 200_000, 10];
 
     pub(super) fn setup(dir: &Path) -> (Vault, Vec<Vec<u8>>, String) {
@@ -618,7 +642,7 @@ mod tests {
             let mut out = Vec::new();
             v.decrypt_to(&e.id, &mut out).unwrap();
             assert_eq!(out, contents[i]);
-            assert_eq!(v.read_object(&e.id).unwrap().2.key_version, version);
+            assert_eq!(v.read_object(&e.id).unwrap().record.key_version, version);
         }
     }
 
@@ -638,7 +662,9 @@ mod tests {
             .iter()
             .map(|id| fs::read(v.object_path(id)).unwrap())
             .collect();
-        let out = v.rotate(RotationKind::Rewrap, None, &|_| {}).unwrap();
+        let out = v
+            .rotate_small_batches(RotationKind::Rewrap, None, &|_| {})
+            .unwrap();
         assert_eq!(out.report.files, SIZES.len() as u64);
         assert_eq!(out.report.destroyed_versions, vec![1]);
         check_all(&v, &contents, 2);
@@ -663,9 +689,9 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let (mut v, contents, _) = setup(d.path());
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            v.rotate(RotationKind::Rewrap, None, &|p| {
+            v.rotate_small_batches(RotationKind::Rewrap, None, &|p| {
                 assert!(
-                    p.files < ROTATE_BATCH as u64,
+                    p.files < TEST_BATCH as u64,
                     "simulated crash after one batch"
                 )
             })
@@ -674,7 +700,9 @@ mod tests {
         let mut v = unlocked(d.path(), "pw").unwrap();
         assert!(v.config().rotation.is_some());
         check_all_readable(&v, &contents);
-        let out = v.rotate(RotationKind::Rewrap, None, &|_| {}).unwrap();
+        let out = v
+            .rotate_small_batches(RotationKind::Rewrap, None, &|_| {})
+            .unwrap();
         assert!(out.report.resumed);
         assert!(v.config().rotation.is_none());
         check_all(&v, &contents, 2);
@@ -686,7 +714,7 @@ mod tests {
         let (mut v, contents, _) = setup(d.path());
         let cancel = AtomicBool::new(false);
         let seen = std::sync::Mutex::new(Vec::new());
-        let r = v.rotate_until(
+        let r = v.rotate_in_batches(
             RotationKind::Rewrap,
             None,
             &|p| {
@@ -696,20 +724,23 @@ mod tests {
                 }
             },
             &cancel,
+            TEST_BATCH,
         );
         assert!(matches!(r, Err(Error::Cancelled)), "{:?}", r.err());
         let seen = seen.into_inner().unwrap();
         assert_eq!(seen.len(), 2, "the totals, one batch, then it stopped");
         assert_eq!(seen[0].files, 0);
         assert_eq!(seen[0].total_files, SIZES.len() as u64);
-        assert_eq!(seen[1].files, ROTATE_BATCH as u64);
+        assert_eq!(seen[1].files, TEST_BATCH as u64);
         assert!(seen[1].bytes > 0 && seen[1].bytes < seen[1].total_bytes);
         check_all_readable(&v, &contents);
         let mut v = unlocked(d.path(), "pw").unwrap();
         assert!(v.config().rotation.is_some());
-        let out = v.rotate(RotationKind::Rewrap, None, &|_| {}).unwrap();
+        let out = v
+            .rotate_small_batches(RotationKind::Rewrap, None, &|_| {})
+            .unwrap();
         assert!(out.report.resumed);
-        assert_eq!(out.report.files, (SIZES.len() - ROTATE_BATCH) as u64);
+        assert_eq!(out.report.files, (SIZES.len() - TEST_BATCH) as u64);
         check_all(&v, &contents, 2);
     }
 
@@ -734,7 +765,7 @@ mod tests {
             .collect();
         let pass = Passphrase::from("pw");
         let out = v
-            .rotate(
+            .rotate_small_batches(
                 RotationKind::Reencrypt,
                 Some(Reenrol {
                     passphrase: &pass,
@@ -758,9 +789,9 @@ mod tests {
         }
         // The old recovery key no longer opens the vault; the new one does.
         let mut v = Vault::open(&d.path().join("v")).unwrap();
-        let old = crate::recovery::decode(&old_rk).unwrap();
+        let old = crate::format::recovery::decode(&old_rk).unwrap();
         assert!(v.unlock(&Credential::Recovery(&old)).is_err());
-        let new = crate::recovery::decode(out.recovery_key.as_ref().unwrap()).unwrap();
+        let new = crate::format::recovery::decode(out.recovery_key.as_ref().unwrap()).unwrap();
         v.unlock(&Credential::Recovery(&new)).unwrap();
         check_all(&v, &contents, 2);
     }

@@ -97,7 +97,7 @@ fn blocked_then_quarantined(kind: RotationKind, how: Damage, victim: Option<usiz
     let pass = Passphrase::from("pw");
     let ctx = format!("{kind:?}, {how:?}");
 
-    let r = v.rotate(kind, reenrol(&pass), &|_| {});
+    let r = v.rotate_small_batches(kind, reenrol(&pass), &|_| {});
     let msg = r.as_ref().err().map(|e| e.to_string()).unwrap_or_default();
     let objects = blocked_ids(r);
     assert_eq!(objects.len(), 1, "{ctx}: {objects:?}");
@@ -136,7 +136,7 @@ fn blocked_then_quarantined(kind: RotationKind, how: Damage, victim: Option<usiz
         if started {
             // The objects it could move were moved, its batch-mates included.
             assert_eq!(
-                fresh.read_object(id).unwrap().2.key_version,
+                fresh.read_object(id).unwrap().record.key_version,
                 2,
                 "{ctx}: f{i}"
             );
@@ -144,7 +144,7 @@ fn blocked_then_quarantined(kind: RotationKind, how: Damage, victim: Option<usiz
     }
 
     // Running it again is blocked again, and still destroys nothing.
-    let again = blocked_ids(v.rotate(kind, reenrol(&pass), &|_| {}));
+    let again = blocked_ids(v.rotate_small_batches(kind, reenrol(&pass), &|_| {}));
     assert_eq!(again[0].0, bad.to_hex(), "{ctx}");
     let fresh = unlocked(d.path(), "pw").unwrap();
     assert!(
@@ -162,7 +162,9 @@ fn blocked_then_quarantined(kind: RotationKind, how: Damage, victim: Option<usiz
         d.path().join("v/quarantine").join(&q[0].file).is_file(),
         "{ctx}"
     );
-    let out = v.rotate(kind, reenrol(&pass), &|_| {}).unwrap();
+    let out = v
+        .rotate_small_batches(kind, reenrol(&pass), &|_| {})
+        .unwrap();
     assert_eq!(out.report.resumed, started, "{ctx}");
     assert_eq!(out.report.destroyed_versions, vec![1], "{ctx}");
 
@@ -183,7 +185,7 @@ fn blocked_then_quarantined(kind: RotationKind, how: Damage, victim: Option<usiz
         let mut out = Vec::new();
         fresh.decrypt_to(&e.id, &mut out).unwrap();
         assert_eq!(out, contents[i], "{ctx}: f{i}");
-        assert_eq!(fresh.read_object(&e.id).unwrap().2.key_version, target);
+        assert_eq!(fresh.read_object(&e.id).unwrap().record.key_version, target);
     }
     let report = fresh.verify(&|_| {}).unwrap();
     assert!(report.ok(), "{ctx}: {:?}", report.failures);
@@ -242,9 +244,11 @@ fn a_truncated_chunk_stream_does_not_block_a_rewrap() {
         .unwrap()
         .set_len(len - 100)
         .unwrap();
-    let out = v.rotate(RotationKind::Rewrap, None, &|_| {}).unwrap();
+    let out = v
+        .rotate_small_batches(RotationKind::Rewrap, None, &|_| {})
+        .unwrap();
     assert_eq!(out.report.destroyed_versions, vec![1]);
-    assert_eq!(v.read_object(&bad).unwrap().2.key_version, 2);
+    assert_eq!(v.read_object(&bad).unwrap().record.key_version, 2);
     let r = v.verify(&|_| {}).unwrap();
     assert_eq!(r.failures.len(), 1);
     assert_eq!(r.failures[0].0, bad.to_hex());

@@ -11,7 +11,7 @@ impl Key32 {
     /// A fresh key from the OS random source.
     pub fn random() -> Self {
         let mut k = Zeroizing::new([0u8; 32]);
-        crate::primitives::fill_random(k.as_mut());
+        super::random::fill_random(k.as_mut());
         Key32(k)
     }
 

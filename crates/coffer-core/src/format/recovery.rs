@@ -5,8 +5,8 @@ use data_encoding::BASE32_NOPAD;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use crate::crypto::secret::Key32;
 use crate::error::{Error, Result};
-use crate::secret::Key32;
 
 const CHECK_LEN: usize = 3;
 
@@ -53,7 +53,7 @@ pub fn decode(typed: &str) -> Result<Key32> {
         return Err(typo());
     }
     let (key, check) = raw.split_at(32);
-    if !crate::primitives::ct_eq(&Sha256::digest(key)[..CHECK_LEN], check) {
+    if !crate::crypto::primitives::ct_eq(&Sha256::digest(key)[..CHECK_LEN], check) {
         return Err(typo());
     }
     Ok(Key32::from_slice(key).expect("32 bytes"))

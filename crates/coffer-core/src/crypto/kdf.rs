@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::crypto::secret::{Key32, Passphrase};
 use crate::error::{Error, Result};
-use crate::secret::{Key32, Passphrase};
 
 /// Argon2id cost parameters of a passphrase slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

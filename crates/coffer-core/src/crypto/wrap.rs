@@ -9,11 +9,13 @@ use hpke::kem::X25519HkdfSha256;
 use hpke::{Deserializable, Kem, OpModeR, OpModeS, Serializable};
 use zeroize::Zeroizing;
 
+use crate::crypto::secret::Key32;
 use crate::error::{Error, Result};
-use crate::format::ENC_LEN;
-use crate::secret::Key32;
 
 type KemT = X25519HkdfSha256;
+
+/// X25519 public key / HPKE `enc` length.
+pub const ENC_LEN: usize = 32;
 
 /// An X25519 public key (the clear half of a vault key version or an org key).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -8,26 +8,15 @@ use hkdf::Hkdf;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
+use crate::crypto::secret::Key32;
 use crate::error::{Error, Result};
-use crate::secret::Key32;
 
 /// AES-GCM tag length in bytes.
 pub const TAG_LEN: usize = 16;
 /// AES-GCM nonce length in bytes.
 pub const NONCE_LEN: usize = 12;
 
-/// Fills `buf` from the OS CSPRNG. Panics only if the OS has no randomness,
-/// in which case no key could be made safely.
-pub fn fill_random(buf: &mut [u8]) {
-    getrandom::fill(buf).expect("the operating system's random source failed");
-}
-
-/// `N` random bytes.
-pub fn random_array<const N: usize>() -> [u8; N] {
-    let mut a = [0u8; N];
-    fill_random(&mut a);
-    a
-}
+pub use super::random::{fill_random, random_array};
 
 /// HKDF-SHA256 (RFC 5869): Extract with `salt`, then Expand with the
 /// concatenation of `info` parts into a 32-byte key.

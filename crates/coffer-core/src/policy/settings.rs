@@ -1,0 +1,190 @@
+//! The policy file's sections and what each setting means for Coffer.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::SlotKind;
+use crate::crypto::kdf::Argon2Params;
+use crate::sink::Sink;
+
+/// Minimum Argon2id parameters for passphrase slots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KdfPolicy {
+    /// Memory in MiB.
+    pub min_memory_mib: u32,
+    /// Passes.
+    pub min_time: u32,
+    /// Lanes.
+    pub min_lanes: u32,
+}
+
+/// Which unlock methods may be used.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnlockPolicy {
+    /// Allowed slot kinds; the others are refused at unlock and enrolment.
+    pub allowed: Vec<SlotKind>,
+}
+
+/// The organisation's escrow key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscrowPolicy {
+    /// `coffer-escrow-public:BASE64` as printed by `coffer escrow keygen`.
+    pub public_key: String,
+    /// Whether every vault must carry an escrow slot (added at next unlock).
+    #[serde(default)]
+    pub required: bool,
+}
+
+/// Folders that must be protected.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FolderPolicy {
+    /// Absolute paths; `~/` means the user's home folder.
+    #[serde(default)]
+    pub mandatory: Vec<String>,
+    /// How long a temporary-looking file (`~$x.docx`, `x~`, `.swp`, a
+    /// partial download) must be left unwritten before it is encrypted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temporary_quiet_seconds: Option<u64>,
+}
+
+/// Auto-lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockPolicy {
+    /// The longest idle time before the app locks itself.
+    pub max_auto_lock_minutes: u32,
+}
+
+/// Scheduled rotation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotationPolicy {
+    /// Days between vault key rotations.
+    pub period_days: u32,
+}
+
+/// Where the audit trail goes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditPolicy {
+    /// Sinks every vault ships to (in addition to the user's own).
+    #[serde(default)]
+    pub sinks: Vec<Sink>,
+}
+
+/// Device requirements.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevicePolicy {
+    /// Full-disk encryption must be on.
+    #[serde(default)]
+    pub require_disk_encryption: bool,
+}
+
+/// Where files may be extracted to.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtractPolicy {
+    /// If set, extraction only below these folders.
+    #[serde(default)]
+    pub allowed_destinations: Vec<String>,
+    /// Never below these folders (e.g. removable media).
+    #[serde(default)]
+    pub forbidden_destinations: Vec<String>,
+}
+
+/// The whole policy file. Every section is optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Minimum KDF parameters.
+    pub kdf: Option<KdfPolicy>,
+    /// Allowed unlock methods.
+    pub unlock: Option<UnlockPolicy>,
+    /// Organisation escrow.
+    pub escrow: Option<EscrowPolicy>,
+    /// Mandatory protected folders.
+    #[serde(default)]
+    pub folders: FolderPolicy,
+    /// Auto-lock ceiling.
+    pub lock: Option<LockPolicy>,
+    /// Rotation period.
+    pub rotation: Option<RotationPolicy>,
+    /// Audit sinks.
+    #[serde(default)]
+    pub audit: AuditPolicy,
+    /// Device requirements.
+    #[serde(default)]
+    pub device: DevicePolicy,
+    /// Extraction destinations.
+    #[serde(default)]
+    pub extract: ExtractPolicy,
+}
+
+impl Policy {
+    /// How long temporary-looking files wait before they are encrypted.
+    pub fn temporary_quiet(&self) -> std::time::Duration {
+        self.folders.temporary_quiet_seconds.map_or(
+            crate::plaintext::DEFAULT_TEMPORARY_QUIET,
+            std::time::Duration::from_secs,
+        )
+    }
+
+    /// The KDF floor: the policy's, never below Coffer's own.
+    pub fn kdf_floor(&self) -> Argon2Params {
+        self.kdf.map_or(Argon2Params::FLOOR, |k| k.params())
+    }
+
+    /// The parameters for a new passphrase slot: Coffer's defaults, raised
+    /// to the floor where the policy asks for more.
+    pub fn kdf_default(&self) -> Argon2Params {
+        Argon2Params::DEFAULT.raised_to(&self.kdf_floor())
+    }
+
+    /// Whether a slot kind may be used.
+    pub fn allows(&self, kind: SlotKind) -> bool {
+        self.unlock
+            .as_ref()
+            .is_none_or(|u| u.allowed.contains(&kind))
+    }
+
+    /// The escrow public key, if set.
+    pub fn escrow_key(&self) -> Option<crate::crypto::wrap::PublicKey> {
+        self.escrow
+            .as_ref()
+            .and_then(|e| crate::format::escrow_key::parse_public(&e.public_key).ok())
+    }
+
+    /// Mandatory folders, with `~/` expanded against `home`.
+    pub fn mandatory_folders(&self, home: &Path) -> Vec<PathBuf> {
+        self.folders
+            .mandatory
+            .iter()
+            .map(|f| expand(f, home))
+            .collect()
+    }
+}
+
+impl KdfPolicy {
+    /// As Argon2id parameters.
+    pub fn params(&self) -> Argon2Params {
+        Argon2Params {
+            m_kib: self.min_memory_mib.saturating_mul(1024),
+            t: self.min_time,
+            p: self.min_lanes,
+        }
+    }
+}
+
+/// `~/…` expanded against `home`; any other path as it is.
+pub(super) fn expand(f: &str, home: &Path) -> PathBuf {
+    match f.strip_prefix("~/") {
+        Some(rest) => home.join(rest),
+        None => PathBuf::from(f),
+    }
+}

@@ -1,0 +1,55 @@
+//! The encrypted index cache (`index.bin`): the listing kept so that
+//! unlocking does not decrypt every object's metadata again.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+
+use zeroize::Zeroizing;
+
+use super::{Entry, Vault};
+use crate::crypto::secret::Key32;
+use crate::error::{Error, Result};
+use crate::format::FileId;
+use crate::format::index::{open_index, seal_index};
+use crate::fsutil;
+
+pub(super) const INDEX_FILE: &str = "index.bin";
+/// Largest index we read (a million files fit easily).
+const MAX_INDEX_LEN: u64 = 512 << 20;
+
+impl Vault {
+    pub(super) fn load_index(&self, key: &Key32) -> Option<HashMap<FileId, Entry>> {
+        let path = self.dir.join(INDEX_FILE);
+        let bytes = fsutil::read_bounded(&path, MAX_INDEX_LEN, "index").ok()?;
+        let pt = open_index(key, self.config.vault_id(), &bytes).ok()?;
+        let entries: Vec<Entry> = serde_json::from_slice(&pt).ok()?;
+        Some(entries.into_iter().map(|e| (e.id, e)).collect())
+    }
+
+    pub(super) fn save_index(&self, key: &Key32, entries: &HashMap<FileId, Entry>) -> Result<()> {
+        let list: Vec<&Entry> = entries.values().collect();
+        let pt = Zeroizing::new(serde_json::to_vec(&list).expect("entries serialize"));
+        let bytes = seal_index(key, self.config.vault_id(), &pt);
+        fsutil::atomic_write(&self.dir.join(INDEX_FILE), &bytes)
+    }
+
+    /// Drops the index cache; the next listing rebuilds it from the objects.
+    pub fn rebuild_index(&self) -> Result<usize> {
+        self.keys()?;
+        {
+            let _w = self.writer()?;
+            match fs::remove_file(self.dir.join(INDEX_FILE)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(Error::Io {
+                        context: "removing the index",
+                        source: e,
+                    });
+                }
+            }
+        }
+        Ok(self.entries()?.entries.len())
+    }
+}

@@ -1,0 +1,86 @@
+//! Enrolling, replacing and removing credentials (key slots), each
+//! checked against the policy first.
+
+use super::Vault;
+use crate::audit::AuditEvent;
+use crate::config::{NewSlot, SlotKind};
+use crate::error::{Error, Result};
+
+impl Vault {
+    /// Enrols a new slot (needs unlock). Returns its short id.
+    pub fn add_slot(&mut self, new: NewSlot<'_>) -> Result<String> {
+        self.check_new_slot(&new)?;
+        let _w = self.writer()?;
+        self.reload_config()?;
+        let keys = self.keys.as_ref().ok_or(Error::Locked)?;
+        let i = self.config.add_slot(keys, new)?;
+        self.save_config()?;
+        let kind = self.config.slots[i].kind();
+        self.audit.append(&[AuditEvent::SlotAdded {
+            kind: kind.as_str().into(),
+        }])?;
+        Ok(self.config.slots[i].id_hex())
+    }
+
+    /// Removes the slot whose short id is `id` (needs unlock).
+    pub fn remove_slot(&mut self, id: &str) -> Result<SlotKind> {
+        self.keys()?;
+        let _w = self.writer()?;
+        self.reload_config()?;
+        let i = self
+            .config
+            .slots
+            .iter()
+            .position(|s| s.id_hex() == id)
+            .ok_or_else(|| Error::NotFound(format!("slot {id}")))?;
+        self.policy
+            .check_slot_removal(self.config.slots[i].kind())?;
+        let removed = self.config.remove_slot(i)?;
+        self.save_config()?;
+        self.audit.append(&[AuditEvent::SlotRemoved {
+            kind: removed.kind().as_str().into(),
+        }])?;
+        Ok(removed.kind())
+    }
+
+    /// Replaces every slot of `kind` by one for the new credential, in one
+    /// atomic config write: the old credential stops working at once.
+    pub fn replace_slots(&mut self, kind: SlotKind, new: NewSlot<'_>) -> Result<String> {
+        self.check_new_slot(&new)?;
+        let _w = self.writer()?;
+        self.reload_config()?;
+        let keys = self.keys.as_ref().ok_or(Error::Locked)?;
+        let mut cfg = self.config.clone();
+        cfg.slots.retain(|s| s.kind() != kind);
+        let i = cfg.add_slot(keys, new)?;
+        let id = cfg.slots[i].id_hex();
+        let removed = self
+            .config
+            .slots
+            .iter()
+            .filter(|s| s.kind() == kind)
+            .count();
+        self.config = cfg;
+        self.save_config()?;
+        let mut events: Vec<AuditEvent> = (0..removed)
+            .map(|_| AuditEvent::SlotRemoved {
+                kind: kind.as_str().into(),
+            })
+            .collect();
+        events.push(AuditEvent::SlotAdded {
+            kind: kind.as_str().into(),
+        });
+        self.audit.append(&events)?;
+        Ok(id)
+    }
+
+    pub(super) fn check_new_slot(&self, new: &NewSlot<'_>) -> Result<()> {
+        let (kind, kdf) = match new {
+            NewSlot::Passphrase(_, k) => (SlotKind::Passphrase, Some(*k)),
+            NewSlot::Keychain(_) => (SlotKind::Keychain, None),
+            NewSlot::Recovery(_) => (SlotKind::Recovery, None),
+            NewSlot::Escrow(_) => (SlotKind::Escrow, None),
+        };
+        self.policy.check_new_slot(kind, kdf.as_ref())
+    }
+}
