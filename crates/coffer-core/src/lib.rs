@@ -25,10 +25,10 @@ pub mod primitives;
 pub mod recovery;
 pub mod report;
 pub mod secret;
-pub mod sink;
 pub mod stream;
 pub mod vault;
 pub mod watch;
 pub mod wrap;
 
+pub use audit::sink;
 pub use error::{Error, Result};
