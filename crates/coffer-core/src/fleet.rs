@@ -134,6 +134,7 @@ mod tests {
         st.insert("key_version".into(), 2.into());
         log.append(&[AuditEvent::VaultCreated, AuditEvent::Status(st)])
             .unwrap();
+        log.ship_pending();
         let s = summarize(&share).unwrap();
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].compliant, Some(false));

@@ -25,11 +25,11 @@ pub mod plaintext;
 pub mod policy;
 pub mod posture;
 pub mod report;
-pub mod sink;
 pub mod stream;
 pub mod vault;
 pub mod watch;
 
+pub use audit::sink;
 pub use error::{Error, ErrorKind, Result};
 
 // The crypto and format rooms' modules keep their historical paths

@@ -3673,6 +3673,7 @@ mod tests {
             reason: "manual".into(),
         }])
         .unwrap();
+        log.ship_pending();
 
         let (records, bytes) = load_shipped(&share, &id.device).unwrap();
         assert_eq!(records.len(), 6);
@@ -3692,7 +3693,7 @@ mod tests {
 
         let chain = crate::audit::verify_vault_log(&log).unwrap();
         let rep = access_report(
-            &log.records().unwrap(),
+            &crate::audit::parse_records(&fs::read(log.path()).unwrap()),
             &AccessQuery::default(),
             &chain,
             None,

@@ -127,6 +127,8 @@ impl Drop for Vault {
     fn drop(&mut self) {
         // Keys leave memory with the handle; the trail says so.
         self.lock("process_end");
+        // No writer lock is held here: what this handle wrote goes out now.
+        self.audit.ship_pending();
     }
 }
 
@@ -192,9 +194,11 @@ impl Vault {
         self.keys.as_ref().ok_or(Error::Locked)
     }
 
-    /// Takes the writer lock for one operation.
-    pub fn writer(&self) -> Result<WriterLock> {
-        WriterLock::acquire(&self.dir.join(LOCK_FILE), LOCK_WAIT)
+    /// Takes the writer lock for one operation. Records appended under it
+    /// are shipped once it is released, never while it is held.
+    pub fn writer(&self) -> Result<crate::audit::ShipOnRelease<WriterLock>> {
+        let lock = WriterLock::acquire(&self.dir.join(LOCK_FILE), LOCK_WAIT)?;
+        Ok(self.audit.ship_on_release(lock))
     }
 
     pub(crate) fn save_config(&self) -> Result<()> {

@@ -427,6 +427,8 @@ impl State {
 
     fn run(mut self, rx: Receiver<Msg>) {
         loop {
+            // Before waiting: status and plaintext-found records go out now.
+            self.vault.audit().ship_pending();
             let due = self.next_due();
             let msg = rx.recv_timeout(due.saturating_duration_since(Instant::now()));
             if Instant::now() >= self.next_status {

@@ -66,7 +66,8 @@ impl Vault {
         }
         let vault = Vault {
             dir: dir.to_path_buf(),
-            audit: AuditLog::new(dir, Identity::current(config.vault_id())),
+            audit: AuditLog::new(dir, Identity::current(config.vault_id()))
+                .with_sinks(policy.policy.audit.sinks.clone()),
             config,
             keys: Some(keys),
             policy,
@@ -93,12 +94,14 @@ impl Vault {
             r => r?,
         };
         let config = VaultConfig::parse(&bytes)?;
+        let policy = crate::policy::load()?;
         let vault = Vault {
             dir: dir.to_path_buf(),
-            audit: AuditLog::new(dir, Identity::current(config.vault_id())),
+            audit: AuditLog::new(dir, Identity::current(config.vault_id()))
+                .with_sinks(policy.policy.audit.sinks.clone()),
             config,
             keys: None,
-            policy: crate::policy::load()?,
+            policy,
         };
         if let Ok(_w) = WriterLock::acquire(&vault.dir.join(LOCK_FILE), Duration::ZERO) {
             vault.clean_leftovers()?;

@@ -129,30 +129,32 @@ impl Vault {
             .filter(|c| !c.ok)
             .map(|c| format!("{}: {}", c.rule, c.detail))
             .collect();
-        let v = serde_json::json!({
-            "unlocked": st.unlocked,
-            "objects": st.objects,
-            "stored_bytes": st.stored_bytes,
-            "cipher": "AES-256-GCM (64 KiB chunks, random key per file)",
-            "key_wrap": "HPKE X25519/HKDF-SHA256/AES-256-GCM",
-            "key_version": st.key_version,
-            "key_version_created": st.key_version_created,
-            "kdf": weakest.map(|k| serde_json::json!({"alg": "argon2id", "m_kib": k.m_kib, "t": k.t, "p": k.p})),
-            "slots": st.slots.iter().map(|s| s.kind.as_str()).collect::<Vec<_>>(),
-            "escrow": st.slots.iter().any(|s| s.kind == SlotKind::Escrow),
-            "protected_folders": st.protected.len(),
-            "plaintext_files": st.plaintext.files,
-            "plaintext_waiting": st.plaintext.waiting,
-            "rotation_in_progress": st.rotation.is_some(),
-            "disk_encryption": fde.as_str(),
-            "policy_source": self.policy.source,
-            "policy_compliant": problems.is_empty(),
-            "policy_problems": problems,
-        });
-        Ok(AuditEvent::Status(match v {
-            serde_json::Value::Object(m) => m,
-            _ => unreachable!("a JSON object literal"),
-        }))
+        Ok(crate::audit::StatusRecord {
+            unlocked: Some(st.unlocked),
+            objects: Some(st.objects),
+            stored_bytes: Some(st.stored_bytes),
+            cipher: Some("AES-256-GCM (64 KiB chunks, random key per file)".into()),
+            key_wrap: Some("HPKE X25519/HKDF-SHA256/AES-256-GCM".into()),
+            key_version: Some(st.key_version.into()),
+            key_version_created: Some(st.key_version_created),
+            kdf: weakest.map(|k| crate::audit::StatusKdf {
+                alg: "argon2id".into(),
+                m_kib: k.m_kib.into(),
+                t: k.t.into(),
+                p: k.p.into(),
+            }),
+            slots: Some(st.slots.iter().map(|s| s.kind.as_str().into()).collect()),
+            escrow: Some(st.slots.iter().any(|s| s.kind == SlotKind::Escrow)),
+            protected_folders: Some(st.protected.len() as u64),
+            plaintext_files: Some(st.plaintext.files),
+            plaintext_waiting: Some(crate::audit::waiting_by_name(&st.plaintext.waiting)),
+            rotation_in_progress: Some(st.rotation.is_some()),
+            disk_encryption: Some(fde.as_str().into()),
+            policy_source: self.policy.source.clone(),
+            policy_compliant: Some(problems.is_empty()),
+            policy_problems: Some(problems),
+        }
+        .into())
     }
 
     /// How this device and vault measure up to the policy (the rules are

@@ -5,58 +5,30 @@
 //! same hash chain.
 //!
 //! The local log is the queue: each sink remembers how far it got (a
-//! directory copy by its own last record; syslog in a small state file), and
-//! every append or `coffer audit ship` sends what is missing. A sink that
-//! is down just stays behind — nothing is lost, and sequence numbers make a
-//! resend recognisable.
+//! directory copy by its own last record; syslog in a small state file),
+//! and each shipment sends what is missing. A sink that is down just stays
+//! behind: nothing is lost, and sequence numbers make a resend
+//! recognisable. Shipping waits on the network (seconds, for a syslog host
+//! that does not answer), so it is never done while the vault's writer
+//! lock is held: appends only mark the log as unshipped, and the holder
+//! ships once it has let go ([`ShipOnRelease`], [`AuditLog::ship_pending`]).
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::net::{TcpStream, ToSocketAddrs, UdpSocket};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{AUDIT_DIR, AuditLog, Record};
+use super::chain::line_hash;
+use super::log::AuditLog;
+use super::record::{Record, parse_record};
+use super::sinks::{Sink, Target, load, parse_url};
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 
-const SINKS_FILE: &str = "sinks.json";
 const NET_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// Where records are shipped.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Sink {
-    /// A folder receiving `<device>-<vault>.jsonl` append-only copies.
-    Directory {
-        /// The folder.
-        path: PathBuf,
-    },
-    /// A syslog receiver: `tcp://host:port`, `udp://host:port` or
-    /// `unix:///dev/log`.
-    Syslog {
-        /// Where.
-        url: String,
-    },
-}
-
-impl Sink {
-    /// A short description without secrets.
-    pub fn describe(&self) -> String {
-        match self {
-            Sink::Directory { path } => format!("directory {}", path.display()),
-            Sink::Syslog { url } => format!("syslog {url}"),
-        }
-    }
-}
-
-#[derive(Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SinkList {
-    sinks: Vec<Sink>,
-}
 
 /// How one sink fared.
 #[derive(Clone, Debug, Serialize)]
@@ -71,56 +43,65 @@ pub struct ShipReport {
     pub error: Option<String>,
 }
 
-fn sinks_path(vault_dir: &Path) -> PathBuf {
-    vault_dir.join(AUDIT_DIR).join(SINKS_FILE)
-}
-
-/// The sinks configured for the vault at `vault_dir`.
-pub fn load(vault_dir: &Path) -> Result<Vec<Sink>> {
-    const WHAT: &str = "audit sink list";
-    match crate::fsutil::read_bounded(&sinks_path(vault_dir), 1 << 20, WHAT) {
-        Ok(b) => serde_json::from_slice::<SinkList>(&b)
-            .map(|l| l.sinks)
-            .map_err(|e| Error::corrupt(WHAT, e.to_string())),
-        Err(e) if crate::fsutil::is_not_found(&e) => Ok(Vec::new()),
-        Err(e) => Err(e),
-    }
-}
-
-/// Replaces the configured sinks.
-pub fn save(vault_dir: &Path, sinks: &[Sink]) -> Result<()> {
-    for s in sinks {
-        if let Sink::Syslog { url } = s {
-            parse_url(url)?;
-        }
-    }
-    let p = sinks_path(vault_dir);
-    fs::create_dir_all(p.parent().expect("audit dir")).ctx("creating the audit folder")?;
-    let b = serde_json::to_vec_pretty(&SinkList {
-        sinks: sinks.to_vec(),
-    })
-    .expect("serializes");
-    fsutil::atomic_write(&p, &b)
-}
-
-/// Ships what each configured sink is missing.
+/// Ships what each sink is missing: the vault's own list and the log's
+/// extra (organisation) sinks.
 pub fn ship_all(log: &AuditLog) -> Result<Vec<ShipReport>> {
-    let vault_dir = log
-        .path()
-        .parent()
-        .and_then(Path::parent)
-        .expect("log lives in vault/audit")
-        .to_path_buf();
-    let mut sinks = load(&vault_dir)?;
-    // The organisation's sinks always apply, whatever the user configured.
-    if let Ok(p) = crate::policy::load() {
-        for s in p.policy.audit.sinks {
-            if !sinks.contains(&s) {
-                sinks.push(s);
-            }
+    log.mark_offered();
+    let mut sinks = load(log.vault_dir())?;
+    for s in log.extra_sinks() {
+        if !sinks.contains(s) {
+            sinks.push(s.clone());
         }
     }
     Ok(sinks.iter().map(|s| ship_one(log, s)).collect())
+}
+
+impl AuditLog {
+    /// Ships what each sink is missing (see [`ship_all`]).
+    pub fn ship(&self) -> Result<Vec<ShipReport>> {
+        ship_all(self)
+    }
+
+    /// Ships if this handle appended since it last shipped. Never fails:
+    /// unshipped records stay queued in the log and go with the next
+    /// shipment or `coffer audit ship`. Call it holding no lock.
+    pub fn ship_pending(&self) {
+        if self.take_unshipped() {
+            let _ = ship_all(self);
+        }
+    }
+
+    /// Wraps a lock so that records appended under it are shipped once it
+    /// is released, and not before.
+    pub fn ship_on_release<L>(&self, lock: L) -> ShipOnRelease<L> {
+        ShipOnRelease {
+            lock: Some(lock),
+            log: self.clone(),
+        }
+    }
+}
+
+/// A lock (the vault's writer lock) that, when dropped, is released first
+/// and then ships what was appended while it was held.
+#[must_use = "the lock is released when this is dropped"]
+pub struct ShipOnRelease<L> {
+    lock: Option<L>,
+    log: AuditLog,
+}
+
+impl<L> Drop for ShipOnRelease<L> {
+    fn drop(&mut self) {
+        drop(self.lock.take());
+        self.log.ship_pending();
+    }
+}
+
+impl<L: std::fmt::Debug> std::fmt::Debug for ShipOnRelease<L> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShipOnRelease")
+            .field("lock", &self.lock)
+            .finish_non_exhaustive()
+    }
 }
 
 fn ship_one(log: &AuditLog, sink: &Sink) -> ShipReport {
@@ -149,9 +130,9 @@ pub fn copy_name(device: &str, vault: &str) -> String {
     format!("{device}-{vault}.jsonl")
 }
 
-/// Lines of the local log with sequence numbers above `after`, exactly as
-/// written (so their hashes verify in the copy).
-fn lines_after(log: &AuditLog, after: u64) -> Result<Vec<(u64, Vec<u8>)>> {
+/// Records of the local log with sequence numbers above `after`, with
+/// their lines exactly as written (so their hashes verify in the copy).
+fn lines_after(log: &AuditLog, after: u64) -> Result<Vec<(Record, Vec<u8>)>> {
     let f = match File::open(log.path()) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -165,15 +146,12 @@ fn lines_after(log: &AuditLog, after: u64) -> Result<Vec<(u64, Vec<u8>)>> {
     let mut out = Vec::new();
     for line in BufReader::new(f).split(b'\n') {
         let line = line.ctx("reading the audit log")?;
-        if line.is_empty() {
-            continue;
-        }
         // A line that does not parse (torn by a crash) is skipped: it is
         // acknowledged by the `log_repaired` record that follows it.
-        if let Ok(r) = serde_json::from_slice::<Record>(&line)
+        if let Some(r) = parse_record(&line)
             && r.seq > after
         {
-            out.push((r.seq, line));
+            out.push((r, line));
         }
     }
     Ok(out)
@@ -219,10 +197,10 @@ fn ship_directory(log: &AuditLog, dir: &Path) -> Result<(u64, u64)> {
     let lines = lines_after(log, last)?;
     let mut buf = Vec::new();
     let mut up_to = last;
-    for (seq, line) in &lines {
+    for (r, line) in &lines {
         buf.extend_from_slice(line);
         buf.push(b'\n');
-        up_to = *seq;
+        up_to = r.seq;
     }
     if !buf.is_empty() {
         f.write_all(&buf).ctx("writing the shipped audit copy")?;
@@ -245,7 +223,7 @@ fn last_seq_of(f: &mut File) -> Result<(u64, u64)> {
     let seq = complete
         .split(|b| *b == b'\n')
         .rev()
-        .find_map(|l| serde_json::from_slice::<Record>(l).ok())
+        .find_map(parse_record)
         .map_or(0, |r| r.seq);
     Ok((seq, torn))
 }
@@ -255,41 +233,8 @@ struct SyslogState {
     shipped_up_to: u64,
 }
 
-enum Target {
-    Tcp(String),
-    Udp(String),
-    Unix(PathBuf),
-}
-
-/// Refuses a syslog address Coffer cannot ship to (for policy files).
-pub fn check_url(url: &str) -> Result<()> {
-    parse_url(url).map(|_| ())
-}
-
-fn parse_url(url: &str) -> Result<Target> {
-    let bad = || {
-        Error::Invalid(format!(
-            "not a syslog address: {url} (use tcp://host:port, udp://host:port or unix:///dev/log)"
-        ))
-    };
-    if let Some(rest) = url.strip_prefix("tcp://") {
-        rest.contains(':')
-            .then(|| Target::Tcp(rest.into()))
-            .ok_or_else(bad)
-    } else if let Some(rest) = url.strip_prefix("udp://") {
-        rest.contains(':')
-            .then(|| Target::Udp(rest.into()))
-            .ok_or_else(bad)
-    } else if let Some(rest) = url.strip_prefix("unix://") {
-        Ok(Target::Unix(rest.into()))
-    } else {
-        Err(bad())
-    }
-}
-
 /// One RFC 5424 message carrying a record line.
-fn syslog_message(line: &[u8]) -> Vec<u8> {
-    let r: Record = serde_json::from_slice(line).expect("only parsed lines are shipped");
+fn syslog_message(r: &Record, line: &[u8]) -> Vec<u8> {
     // PRI 85 = facility authpriv (10) * 8 + severity notice (5).
     let mut m = format!(
         "<85>1 {} {} coffer - {} [coffer@32473 seq=\"{}\" device=\"{}\" vault=\"{}\"] ",
@@ -302,10 +247,9 @@ fn syslog_message(line: &[u8]) -> Vec<u8> {
 
 fn ship_syslog(log: &AuditLog, url: &str) -> Result<(u64, u64)> {
     let target = parse_url(url)?;
-    let state_path = log.path().with_file_name(format!(
-        "syslog-{}.state",
-        &crate::audit::line_hash(url.as_bytes())[..16]
-    ));
+    let state_path = log
+        .path()
+        .with_file_name(format!("syslog-{}.state", &line_hash(url.as_bytes())[..16]));
     let lock = OpenOptions::new()
         .write(true)
         .create(true)
@@ -313,7 +257,7 @@ fn ship_syslog(log: &AuditLog, url: &str) -> Result<(u64, u64)> {
         .open(state_path.with_extension("lock"))
         .ctx("opening the syslog shipping state")?;
     lock.lock().ctx("locking the syslog shipping state")?;
-    let state: SyslogState = crate::fsutil::read_bounded(&state_path, 64 << 10, "shipping state")
+    let state: SyslogState = fsutil::read_bounded(&state_path, 64 << 10, "shipping state")
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
@@ -345,13 +289,13 @@ fn ship_syslog(log: &AuditLog, url: &str) -> Result<(u64, u64)> {
                     .map_err(net("connecting to the syslog host"))?;
                 s.set_write_timeout(Some(NET_TIMEOUT))
                     .map_err(net("configuring the syslog connection"))?;
-                for (seq, line) in &lines {
-                    let msg = syslog_message(line);
+                for (r, line) in &lines {
+                    let msg = syslog_message(r, line);
                     // RFC 6587 octet counting.
                     s.write_all(format!("{} ", msg.len()).as_bytes())
                         .and_then(|()| s.write_all(&msg))
                         .map_err(net("sending to the syslog host"))?;
-                    up_to = *seq;
+                    up_to = r.seq;
                     sent += 1;
                 }
                 s.flush().map_err(net("sending to the syslog host"))?;
@@ -365,10 +309,10 @@ fn ship_syslog(log: &AuditLog, url: &str) -> Result<(u64, u64)> {
                 let s = UdpSocket::bind("0.0.0.0:0").map_err(net("opening a syslog socket"))?;
                 s.connect(addr.as_str())
                     .map_err(net("resolving the syslog host"))?;
-                for (seq, line) in &lines {
-                    s.send(&syslog_message(line))
+                for (r, line) in &lines {
+                    s.send(&syslog_message(r, line))
                         .map_err(net("sending to the syslog host"))?;
-                    up_to = *seq;
+                    up_to = r.seq;
                     sent += 1;
                 }
             }
@@ -377,10 +321,10 @@ fn ship_syslog(log: &AuditLog, url: &str) -> Result<(u64, u64)> {
                 {
                     let s = std::os::unix::net::UnixDatagram::unbound()
                         .map_err(net("opening a syslog socket"))?;
-                    for (seq, line) in &lines {
-                        s.send_to(&syslog_message(line), path)
+                    for (r, line) in &lines {
+                        s.send_to(&syslog_message(r, line), path)
                             .map_err(net("sending to the local syslog"))?;
-                        up_to = *seq;
+                        up_to = r.seq;
                         sent += 1;
                     }
                 }
@@ -402,32 +346,44 @@ fn ship_syslog(log: &AuditLog, url: &str) -> Result<(u64, u64)> {
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
-    use crate::audit::{AuditEvent, Identity};
+    use crate::audit::sinks::save;
+    use crate::audit::{AuditEvent, Identity, verify_chain};
+
+    fn shipping_to(share: &Path, vault: &Path) -> AuditLog {
+        save(
+            vault,
+            &[Sink::Directory {
+                path: share.to_path_buf(),
+            }],
+        )
+        .unwrap();
+        AuditLog::new(vault, Identity::current(&[2; 16]))
+    }
+
+    fn copy_of(share: &Path, log: &AuditLog) -> std::path::PathBuf {
+        let id = log.identity();
+        share.join(copy_name(&id.device, &id.vault))
+    }
 
     #[test]
     fn directory_sink_catches_up_without_duplicates() {
         let d = tempfile::tempdir().unwrap();
         let vault = d.path().join("v");
         let share = d.path().join("share");
-        let log = AuditLog::new(&vault, Identity::current(&[2; 16]));
-        save(
-            &vault,
-            &[Sink::Directory {
-                path: share.clone(),
-            }],
-        )
-        .unwrap();
+        let log = shipping_to(&share, &vault);
         // Share unreachable: records queue in the log.
         log.append(&[AuditEvent::VaultCreated]).unwrap();
         log.append(&[AuditEvent::FolderProtected]).unwrap();
+        let down = ship_all(&log).unwrap();
+        assert!(down[0].error.is_some(), "{down:?}");
         fs::create_dir(&share).unwrap();
         log.append(&[AuditEvent::FolderUnprotected]).unwrap();
         ship_all(&log).unwrap();
-        let id = log.identity();
-        let copy = share.join(copy_name(&id.device, &id.vault));
-        let bytes = fs::read(&copy).unwrap();
-        let rep = crate::audit::verify_chain(&bytes, log.checkpoint().as_ref());
+        let bytes = fs::read(copy_of(&share, &log)).unwrap();
+        let rep = verify_chain(&bytes, log.checkpoint().as_ref());
         assert!(rep.ok(), "{rep:?}");
         assert_eq!(rep.verified, 3);
         assert_eq!(
@@ -438,9 +394,45 @@ mod tests {
     }
 
     #[test]
-    fn bad_syslog_urls_are_refused() {
-        assert!(parse_url("tcp://h:514").is_ok());
-        assert!(parse_url("udp://h").is_err());
-        assert!(parse_url("http://h:1").is_err());
+    fn appending_never_ships_and_shipping_pending_does_once() {
+        let d = tempfile::tempdir().unwrap();
+        let vault = d.path().join("v");
+        let share = d.path().join("share");
+        fs::create_dir(&share).unwrap();
+        let log = shipping_to(&share, &vault);
+        let copy = copy_of(&share, &log);
+        log.append(&[AuditEvent::VaultCreated]).unwrap();
+        assert!(!copy.exists(), "append only appends");
+        log.clone().ship_pending();
+        assert_eq!(fs::read(&copy).unwrap(), fs::read(log.path()).unwrap());
+        // Nothing new: nothing is shipped (the removed copy stays away).
+        fs::remove_file(&copy).unwrap();
+        log.ship_pending();
+        assert!(!copy.exists());
+    }
+
+    #[test]
+    fn records_appended_under_a_lock_ship_once_it_is_released() {
+        let d = tempfile::tempdir().unwrap();
+        let vault = d.path().join("v");
+        let share = d.path().join("share");
+        let org = d.path().join("org-share");
+        fs::create_dir(&share).unwrap();
+        fs::create_dir(&org).unwrap();
+        let log =
+            shipping_to(&share, &vault).with_sinks(vec![Sink::Directory { path: org.clone() }]);
+        let lock = std::sync::Mutex::new(());
+        let guard = log.ship_on_release(lock.lock().unwrap());
+        log.append(&[AuditEvent::FolderProtected]).unwrap();
+        assert!(!copy_of(&share, &log).exists());
+        drop(guard);
+        assert!(lock.try_lock().is_ok());
+        for s in [&share, &org] {
+            assert_eq!(
+                fs::read(copy_of(s, &log)).unwrap(),
+                fs::read(log.path()).unwrap(),
+                "the vault's and the organisation's sinks"
+            );
+        }
     }
 }

@@ -1,0 +1,39 @@
+//! The audit trail: one JSON record per line in `audit/log.jsonl`, each
+//! carrying the SHA-256 of the line before it, and its shipping off the
+//! laptop. Records hold file ids, never names, paths or contents.
+//!
+//! Inside: `record` (what a line says, the typed [`EventKind`], the one
+//! parser [`parse_records`]), `status` (the [`StatusRecord`] schema),
+//! `chain` ([`verify_chain`]), `identity` ([`Identity`]), `log`
+//! ([`AuditLog`]: durable appends), `sinks` ([`Sink`] and the vault's sink
+//! list) and `ship` (sending the log to the sinks, never under the vault's
+//! writer lock). Nothing here reads the organisation policy: callers hand
+//! its sinks to [`AuditLog::with_sinks`].
+
+mod chain;
+mod identity;
+mod log;
+mod record;
+mod ship;
+mod sinks;
+mod status;
+
+pub use chain::{ChainReport, Checkpoint, GENESIS, line_hash, verify_chain};
+pub use identity::{Identity, device_id, host_name, user_name};
+pub use log::{AuditLog, verify_vault_log};
+pub use record::{AuditEvent, EventKind, MAX_LINE, Record, parse_record, parse_records};
+pub use ship::{ShipOnRelease, ShipReport, ship_all};
+pub use sinks::Sink;
+pub use status::{StatusKdf, StatusRecord, waiting_by_name};
+
+/// Folder of the audit trail inside the vault.
+pub const AUDIT_DIR: &str = "audit";
+/// The log itself.
+pub const LOG_FILE: &str = "log.jsonl";
+
+/// Shipping the audit trail: the sinks and sending records to them (also
+/// at `coffer_core::sink`).
+pub mod sink {
+    pub use super::ship::{ShipOnRelease, ShipReport, copy_name, ship_all};
+    pub use super::sinks::{Sink, check_url, load, save};
+}

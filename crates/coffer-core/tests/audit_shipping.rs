@@ -1,0 +1,93 @@
+//! Shipping the audit trail leaves the vault's writer lock: records go to
+//! the sinks after the lock is released, so a syslog host that never
+//! answers keeps only the shipper waiting, never another writer; and what
+//! a handle wrote is shipped by the time it is dropped.
+
+use std::fs;
+use std::net::TcpListener;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use coffer_core::audit::parse_records;
+use coffer_core::fsutil::WriterLock;
+use coffer_core::kdf::Argon2Params;
+use coffer_core::secret::Passphrase;
+use coffer_core::sink::{self, Sink};
+use coffer_core::vault::{CreateOptions, Vault};
+
+fn new_vault(dir: &Path) -> Vault {
+    Vault::create(
+        dir,
+        CreateOptions {
+            passphrase: &Passphrase::from("pw"),
+            kdf: Argon2Params::FLOOR,
+            keychain_secret: None,
+            escrow: None,
+        },
+    )
+    .unwrap()
+    .vault
+}
+
+#[test]
+fn a_syslog_host_that_never_answers_does_not_hold_the_writer_lock() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("vault");
+    drop(new_vault(&dir));
+    // The kernel completes the handshake for it, but it never reads or
+    // hangs up: a shipper sending to it waits (up to its timeouts).
+    let host = TcpListener::bind("127.0.0.1:0").unwrap();
+    host.set_nonblocking(true).unwrap();
+    let url = format!("tcp://{}", host.local_addr().unwrap());
+    sink::save(&dir, &[Sink::Syslog { url }]).unwrap();
+    let folder = d.path().join("docs");
+    fs::create_dir(&folder).unwrap();
+    let vault_dir = dir.clone();
+    let writer = std::thread::spawn(move || {
+        let v = Vault::open(&vault_dir).unwrap();
+        // Appends under the writer lock, then ships.
+        v.register_protected(&folder).unwrap();
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let conn = loop {
+        match host.accept() {
+            Ok((c, _)) => break c,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => panic!("nothing was shipped: {e}"),
+        }
+    };
+    // The shipper is connected, so it is shipping now: the lock is free.
+    let lock = WriterLock::acquire(&dir.join("lock"), Duration::ZERO);
+    assert!(
+        lock.is_ok(),
+        "another writer must not wait for the syslog host"
+    );
+    drop(lock);
+    drop(conn);
+    writer.join().unwrap();
+}
+
+#[test]
+fn what_a_handle_wrote_is_shipped_when_it_is_dropped() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("vault");
+    let share = d.path().join("share");
+    fs::create_dir(&share).unwrap();
+    let v = new_vault(&dir);
+    sink::save(
+        &dir,
+        &[Sink::Directory {
+            path: share.clone(),
+        }],
+    )
+    .unwrap();
+    let id = v.audit().identity().clone();
+    let copy = share.join(sink::copy_name(&id.device, &id.vault));
+    assert!(!copy.exists());
+    // Dropping an unlocked handle records the lock, then ships it all.
+    drop(v);
+    let shipped = fs::read(&copy).unwrap();
+    assert_eq!(shipped, fs::read(dir.join("audit/log.jsonl")).unwrap());
+    let last = parse_records(&shipped).pop().unwrap();
+    assert_eq!(last.event, "lock");
+}
