@@ -121,6 +121,9 @@ fn policy_or_plain_message(e: &Error) -> String {
     }
 }
 
+/// Result of a command.
+pub type CmdResult<T> = Result<T, UiError>;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,6 +186,3 @@ mod tests {
         assert_eq!(m, "m=1 MiB");
     }
 }
-
-/// Result of a command.
-pub type CmdResult<T> = Result<T, UiError>;
