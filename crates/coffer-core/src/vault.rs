@@ -21,7 +21,7 @@
 //! Rooms: this file opens, unlocks, lists, reads and verifies; `add`
 //! seals and removes plaintexts; `folders` registers and walks protected
 //! folders; `rotate` and `quarantine` move objects between key versions or
-//! aside; `reports` renders the audit trail for this vault.
+//! aside. Reports over the audit trail live in the `coffer-report` crate.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File};
@@ -53,7 +53,6 @@ use crate::wrap::PublicKey;
 mod add;
 mod folders;
 mod quarantine;
-mod reports;
 mod rotate;
 pub use add::{AddOptions, AddOutcome, AddSource, Collected, SkipReason};
 pub use folders::{ProtectedFolder, collect_sources};
