@@ -10,9 +10,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::records::ChainStatus;
-use crate::text::{detail_summary, parse_ts, record_ids};
-
-// ---------------------------------------------------------------------------
+use crate::text::{detail_summary, human_time, parse_ts, record_ids};
 
 /// Which records an access report covers. Every field narrows; the default
 /// is the whole log.
@@ -264,8 +262,6 @@ pub fn access_report(
         rows,
     }
 }
-
-/// A CSV field: quoted when needed, and defused when a spreadsheet would
 
 impl AccessReport {
     /// The devices and their hosts, as the report's header shows them.

@@ -97,7 +97,8 @@ impl ChainStatus {
 }
 
 /// Parses the records of a log's bytes (a vault's log or a shipped copy).
-/// Lines that do not parse are skipped; [`verify_chain`](coffer_core::audit::verify_chain) reports them.
+/// Lines that do not parse are skipped;
+/// [`verify_chain`](coffer_core::audit::verify_chain) reports them.
 pub fn parse_records(bytes: &[u8]) -> Vec<Record> {
     bytes
         .split(|b| *b == b'\n')
@@ -179,3 +180,4 @@ pub fn load_shipped(log_dir: &Path, device: &str) -> Result<(Vec<Record>, Vec<u8
                 .join(", ")
         ))),
     }
+}

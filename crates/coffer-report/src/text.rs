@@ -266,6 +266,8 @@ pub(crate) fn seq_list(seqs: &[u64], max: usize) -> String {
     if seqs.len() > max {
         let _ = write!(s, " and {} more", seqs.len() - max);
     }
+    s
+}
 
 /// "2026-03-02 18:30:00" for table cells (the header says UTC).
 pub(crate) fn table_time(ts: &str) -> String {

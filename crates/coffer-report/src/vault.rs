@@ -40,9 +40,7 @@ pub fn access_report(vault: &Vault, query: &AccessQuery, names: bool) -> Result<
         &records,
         query,
         &chain,
-        names_map
-            .as_ref()
-            .map(|_| &resolve as NameResolver<'_>),
+        names_map.as_ref().map(|_| &resolve as NameResolver<'_>),
     ))
 }
 

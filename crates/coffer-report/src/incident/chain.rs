@@ -30,7 +30,9 @@ pub(crate) fn chain(chain: &ChainStatus, records: &[Record], notes: &mut Notes) 
                 chain.last_verified_seq
             ));
         } else {
-            notes.unknowns.push("the records given do not match the verified copy".into());
+            notes
+                .unknowns
+                .push("the records given do not match the verified copy".into());
         }
     } else if records.is_empty() {
         notes.findings.push(Finding {
@@ -40,7 +42,9 @@ pub(crate) fn chain(chain: &ChainStatus, records: &[Record], notes: &mut Notes) 
             proof: vec![],
             assessment: Assessment::Unknown,
         });
-        notes.unknowns.push("the shipped copy holds no record".into());
+        notes
+            .unknowns
+            .push("the shipped copy holds no record".into());
     } else {
         notes.findings.push(Finding {
             topic: "chain".into(),
@@ -93,7 +97,10 @@ mod tests {
         let mut n = Notes::default();
         chain(&status(1, None), &records, &mut n);
         assert_eq!(n.findings[0].assessment, Assessment::Unknown);
-        assert_eq!(n.unknowns, ["the records given do not match the verified copy"]);
+        assert_eq!(
+            n.unknowns,
+            ["the records given do not match the verified copy"]
+        );
     }
 
     #[test]
@@ -102,7 +109,11 @@ mod tests {
         let mut n = Notes::default();
         chain(&status(0, Some((1, "hash mismatch"))), &records, &mut n);
         assert_eq!(n.findings[0].assessment, Assessment::Bad);
-        assert!(n.findings[0].answer.starts_with("No. Chain BROKEN at line 1"));
+        assert!(
+            n.findings[0]
+                .answer
+                .starts_with("No. Chain BROKEN at line 1")
+        );
         assert_eq!(
             n.unknowns,
             ["the shipped log fails verification at line 1: hash mismatch"]

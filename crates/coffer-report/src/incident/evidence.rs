@@ -68,7 +68,9 @@ pub(crate) fn evidence(
         });
     }
     if before.is_empty() && !records.is_empty() {
-        notes.unknowns.push("no shipped record is dated before the loss".into());
+        notes
+            .unknowns
+            .push("no shipped record is dated before the loss".into());
     }
 }
 
@@ -192,11 +194,20 @@ mod tests {
         let mut n = Notes::default();
         after_loss(&after, &mut n);
         let a = &n.findings[0];
-        assert_eq!((a.topic.as_str(), a.assessment), ("after_loss", Assessment::Bad));
+        assert_eq!(
+            (a.topic.as_str(), a.assessment),
+            ("after_loss", Assessment::Bad)
+        );
         assert_eq!(a.proof, [21, 20]);
-        assert!(a.answer.starts_with("2 record(s) are dated after the loss (from record #20)."));
+        assert!(
+            a.answer
+                .starts_with("2 record(s) are dated after the loss (from record #20).")
+        );
         assert!(a.answer.contains("1 failed unlock attempt(s)"));
-        assert!(n.unknowns[0].starts_with("the vault was unlocked after the reported time of loss (record #21)"));
+        assert!(
+            n.unknowns[0]
+                .starts_with("the vault was unlocked after the reported time of loss (record #21)")
+        );
 
         let mut n = Notes::default();
         after_loss(&after[..1], &mut n);
@@ -219,7 +230,10 @@ mod tests {
         let mut n = Notes::default();
         integrity(&before, &mut n);
         assert_eq!(n.caveats.len(), 1);
-        assert!(n.caveats[0].starts_with("Integrity failures were recorded before the loss (record #4)"));
+        assert!(
+            n.caveats[0]
+                .starts_with("Integrity failures were recorded before the loss (record #4)")
+        );
         integrity(&before[1..], &mut n);
         assert_eq!(n.caveats.len(), 1);
     }

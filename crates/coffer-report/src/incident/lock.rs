@@ -6,7 +6,9 @@ use coffer_core::audit::Record;
 use jiff::Timestamp;
 
 use super::{Assessment, Finding, IncidentFacts, Notes};
-use crate::text::{d_str, human_duration, human_time, human_ts, lock_reason_text, parse_ts, seq_list};
+use crate::text::{
+    d_str, human_duration, human_time, human_ts, lock_reason_text, parse_ts, seq_list,
+};
 
 /// Events that leave the vault open.
 pub(crate) const OPENS: [&str; 3] = ["unlock", "recovery", "vault_created"];
@@ -77,7 +79,9 @@ pub(crate) fn lock_state(
                 proof: vec![],
                 assessment: Assessment::Unknown,
             });
-            notes.unknowns.push("no unlock or lock is recorded before the loss".into());
+            notes
+                .unknowns
+                .push("no unlock or lock is recorded before the loss".into());
         }
         Some(r) if r.event != "lock" => {
             facts.locked_at_loss = Some(false);
@@ -154,8 +158,18 @@ mod tests {
     #[test]
     fn a_lock_after_the_last_unlock_means_locked_with_proof() {
         let r = [
-            rec(1, "2026-03-02T09:00:00Z", "unlock", json!({"method": "passphrase"})),
-            rec(2, "2026-03-02T17:00:00Z", "lock", json!({"reason": "manual"})),
+            rec(
+                1,
+                "2026-03-02T09:00:00Z",
+                "unlock",
+                json!({"method": "passphrase"}),
+            ),
+            rec(
+                2,
+                "2026-03-02T17:00:00Z",
+                "lock",
+                json!({"reason": "manual"}),
+            ),
         ];
         let before: Vec<&Record> = r.iter().collect();
         let (mut f, mut n) = (facts(), Notes::default());
@@ -164,12 +178,18 @@ mod tests {
         assert_eq!(f.locked_since.as_deref(), Some("2026-03-02T17:00:00Z"));
         assert_eq!((f.last_unlock_seq, f.last_lock_seq), (Some(1), Some(2)));
         let l = &n.findings[0];
-        assert_eq!((l.topic.as_str(), l.assessment), ("lock_state", Assessment::Good));
+        assert_eq!(
+            (l.topic.as_str(), l.assessment),
+            ("lock_state", Assessment::Good)
+        );
         assert_eq!(l.proof, [2, 1]);
         assert!(l.answer.starts_with(
             "Yes. Locked since 2026-03-02 17:00:00 UTC, 1 hour 30 minutes before the loss (record #2: locked by the user)."
         ));
-        assert!(l.answer.contains("unlocked with the passphrase at 2026-03-02 09:00:00 UTC"));
+        assert!(
+            l.answer
+                .contains("unlocked with the passphrase at 2026-03-02 09:00:00 UTC")
+        );
         assert!(n.goods[0].starts_with("the vault was locked at the loss"));
         assert!(n.caveats.is_empty());
     }
@@ -179,7 +199,12 @@ mod tests {
         let r = [
             rec(1, "2026-03-02T09:00:00Z", "vault_created", json!({})),
             rec(2, "2026-03-02T09:01:00Z", "lock", json!({})),
-            rec(3, "2026-03-02T18:00:00Z", "unlock", json!({"method": "keychain"})),
+            rec(
+                3,
+                "2026-03-02T18:00:00Z",
+                "unlock",
+                json!({"method": "keychain"}),
+            ),
         ];
         let before: Vec<&Record> = r.iter().collect();
         let (mut f, mut n) = (facts(), Notes::default());
@@ -187,7 +212,11 @@ mod tests {
         assert_eq!(f.locked_at_loss, Some(false));
         assert_eq!(n.findings[0].assessment, Assessment::Bad);
         assert_eq!(n.findings[0].proof, [3]);
-        assert!(n.findings[0].answer.starts_with("NO. The vault was unlocked with the keychain"));
+        assert!(
+            n.findings[0]
+                .answer
+                .starts_with("NO. The vault was unlocked with the keychain")
+        );
         assert!(n.fails[0].contains("record #3"));
     }
 
@@ -197,7 +226,10 @@ mod tests {
         lock_state(&[], ts(LOST), &mut f, &mut n);
         assert_eq!(f.locked_at_loss, None);
         assert_eq!(n.findings[0].assessment, Assessment::Unknown);
-        assert_eq!(n.unknowns, ["no unlock or lock is recorded before the loss"]);
+        assert_eq!(
+            n.unknowns,
+            ["no unlock or lock is recorded before the loss"]
+        );
 
         let r = [
             rec(1, "2026-03-02T09:00:00Z", "unlock", json!({})),

@@ -36,9 +36,7 @@ mod plaintext;
 mod protection;
 mod timeline;
 
-pub use model::{
-    Assessment, Finding, IncidentFacts, IncidentReport, KdfParams, Verdict,
-};
+pub use model::{Assessment, Finding, IncidentFacts, IncidentReport, KdfParams, Verdict};
 
 /// What the steps conclude besides the facts, in the order they ran.
 #[derive(Debug, Default)]
@@ -220,7 +218,10 @@ mod tests {
 
         let (v, text, reasons) = verdict(vec![], s(&["no status"]), s(&["ok"]), &f);
         assert_eq!(v, Verdict::CannotBeEstablished);
-        assert_eq!(text, "Safe harbor cannot be established from this evidence.");
+        assert_eq!(
+            text,
+            "Safe harbor cannot be established from this evidence."
+        );
         assert_eq!(reasons, s(&["no status"]));
 
         let f = IncidentFacts {

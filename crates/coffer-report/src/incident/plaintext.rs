@@ -75,7 +75,9 @@ pub(crate) fn plaintext(before: &[&Record], facts: &mut IncidentFacts, notes: &m
                 assessment,
             });
             if pending == 0 {
-                notes.goods.push("no plaintext was left waiting in protected folders".into());
+                notes
+                    .goods
+                    .push("no plaintext was left waiting in protected folders".into());
             }
         }
         None => {
@@ -107,9 +109,24 @@ mod tests {
 
     fn day(found: u64, encrypted: &[&str]) -> Vec<Record> {
         vec![
-            rec(1, "2026-03-02T08:55:00Z", "plaintext_found", json!({"count": found})),
-            rec(2, "2026-03-02T08:55:04Z", "file_added", json!({"ids": encrypted, "by": "watcher"})),
-            rec(3, "2026-03-02T09:00:00Z", "file_added", json!({"ids": ["x"], "by": "user"})),
+            rec(
+                1,
+                "2026-03-02T08:55:00Z",
+                "plaintext_found",
+                json!({"count": found}),
+            ),
+            rec(
+                2,
+                "2026-03-02T08:55:04Z",
+                "file_added",
+                json!({"ids": encrypted, "by": "watcher"}),
+            ),
+            rec(
+                3,
+                "2026-03-02T09:00:00Z",
+                "file_added",
+                json!({"ids": ["x"], "by": "user"}),
+            ),
         ]
     }
 
@@ -119,13 +136,22 @@ mod tests {
         let before: Vec<&Record> = r.iter().collect();
         let (mut f, mut n) = (facts(), Notes::default());
         plaintext(&before, &mut f, &mut n);
-        assert_eq!((f.plaintext_found_seq, f.plaintext_found_count), (Some(1), Some(2)));
+        assert_eq!(
+            (f.plaintext_found_seq, f.plaintext_found_count),
+            (Some(1), Some(2))
+        );
         assert_eq!((f.plaintext_encrypted_after, f.plaintext_pending), (2, 0));
         let p = &n.findings[0];
-        assert_eq!((p.topic.as_str(), p.assessment), ("plaintext", Assessment::Good));
+        assert_eq!(
+            (p.topic.as_str(), p.assessment),
+            ("plaintext", Assessment::Good)
+        );
         assert_eq!(p.proof, [1, 2]);
         assert!(p.answer.ends_with("None was left waiting."));
-        assert_eq!(n.goods, ["no plaintext was left waiting in protected folders"]);
+        assert_eq!(
+            n.goods,
+            ["no plaintext was left waiting in protected folders"]
+        );
     }
 
     #[test]
@@ -153,7 +179,11 @@ mod tests {
         let (mut f, mut n) = (facts(), Notes::default());
         plaintext(&[], &mut f, &mut n);
         assert_eq!(n.findings[0].assessment, Assessment::Good);
-        assert!(n.findings[0].answer.contains("no record shows the watcher adding files"));
+        assert!(
+            n.findings[0]
+                .answer
+                .contains("no record shows the watcher adding files")
+        );
         assert_eq!(f.plaintext_found_seq, None);
     }
 }

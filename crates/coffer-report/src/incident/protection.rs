@@ -185,7 +185,9 @@ pub(crate) fn protection(
             proof: vec![],
             assessment: Assessment::Unknown,
         });
-        notes.unknowns.push("no status record before the loss shows how the files were protected".into());
+        notes
+            .unknowns
+            .push("no status record before the loss shows how the files were protected".into());
     }
 }
 
@@ -298,31 +300,56 @@ mod tests {
     fn the_last_status_before_the_loss_shows_the_protection() {
         let r = [
             rec(1, "2026-03-02T08:00:00Z", "status", status("off", false)),
-            rec(2, "2026-03-02T09:00:00Z", "file_added", json!({"ids": ["a", "b"]})),
-            rec(3, "2026-03-02T09:05:00Z", "file_removed", json!({"ids": ["c"]})),
+            rec(
+                2,
+                "2026-03-02T09:00:00Z",
+                "file_added",
+                json!({"ids": ["a", "b"]}),
+            ),
+            rec(
+                3,
+                "2026-03-02T09:05:00Z",
+                "file_removed",
+                json!({"ids": ["c"]}),
+            ),
         ];
         let before: Vec<&Record> = r.iter().collect();
         let (mut f, mut n) = (facts(), Notes::default());
         protection(&before, ts(LOST), &mut f, &mut n);
         assert_eq!(f.status_seq, Some(1));
-        assert_eq!((f.objects, f.key_version, f.key_age_days), (Some(40), Some(2), Some(10)));
-        assert_eq!((f.files_added_after_status, f.files_removed_after_status), (2, 1));
+        assert_eq!(
+            (f.objects, f.key_version, f.key_age_days),
+            (Some(40), Some(2), Some(10))
+        );
+        assert_eq!(
+            (f.files_added_after_status, f.files_removed_after_status),
+            (2, 1)
+        );
         assert_eq!(f.disk_encryption, "off");
         assert_eq!(f.escrow, Some(false));
         assert_eq!(f.slots, ["passphrase", "keychain"]);
         assert_eq!(f.kdf.as_ref().map(|k| k.m_kib), Some(262144));
         let p = &n.findings[0];
-        assert_eq!((p.topic.as_str(), p.assessment), ("protection", Assessment::Good));
+        assert_eq!(
+            (p.topic.as_str(), p.assessment),
+            ("protection", Assessment::Good)
+        );
         assert_eq!(p.proof, [1, 2, 3]);
         assert!(p.answer.contains("40 encrypted file(s)"));
         assert!(p.answer.contains("(6.9 MiB of ciphertext)"));
-        assert!(p.answer.contains("Argon2id (memory 256 MiB, 3 passes, 4 lanes)"));
+        assert!(
+            p.answer
+                .contains("Argon2id (memory 256 MiB, 3 passes, 4 lanes)")
+        );
         assert!(p.answer.contains("2 file(s) were added"));
         assert!(n.goods[0].starts_with("42 file(s) encrypted with AES-256-GCM"));
         // The policy problems and the keychain slot without disk encryption.
         assert_eq!(n.caveats.len(), 2);
         assert!(n.caveats[0].ends_with("(record #1): full-disk encryption: Off."));
-        assert!(n.caveats[1].starts_with("A keychain slot was enrolled while full-disk encryption was off"));
+        assert!(
+            n.caveats[1]
+                .starts_with("A keychain slot was enrolled while full-disk encryption was off")
+        );
     }
 
     #[test]
@@ -337,10 +364,19 @@ mod tests {
         disk_encryption(&f, &mut n);
         escrow(&f, &mut n);
         rotation(&[], &mut f, &mut n);
-        assert_eq!(n.findings[1].answer, "No status record before the loss states it.");
+        assert_eq!(
+            n.findings[1].answer,
+            "No status record before the loss states it."
+        );
         assert_eq!(n.findings[1].assessment, Assessment::Unknown);
-        assert_eq!(n.findings[2].answer, "No status record before the loss states it.");
-        assert_eq!(n.findings[3].answer, "No rotation is recorded before the loss.");
+        assert_eq!(
+            n.findings[2].answer,
+            "No status record before the loss states it."
+        );
+        assert_eq!(
+            n.findings[3].answer,
+            "No rotation is recorded before the loss."
+        );
         assert!(n.findings[3].proof.is_empty());
     }
 
@@ -371,7 +407,11 @@ mod tests {
         assert_eq!(n.findings[0].assessment, Assessment::Info);
         assert_eq!(n.findings[1].answer, "Yes (record #9).");
         assert_eq!(n.findings[1].assessment, Assessment::Good);
-        assert!(n.findings[2].answer.starts_with("Yes (record #9): an organisation escrow slot existed"));
+        assert!(
+            n.findings[2]
+                .answer
+                .starts_with("Yes (record #9): an organisation escrow slot existed")
+        );
         assert_eq!(n.findings[2].proof, [9]);
     }
 }

@@ -81,7 +81,11 @@ pub(crate) struct Provenance<'a> {
 /// The lost device's host names and the copy's vaults; a copy without the
 /// device's records, with another device's, or of several vaults is a
 /// caveat.
-pub(crate) fn provenance<'a>(records: &'a [Record], device: &str, notes: &mut Notes) -> Provenance<'a> {
+pub(crate) fn provenance<'a>(
+    records: &'a [Record],
+    device: &str,
+    notes: &mut Notes,
+) -> Provenance<'a> {
     let hosts: BTreeSet<&str> = records
         .iter()
         .filter(|r| r.device == device)

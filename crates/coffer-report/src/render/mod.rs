@@ -54,7 +54,6 @@ impl std::str::FromStr for ReportFormat {
     }
 }
 
-
 impl AccessReport {
     /// The report in `format`.
     pub fn render(&self, format: ReportFormat) -> Vec<u8> {

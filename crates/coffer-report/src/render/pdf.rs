@@ -43,7 +43,11 @@ impl AccessReport {
         d.status_box(
             "Audit chain",
             &self.chain.statement,
-            if self.chain.ok { layout::GOOD } else { layout::BAD },
+            if self.chain.ok {
+                layout::GOOD
+            } else {
+                layout::BAD
+            },
             12.0,
         );
         d.paragraph(&self.names_note, Font::Regular, 9.0, layout::GREY);
@@ -160,7 +164,11 @@ impl IncidentReport {
         d.status_box(
             "Audit chain of the shipped copy",
             &self.chain.statement,
-            if self.chain.ok { layout::GOOD } else { layout::BAD },
+            if self.chain.ok {
+                layout::GOOD
+            } else {
+                layout::BAD
+            },
             12.0,
         );
         d.heading("Findings");

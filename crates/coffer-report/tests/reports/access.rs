@@ -176,8 +176,7 @@ fn html_shows_the_chain_status_and_escapes_everything() {
     );
     let chain = ok_chain(&c);
     let names = |_: &str| Some("<img src=x onerror=alert(2)>.pdf".to_owned());
-    let html =
-        access_report(&c.records, &AccessQuery::default(), &chain, Some(&names)).to_html();
+    let html = access_report(&c.records, &AccessQuery::default(), &chain, Some(&names)).to_html();
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.contains("Chain verified: all 20 records"));
     assert!(html.contains("class=\"status good\""));

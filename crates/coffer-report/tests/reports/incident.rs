@@ -10,9 +10,11 @@ fn locked_at_loss_holds_with_proof() {
     let c = clinic_day();
     let rep = incident_report(&c.records, &c.bytes, DEV, ts("2026-03-02T18:30:00Z"));
     assert_eq!(rep.verdict, Verdict::Holds, "{:#?}", rep.reasons);
-    assert!(rep.verdict_text.starts_with(
-        "Safe harbor holds, on the evidence shipped up to 2026-03-02 17:00:00 UTC"
-    ));
+    assert!(
+        rep.verdict_text.starts_with(
+            "Safe harbor holds, on the evidence shipped up to 2026-03-02 17:00:00 UTC"
+        )
+    );
     let f = &rep.facts;
     assert_eq!(f.locked_at_loss, Some(true));
     assert_eq!(f.locked_since.as_deref(), Some("2026-03-02T13:02:00Z"));
