@@ -7,9 +7,9 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use coffer_core::config::{NewSlot, RotationKind, SlotKind};
-use coffer_report::{AccessQuery, ReportFormat};
 use coffer_core::secret::Passphrase;
 use coffer_core::vault::{Reenrol, RotationProgress, Vault};
+use coffer_report::{AccessQuery, ReportFormat};
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 
