@@ -5,7 +5,7 @@
 #![no_main]
 
 use coffer_core::audit::verify_chain;
-use coffer_core::report::{self, AccessQuery, ReportFormat};
+use coffer_report::{self as report, AccessQuery, ReportFormat};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

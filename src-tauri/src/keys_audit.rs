@@ -7,9 +7,9 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use coffer_core::config::{NewSlot, RotationKind, SlotKind};
-use coffer_core::report::{AccessQuery, ReportFormat};
 use coffer_core::secret::Passphrase;
 use coffer_core::vault::{Reenrol, RotationProgress, Vault};
+use coffer_report::{AccessQuery, ReportFormat};
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 
@@ -421,8 +421,8 @@ pub async fn audit_events(core: Core<'_>, query: AuditQueryIn) -> CmdResult<Audi
         let g = core.unlocked()?;
         let v = g.as_ref().expect("unlocked");
         // The whole log gives the filter choices; the query gives the rows.
-        let all = v.access_report(&AccessQuery::default(), false)?;
-        let rep = v.access_report(&query, true)?;
+        let all = coffer_report::vault::access_report(v, &AccessQuery::default(), false)?;
+        let rep = coffer_report::vault::access_report(v, &query, true)?;
         let mut per_day = std::collections::BTreeMap::<String, u64>::new();
         let tz = jiff::tz::TimeZone::system();
         for r in &rep.rows {
@@ -441,7 +441,7 @@ pub async fn audit_events(core: Core<'_>, query: AuditQueryIn) -> CmdResult<Audi
                 .into_iter()
                 .skip(skip)
                 .map(|r| AuditRow {
-                    label: coffer_core::report::event_label(&r.event).to_owned(),
+                    label: coffer_report::event_label(&r.event).to_owned(),
                     seq: r.seq,
                     time: r.ts,
                     user: r.user,
@@ -469,7 +469,7 @@ pub async fn audit_events(core: Core<'_>, query: AuditQueryIn) -> CmdResult<Audi
                 .by_event
                 .keys()
                 .map(|a| ActionChoice {
-                    label: coffer_core::report::event_label(a).to_owned(),
+                    label: coffer_report::event_label(a).to_owned(),
                     action: a.clone(),
                 })
                 .collect(),
@@ -501,7 +501,7 @@ pub async fn export_access_report(
         let fmt: ReportFormat = format.parse()?;
         let g = core.unlocked()?;
         let v = g.as_ref().expect("unlocked");
-        let (_, body) = v.export_access_report(&query, true, fmt)?;
+        let (_, body) = coffer_report::vault::export_access_report(v, &query, true, fmt)?;
         write_report(&dest, &body)
     })
     .await
@@ -510,7 +510,7 @@ pub async fn export_access_report(
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IncidentSummary {
-    verdict: coffer_core::report::Verdict,
+    verdict: coffer_report::Verdict,
     verdict_text: String,
     path: String,
 }
@@ -527,7 +527,7 @@ pub async fn export_incident_report(
         let lost_at = parse_time(Some(lost_at), "loss")?
             .ok_or_else(|| UiError::new("invalid", "Enter when the computer was lost."))?;
         let fmt: ReportFormat = format.parse()?;
-        let rep = core.open_vault()?.incident_report(lost_at)?;
+        let rep = coffer_report::vault::incident_report(&core.open_vault()?, lost_at)?;
         let path = write_report(&dest, &rep.render(fmt)?)?;
         Ok(IncidentSummary {
             verdict: rep.verdict,

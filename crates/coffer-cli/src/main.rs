@@ -1739,7 +1739,7 @@ fn cmd_audit(ctx: &Ctx, action: AuditCmd) -> Result<(), Failure> {
             names,
             log,
         } => {
-            use coffer_core::report;
+            use coffer_report as report;
             let query = report::AccessQuery {
                 from: parse_time(from.as_deref())?,
                 to: parse_time(to.as_deref())?,
@@ -1760,7 +1760,7 @@ fn cmd_audit(ctx: &Ctx, action: AuditCmd) -> Result<(), Failure> {
                 }
                 None => {
                     let v = if names { ctx.unlocked()? } else { ctx.open()? };
-                    v.export_access_report(&query, names, fmt)?
+                    report::vault::export_access_report(&v, &query, names, fmt)?
                 }
             };
             write_output(out.as_deref(), &body, fmt == report::ReportFormat::Pdf)?;
@@ -1783,7 +1783,7 @@ fn cmd_audit(ctx: &Ctx, action: AuditCmd) -> Result<(), Failure> {
             format,
             out,
         } => {
-            use coffer_core::report;
+            use coffer_report as report;
             let lost_at = parse_time(Some(&lost_at))?.expect("given");
             let fmt: report::ReportFormat = format.parse()?;
             let (records, raw) = report::load_shipped(&log, &device)?;
@@ -1799,7 +1799,7 @@ fn cmd_audit(ctx: &Ctx, action: AuditCmd) -> Result<(), Failure> {
             Ok(())
         }
         AuditCmd::Fleet { log, format, out } => {
-            let devices = coffer_core::fleet::summarize(&log)?;
+            let devices = coffer_report::fleet::summarize(&log)?;
             let format = if ctx.json { "json" } else { format.as_str() };
             match format {
                 "json" => {
@@ -1808,7 +1808,7 @@ fn cmd_audit(ctx: &Ctx, action: AuditCmd) -> Result<(), Failure> {
                 }
                 "html" => {
                     let now = jiff::Timestamp::now().to_string();
-                    let body = coffer_core::report::fleet_html(&devices, &now);
+                    let body = coffer_report::fleet_html(&devices, &now);
                     return write_output(out.as_deref(), body.as_bytes(), false);
                 }
                 "table" => {}

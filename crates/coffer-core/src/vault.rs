@@ -25,7 +25,7 @@
 //! inspects; `status` sums the vault up for people and the audit trail;
 //! `add` seals and removes plaintexts; `folders` registers and walks
 //! protected folders; `rotate` and `quarantine` move objects between key
-//! versions or aside; `reports` renders the audit trail for this vault.
+//! versions or aside. Reports over the audit trail live in the `coffer-report` crate.
 //! What the organisation policy allows is decided in [`crate::policy`].
 
 use std::fs;
@@ -45,7 +45,6 @@ mod index;
 mod open;
 mod quarantine;
 mod read;
-mod reports;
 mod rotate;
 mod slots;
 mod status;

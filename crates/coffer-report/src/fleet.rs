@@ -2,6 +2,7 @@
 //! (including periodic `status` records) to a shared folder; this reads
 //! them all and says, per device, whether it complied at its last status
 //! and when it was last heard from. Runs on IT's machine; needs no vault.
+//! Rendered as HTML by [`crate::render::fleet_html`].
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -9,8 +10,11 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::audit::{self, Record};
-use crate::error::{IoContext, Result};
+use coffer_core::Result;
+use coffer_core::audit::{self, Record};
+
+use crate::records::parse_records;
+use crate::text::IoContext;
 
 /// One device as the fleet view shows it.
 #[derive(Clone, Debug, Serialize)]
@@ -52,10 +56,7 @@ pub fn summarize(dir: &Path) -> Result<Vec<DeviceSummary>> {
     for path in entries {
         let bytes = std::fs::read(&path).ctx("reading a shipped audit copy")?;
         let chain_ok = audit::verify_chain(&bytes, None).ok();
-        let records: Vec<Record> = bytes
-            .split(|b| *b == b'\n')
-            .filter_map(|l| serde_json::from_slice(l).ok())
-            .collect();
+        let records: Vec<Record> = parse_records(&bytes);
         let Some(last) = records.last() else { continue };
         let d = by_device
             .entry(last.device.clone())
@@ -102,44 +103,4 @@ pub fn summarize(dir: &Path) -> Result<Vec<DeviceSummary>> {
         }
     }
     Ok(by_device.into_values().collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::audit::{AuditEvent, AuditLog, Identity};
-    use crate::sink::{self, Sink};
-
-    #[test]
-    fn devices_are_summarised_from_their_shipped_status() {
-        let d = tempfile::tempdir().unwrap();
-        let share = d.path().join("share");
-        std::fs::create_dir(&share).unwrap();
-        let vault = d.path().join("v");
-        let log = AuditLog::new(&vault, Identity::current(&[9; 16]));
-        sink::save(
-            &vault,
-            &[Sink::Directory {
-                path: share.clone(),
-            }],
-        )
-        .unwrap();
-        let mut st = serde_json::Map::new();
-        st.insert("policy_compliant".into(), false.into());
-        st.insert(
-            "policy_problems".into(),
-            vec!["full-disk encryption: Off"].into(),
-        );
-        st.insert("disk_encryption".into(), "off".into());
-        st.insert("key_version".into(), 2.into());
-        log.append(&[AuditEvent::VaultCreated, AuditEvent::Status(st)])
-            .unwrap();
-        log.ship_pending();
-        let s = summarize(&share).unwrap();
-        assert_eq!(s.len(), 1);
-        assert_eq!(s[0].compliant, Some(false));
-        assert_eq!(s[0].problems, vec!["full-disk encryption: Off"]);
-        assert_eq!(s[0].key_version, Some(2));
-        assert!(s[0].chain_ok);
-    }
 }

@@ -1,0 +1,11 @@
+//! The reports' tests: access and incident reports over hand-written
+//! chains, a real log shipped to a directory sink, the fleet view, and
+//! the PDFs rasterised. (Moved from coffer-core's report.rs and fleet.rs;
+//! they assert what they asserted there.)
+
+mod access;
+mod fixtures;
+mod fleet;
+mod incident;
+mod pdf;
+mod shipped;
