@@ -12,6 +12,7 @@ use crate::creds::{self, CredFlags};
 use crate::exit::Failure;
 use crate::keychain;
 
+/// The vault when neither --vault nor COFFER_VAULT names one.
 pub fn default_vault_dir() -> PathBuf {
     dirs::data_dir()
         .unwrap_or_else(|| PathBuf::from("."))
@@ -19,6 +20,7 @@ pub fn default_vault_dir() -> PathBuf {
         .join("vault")
 }
 
+/// The global options every command runs with.
 pub struct Ctx {
     pub dir: PathBuf,
     pub json: bool,
@@ -26,6 +28,7 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// The vault, locked; a missing one is named in the message.
     pub fn open(&self) -> Result<Vault, Failure> {
         Vault::open(&self.dir).map_err(|e| {
             let mut f = Failure::from(e);
@@ -36,12 +39,14 @@ impl Ctx {
         })
     }
 
+    /// The vault, unlocked as the credential flags ask.
     pub fn unlocked(&self) -> Result<Vault, Failure> {
         let mut v = self.open()?;
         self.unlock(&mut v)?;
         Ok(v)
     }
 
+    /// Unlocks `v` with the keychain, the recovery key or the passphrase.
     pub fn unlock(&self, v: &mut Vault) -> Result<SlotKind, Failure> {
         let vid = vault_id_hex(v);
         if self.cred.keychain {
@@ -56,6 +61,7 @@ impl Ctx {
         Ok(v.unlock(&Credential::Passphrase(&p))?)
     }
 
+    /// A progress bar on a terminal, none for scripts or --json.
     pub fn progress(&self, len: u64, what: &str) -> ProgressBar {
         if self.json || !std::io::stderr().is_terminal() {
             return ProgressBar::hidden();
@@ -72,6 +78,7 @@ impl Ctx {
         pb
     }
 
+    /// Prints the one-line answer, or its JSON form with --json.
     pub fn say(&self, human: impl std::fmt::Display, machine: serde_json::Value) {
         if self.json {
             println!("{machine}");
@@ -81,6 +88,7 @@ impl Ctx {
     }
 }
 
+/// The vault id as shown to users and as the keychain entry names it.
 pub fn vault_id_hex(v: &Vault) -> String {
     let id = v.config().vault_id();
     id.iter().map(|b| format!("{b:02x}")).collect()

@@ -2,6 +2,7 @@
 
 use coffer_core::vault;
 
+/// Why a file was left alone, in words.
 pub fn skip_text(r: &vault::SkipReason) -> &'static str {
     match r {
         vault::SkipReason::Symlink => "symbolic link, not followed",
@@ -20,6 +21,7 @@ pub fn skip_text(r: &vault::SkipReason) -> &'static str {
     }
 }
 
+/// `n` bytes in B, KiB, MiB, ...
 pub fn human_bytes(n: u64) -> String {
     const U: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = n as f64;

@@ -33,6 +33,7 @@ pub fn read_small_text(
     Ok(zeroize::Zeroizing::new(text.to_owned()))
 }
 
+/// Reads a whole file the user named (an audit log copy).
 pub fn read_file(path: &Path, context: &'static str) -> Result<Vec<u8>, Failure> {
     std::fs::read(path).map_err(|e| Failure::from(coffer_core::Error::Io { context, source: e }))
 }

@@ -10,6 +10,8 @@ use crate::ctx::Ctx;
 use crate::exit::{self, Failure};
 use crate::show::{human_bytes, skip_text};
 
+/// Prints what was added, skipped and failed; fails with the worst
+/// failure's code when any file could not be added.
 pub fn report_add(
     ctx: &Ctx,
     sources: &[AddSource],
@@ -114,6 +116,7 @@ fn gather(v: &Vault, paths: &[PathBuf], to: &str) -> Result<vault::Collected, Fa
     Ok(all)
 }
 
+/// Encrypts `sources` into the vault with a progress bar.
 pub fn run_add(
     ctx: &Ctx,
     v: &Vault,
@@ -134,6 +137,7 @@ pub fn run_add(
     Ok(outcomes)
 }
 
+/// `coffer add`: works while locked, as adding needs only public keys.
 pub fn add(ctx: &Ctx, paths: &[PathBuf], to: &str, remove: bool) -> Result<(), Failure> {
     let v = ctx.open()?;
     let c = gather(&v, paths, to)?;

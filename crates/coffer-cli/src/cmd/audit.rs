@@ -10,6 +10,7 @@ use crate::ctx::Ctx;
 use crate::exit::{self, Failure};
 use crate::userfile::{read_file, write_output};
 
+/// `coffer audit ...`.
 pub fn audit(ctx: &Ctx, action: AuditCmd) -> Result<(), Failure> {
     match action {
         AuditCmd::Verify { log } => verify(ctx, log.as_deref()),

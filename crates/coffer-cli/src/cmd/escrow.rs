@@ -35,11 +35,13 @@ pub fn parse_pubkey(s: &str) -> Result<PublicKey, Failure> {
     })
 }
 
+/// The escrow private key in the file `recover --escrow-key` names.
 pub fn read_escrow_private(path: &Path) -> Result<PrivateKey, Failure> {
     let text = read_small_text(path, MAX_KEY_FILE_LEN, "reading the escrow key file")?;
     escrow_private_key_from_text(&text)
 }
 
+/// `coffer escrow keygen --out FILE`: never overwrites FILE.
 pub fn keygen(ctx: &Ctx, out: &Path) -> Result<(), Failure> {
     let (sk, pk) = coffer_core::wrap::generate_keypair();
     let (public, body) = escrow_key_file_text(&sk, &pk);

@@ -28,6 +28,7 @@ fn report_unreadable(ctx: &Ctx, bad: &[(FileId, coffer_core::Error)]) {
     }
 }
 
+/// `coffer ls [PREFIX] [--long]`.
 pub fn ls(ctx: &Ctx, prefix: Option<&str>, long: bool) -> Result<(), Failure> {
     let v = ctx.unlocked()?;
     let vault::Listing {
@@ -71,6 +72,7 @@ pub fn ls(ctx: &Ctx, prefix: Option<&str>, long: bool) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `coffer versions PATH`.
 pub fn versions(ctx: &Ctx, path: &str) -> Result<(), Failure> {
     let v = ctx.unlocked()?;
     let vs = v.versions(path.trim_matches('/'))?;
@@ -111,6 +113,7 @@ fn pick_from(vs: &[Entry], version: Option<usize>) -> Result<Entry, Failure> {
     }
 }
 
+/// `coffer cat PATH [--version N]`.
 pub fn cat(ctx: &Ctx, path: &str, version: Option<usize>) -> Result<(), Failure> {
     let v = ctx.unlocked()?;
     let e = pick_version(&v, path, version)?;
@@ -126,6 +129,7 @@ pub fn cat(ctx: &Ctx, path: &str, version: Option<usize>) -> Result<(), Failure>
     Ok(())
 }
 
+/// `coffer extract PATHS --to DIR [--version N]`.
 pub fn extract(
     ctx: &Ctx,
     paths: &[String],
@@ -197,6 +201,7 @@ pub fn extract(
     Ok(())
 }
 
+/// `coffer rm PATHS`.
 pub fn rm(ctx: &Ctx, paths: &[String]) -> Result<(), Failure> {
     let v = ctx.unlocked()?;
     let mut n = 0;

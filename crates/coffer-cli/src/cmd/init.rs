@@ -11,6 +11,7 @@ use crate::ctx::{Ctx, vault_id_hex};
 use crate::exit::Failure;
 use crate::keychain;
 
+/// `coffer init`: the recovery key is printed here and never again.
 pub fn init(
     ctx: &Ctx,
     with_keychain: bool,

@@ -9,6 +9,7 @@ use crate::ctx::Ctx;
 use crate::exit::{self, Failure};
 use crate::userfile::read_small_text;
 
+/// `coffer policy ...`.
 pub fn policy(ctx: &Ctx, action: PolicyCmd) -> Result<(), Failure> {
     match action {
         PolicyCmd::Show => show(ctx),

@@ -11,6 +11,7 @@ use crate::ctx::Ctx;
 use crate::exit::{self, Failure};
 use crate::show::{human_bytes, skip_text};
 
+/// `coffer protect DIR`: registers it, then encrypts what is in it now.
 pub fn protect(ctx: &Ctx, dir: &Path) -> Result<(), Failure> {
     let v = ctx.open()?;
     let folder = v.register_protected(dir)?;
@@ -76,6 +77,7 @@ pub fn watch(ctx: &Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `coffer unprotect DIR`.
 pub fn unprotect(ctx: &Ctx, dir: &Path) -> Result<(), Failure> {
     ctx.open()?.unregister_protected(dir)?;
     ctx.say(

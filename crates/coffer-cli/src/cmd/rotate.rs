@@ -10,6 +10,7 @@ use crate::exit::Failure;
 use crate::keychain;
 use crate::show::human_bytes;
 
+/// `coffer rotate [--reencrypt]`.
 pub fn rotate(ctx: &Ctx, reencrypt: bool, kdf: Argon2Params) -> Result<(), Failure> {
     use coffer_core::config::RotationKind;
     use coffer_core::vault::Reenrol;

@@ -15,6 +15,7 @@ use crate::exit::Failure;
 use crate::keychain;
 use crate::show::fmt_time;
 
+/// `coffer slots list|add|remove`.
 pub fn slots(ctx: &Ctx, action: SlotsCmd) -> Result<(), Failure> {
     match action {
         SlotsCmd::List => {
@@ -86,6 +87,7 @@ pub fn slots(ctx: &Ctx, action: SlotsCmd) -> Result<(), Failure> {
     }
 }
 
+/// `coffer recover [--escrow-key FILE]`.
 pub fn recover(ctx: &Ctx, escrow_key: Option<&Path>, kdf: Argon2Params) -> Result<(), Failure> {
     let mut v = ctx.open()?;
     let how = if let Some(path) = escrow_key {
@@ -106,6 +108,7 @@ pub fn recover(ctx: &Ctx, escrow_key: Option<&Path>, kdf: Argon2Params) -> Resul
     Ok(())
 }
 
+/// `coffer passwd`.
 pub fn passwd(ctx: &Ctx, kdf: Argon2Params) -> Result<(), Failure> {
     let mut v = ctx.unlocked()?;
     let p = creds::new_passphrase(&ctx.cred, "COFFER_NEW_PASSPHRASE")?;

@@ -6,6 +6,7 @@ use crate::ctx::Ctx;
 use crate::exit::Failure;
 use crate::show::{fmt_time, human_bytes};
 
+/// `coffer status [--record]`: needs no unlock.
 pub fn status(ctx: &Ctx, record: bool) -> Result<(), Failure> {
     let v = ctx.open()?;
     if record {
@@ -96,6 +97,7 @@ pub fn status(ctx: &Ctx, record: bool) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `coffer inspect OBJECT`.
 pub fn inspect(ctx: &Ctx, object: &str) -> Result<(), Failure> {
     let v = ctx.open()?;
     let id = FileId::from_hex(object.trim()).ok_or_else(|| {

@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::ctx::Ctx;
 use crate::exit::{self, Failure};
 
+/// `coffer verify [--structure-only] [--quarantine]`.
 pub fn verify(ctx: &Ctx, structure_only: bool, quarantine: bool) -> Result<(), Failure> {
     let v = if structure_only {
         ctx.open()?
@@ -111,6 +112,7 @@ pub fn verify(ctx: &Ctx, structure_only: bool, quarantine: bool) -> Result<(), F
     }
 }
 
+/// `coffer repair --rebuild-index`.
 pub fn repair(ctx: &Ctx) -> Result<(), Failure> {
     let v = ctx.unlocked()?;
     let n = v.rebuild_index()?;
