@@ -1,7 +1,9 @@
 //! The CLI's face of keychain failures.
 
+use coffer_core::config::SlotKind;
 use coffer_core::secret::Key32;
-use coffer_keychain::KeychainError;
+use coffer_core::vault::Vault;
+use coffer_keychain::{EnrolError, KeychainError};
 
 use crate::exit::{FAILURE, Failure, NOT_FOUND};
 
@@ -31,17 +33,31 @@ fn failure(e: KeychainError) -> Failure {
     }
 }
 
-/// Saves a new keychain secret for the vault.
-pub fn store(vault_id: &str, secret: &Key32) -> Result<(), Failure> {
-    coffer_keychain::store(vault_id, secret).map_err(failure)
-}
-
 /// Reads the vault's keychain secret.
 pub fn load(vault_id: &str) -> Result<Key32, Failure> {
     coffer_keychain::load(vault_id).map_err(failure)
 }
 
-/// Forgets the vault's keychain secret.
-pub fn delete(vault_id: &str) -> Result<(), Failure> {
-    coffer_keychain::delete(vault_id).map_err(failure)
+fn enrol_failure(e: EnrolError) -> Failure {
+    match e {
+        EnrolError::Keychain(e) => failure(e),
+        EnrolError::Vault(e) => Failure::from(e),
+        other => Failure::from(coffer_core::Error::Invalid(other.to_string())),
+    }
+}
+
+/// A new keychain slot and its OS entry, in place of any earlier pair.
+pub fn enrol(v: &mut Vault) -> Result<String, Failure> {
+    coffer_keychain::enrol(v).map_err(enrol_failure)
+}
+
+/// Keeps in the OS store the secret the core just sealed into the
+/// vault's keychain slot (the slot goes if that fails).
+pub fn adopt(v: &mut Vault, secret: &Key32) -> Result<(), Failure> {
+    coffer_keychain::adopt(v, secret).map_err(enrol_failure)
+}
+
+/// Removes slot `id`, and the OS entry when it was the keychain's.
+pub fn forget_slot(v: &mut Vault, id: &str) -> Result<SlotKind, Failure> {
+    coffer_keychain::forget_slot(v, id).map_err(enrol_failure)
 }

@@ -2,9 +2,19 @@
 //! Service on Linux, Keychain on macOS, Credential Manager on Windows —
 //! `keyring`'s native stores, never an in-memory fallback. The CLI and the
 //! desktop app share this one entry per vault, so either can unlock.
+//!
+//! A keychain slot in the vault and its entry in the OS store only work as
+//! a pair, so they are made and removed together: [`enrol`] makes a new
+//! pair, [`adopt`] stores the secret of a slot the core has just sealed
+//! (at creation, or by a re-encrypting rotation), [`forget`] and
+//! [`forget_slot`] remove both. Each undoes its vault half when the OS half
+//! fails, so the vault never keeps a keychain slot whose secret is
+//! nowhere.
 #![forbid(unsafe_code)]
 
+use coffer_core::config::{NewSlot, SlotKind};
 use coffer_core::secret::Key32;
+use coffer_core::vault::Vault;
 
 const SERVICE: &str = "Coffer vault";
 
@@ -23,12 +33,61 @@ pub enum KeychainError {
     Unavailable(String),
 }
 
+/// What can go wrong making or removing a slot and its OS entry together:
+/// the vault half (policy, lock, disk, wrong state) or the OS half.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EnrolError {
+    /// The vault refused or failed; the OS store was not changed.
+    #[error(transparent)]
+    Vault(#[from] coffer_core::Error),
+    /// The OS store failed; the vault's change was undone where it could be.
+    #[error(transparent)]
+    Keychain(#[from] KeychainError),
+}
+
+/// Where secrets are kept: the OS store ([`OsKeychain`]) in use, another
+/// in tests.
+pub trait SecretStore {
+    /// Saves the vault's secret, replacing any earlier one.
+    fn store(&self, vault_id: &str, secret: &Key32) -> Result<(), KeychainError>;
+    /// Reads the vault's secret.
+    fn load(&self, vault_id: &str) -> Result<Key32, KeychainError>;
+    /// Forgets the vault's secret (missing is fine).
+    fn delete(&self, vault_id: &str) -> Result<(), KeychainError>;
+}
+
+/// The OS credential store.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OsKeychain;
+
+impl SecretStore for OsKeychain {
+    fn store(&self, vault_id: &str, secret: &Key32) -> Result<(), KeychainError> {
+        store(vault_id, secret)
+    }
+    fn load(&self, vault_id: &str) -> Result<Key32, KeychainError> {
+        load(vault_id)
+    }
+    fn delete(&self, vault_id: &str) -> Result<(), KeychainError> {
+        delete(vault_id)
+    }
+}
+
 fn entry(vault_id: &str) -> Result<keyring::Entry, KeychainError> {
     keyring::Entry::new(SERVICE, &format!("vault-{vault_id}")).map_err(unavailable)
 }
 
 fn unavailable(e: keyring::Error) -> KeychainError {
     KeychainError::Unavailable(e.to_string())
+}
+
+/// The vault's id as the OS entry names it (lowercase hex).
+pub fn vault_id(v: &Vault) -> String {
+    v.config()
+        .vault_id()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Saves the vault's keychain secret, replacing any earlier one.
@@ -57,24 +116,113 @@ pub fn delete(vault_id: &str) -> Result<(), KeychainError> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Against the real Secret Service: scripts/test.sh runs the tests
-    /// inside a D-Bus session with an unlocked gnome-keyring and sets
-    /// COFFER_TEST_SECRET_SERVICE=1. Elsewhere there may be no keychain.
-    #[test]
-    fn round_trip_through_the_os_keychain() {
-        if std::env::var_os("COFFER_TEST_SECRET_SERVICE").is_none() {
-            eprintln!("skipped: no Secret Service session (run via scripts/test.sh)");
-            return;
-        }
-        let id = format!("test-{}", std::process::id());
-        let k = Key32::random();
-        store(&id, &k).unwrap();
-        assert_eq!(load(&id).unwrap().expose(), k.expose());
-        delete(&id).unwrap();
-        assert!(matches!(load(&id), Err(KeychainError::Missing)));
-    }
+/// Reads the secret that unlocks `vault` with its keychain slot.
+pub fn load_for(vault: &Vault) -> Result<Key32, KeychainError> {
+    load(&vault_id(vault))
 }
+
+/// Enrols this computer's keychain (the vault must be unlocked): a new
+/// secret, a keychain slot for it in place of any earlier one, and the
+/// secret in the OS store. Returns the new slot's id. If the OS store
+/// fails, the new slot is removed again and, where the store still gives
+/// the earlier secret, a slot for it is put back.
+pub fn enrol(vault: &mut Vault) -> Result<String, EnrolError> {
+    enrol_in(&OsKeychain, vault)
+}
+
+/// [`enrol`] with the secrets kept in `store`.
+pub fn enrol_in(store: &dyn SecretStore, vault: &mut Vault) -> Result<String, EnrolError> {
+    let had_slot = has_keychain_slot(vault);
+    let secret = Key32::random();
+    let id = vault.replace_slots(SlotKind::Keychain, NewSlot::Keychain(&secret))?;
+    if let Err(e) = store.store(&vault_id(vault), &secret) {
+        // Best effort: the OS error is the one the user needs to see.
+        let _ = vault.remove_slot(&id);
+        if had_slot && let Ok(earlier) = store.load(&vault_id(vault)) {
+            let _ = vault.add_slot(NewSlot::Keychain(&earlier));
+        }
+        return Err(e.into());
+    }
+    Ok(id)
+}
+
+/// Stores `secret`, which the core has just sealed into the vault's
+/// keychain slot (`CreateOptions::keychain_secret`, or the
+/// `keychain_secret` a re-encrypting rotation returns), in the OS store.
+/// If that fails, the vault's keychain slots are removed: nothing could
+/// ever unlock them.
+pub fn adopt(vault: &mut Vault, secret: &Key32) -> Result<(), EnrolError> {
+    adopt_in(&OsKeychain, vault, secret)
+}
+
+/// [`adopt`] with the secrets kept in `store`.
+pub fn adopt_in(
+    store: &dyn SecretStore,
+    vault: &mut Vault,
+    secret: &Key32,
+) -> Result<(), EnrolError> {
+    if let Err(e) = store.store(&vault_id(vault), secret) {
+        let _ = remove_keychain_slots(vault);
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+/// Stops unlocking with this computer's keychain: removes every keychain
+/// slot (the vault must be unlocked), then the OS entry. Returns the
+/// removed slots' ids. The slots go first: an OS entry left behind unlocks
+/// nothing, a slot left behind would be a way in without its key.
+pub fn forget(vault: &mut Vault) -> Result<Vec<String>, EnrolError> {
+    forget_in(&OsKeychain, vault)
+}
+
+/// [`forget`] with the secrets kept in `store`.
+pub fn forget_in(store: &dyn SecretStore, vault: &mut Vault) -> Result<Vec<String>, EnrolError> {
+    let ids = remove_keychain_slots(vault)?;
+    store.delete(&vault_id(vault))?;
+    Ok(ids)
+}
+
+/// Removes the slot `id` (the vault must be unlocked) and, when it was a
+/// keychain slot, the OS entry too. Returns the removed slot's kind.
+pub fn forget_slot(vault: &mut Vault, id: &str) -> Result<SlotKind, EnrolError> {
+    forget_slot_in(&OsKeychain, vault, id)
+}
+
+/// [`forget_slot`] with the secrets kept in `store`.
+pub fn forget_slot_in(
+    store: &dyn SecretStore,
+    vault: &mut Vault,
+    id: &str,
+) -> Result<SlotKind, EnrolError> {
+    let kind = vault.remove_slot(id)?;
+    if kind == SlotKind::Keychain {
+        store.delete(&vault_id(vault))?;
+    }
+    Ok(kind)
+}
+
+fn has_keychain_slot(vault: &Vault) -> bool {
+    vault
+        .config()
+        .slots
+        .iter()
+        .any(|s| s.kind() == SlotKind::Keychain)
+}
+
+fn remove_keychain_slots(vault: &mut Vault) -> Result<Vec<String>, coffer_core::Error> {
+    let ids: Vec<String> = vault
+        .config()
+        .slots
+        .iter()
+        .filter(|s| s.kind() == SlotKind::Keychain)
+        .map(|s| s.id_hex())
+        .collect();
+    for id in &ids {
+        vault.remove_slot(id)?;
+    }
+    Ok(ids)
+}
+
+#[cfg(test)]
+mod tests;

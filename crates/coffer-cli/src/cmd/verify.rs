@@ -1,0 +1,124 @@
+//! `coffer verify` (with its quarantine) and `coffer repair`.
+
+use coffer_core::format::FileId;
+use coffer_core::vault::{self, Progress};
+use serde_json::json;
+
+use crate::ctx::Ctx;
+use crate::exit::{self, Failure};
+
+/// `coffer verify [--structure-only] [--quarantine]`.
+pub fn verify(ctx: &Ctx, structure_only: bool, quarantine: bool) -> Result<(), Failure> {
+    let v = if structure_only {
+        ctx.open()?
+    } else {
+        ctx.unlocked()?
+    };
+    let total = v.object_ids()?.len() as u64;
+    let pb = ctx.progress(total, "Verifying");
+    let mut r = v.verify(&|p: Progress| pb.set_position(p.files))?;
+    pb.finish_and_clear();
+    // With --quarantine every failing object is set aside (the core checks
+    // each again and refuses any that verifies); what is left then verifies.
+    let moved = if quarantine && !r.failures.is_empty() {
+        let ids: Vec<FileId> = r
+            .failures
+            .iter()
+            .filter_map(|(id, _)| FileId::from_hex(id))
+            .collect();
+        let moved = v.quarantine(&ids)?;
+        r.quarantined = v.quarantined()?;
+        moved
+    } else {
+        Vec::new()
+    };
+    let ok = r.ok() || (quarantine && moved.len() == r.failures.len());
+    let failure = (!ok).then(|| Failure {
+        code: exit::INTEGRITY,
+        kind: "integrity",
+        message: format!("{} objects failed verification", r.failures.len()),
+        hint: Some(
+            "restore the affected files from a backup, or set them aside with \
+             `coffer verify --quarantine`; the others are intact"
+                .into(),
+        ),
+    });
+    let qdir = v.dir().join("quarantine");
+    if ctx.json {
+        let mut doc = json!({"ok": ok, "report": r});
+        if quarantine {
+            doc["quarantined_now"] = json!(moved);
+        }
+        return match failure {
+            Some(f) => Err(f.with_json_report(doc)),
+            None => {
+                println!("{doc}");
+                Ok(())
+            }
+        };
+    } else {
+        let what = if r.full {
+            "every chunk authenticated"
+        } else {
+            "structure checked (unlock for a full check)"
+        };
+        println!(
+            "{} objects, {}: {} problems.",
+            r.objects,
+            what,
+            r.failures.len()
+        );
+        for (id, why) in &r.failures {
+            println!("  {id}: {why}");
+        }
+        if r.temp_files > 0 || r.orphan_records > 0 {
+            println!(
+                "  {} leftover temporary files and {} orphaned key records (removed at the next write)",
+                r.temp_files, r.orphan_records
+            );
+        }
+        let ids = |qs: &[vault::QuarantinedObject]| {
+            qs.iter()
+                .map(|q| q.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if !moved.is_empty() {
+            println!(
+                "Set aside {} damaged objects in {}: {} (they no longer block key rotation; \
+                 restore the files from a backup if you need them).",
+                moved.len(),
+                qdir.display(),
+                ids(&moved)
+            );
+            if r.quarantined.len() > moved.len() {
+                println!(
+                    "{} objects in all are quarantined there.",
+                    r.quarantined.len()
+                );
+            }
+        } else if !r.quarantined.is_empty() {
+            println!(
+                "{} objects are quarantined in {} (damaged, set aside; not checked above): {}",
+                r.quarantined.len(),
+                qdir.display(),
+                ids(&r.quarantined)
+            );
+        }
+    }
+    match failure {
+        Some(f) => Err(f),
+        None => Ok(()),
+    }
+}
+
+/// `coffer repair --rebuild-index`.
+pub fn repair(ctx: &Ctx) -> Result<(), Failure> {
+    let v = ctx.unlocked()?;
+    let n = v.rebuild_index()?;
+    ctx.say(
+        format!("Index rebuilt from the objects: {n} file versions."),
+        json!({"rebuilt_index": true, "entries": n}),
+    );
+    Ok(())
+}

@@ -1,0 +1,95 @@
+//! What every command starts from: the vault folder, JSON or not, how to
+//! unlock, and the progress bar and one-line answers they share.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use coffer_core::config::{Credential, SlotKind};
+use coffer_core::vault::Vault;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::creds::{self, CredFlags};
+use crate::exit::Failure;
+use crate::keychain;
+
+/// The vault when neither --vault nor COFFER_VAULT names one.
+pub fn default_vault_dir() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("coffer")
+        .join("vault")
+}
+
+/// The global options every command runs with.
+pub struct Ctx {
+    pub dir: PathBuf,
+    pub json: bool,
+    pub cred: CredFlags,
+}
+
+impl Ctx {
+    /// The vault, locked; a missing one is named in the message.
+    pub fn open(&self) -> Result<Vault, Failure> {
+        Vault::open(&self.dir).map_err(|e| {
+            let mut f = Failure::from(e);
+            if f.kind == "not_found" {
+                f.message = format!("no vault at {}", self.dir.display());
+            }
+            f
+        })
+    }
+
+    /// The vault, unlocked as the credential flags ask.
+    pub fn unlocked(&self) -> Result<Vault, Failure> {
+        let mut v = self.open()?;
+        self.unlock(&mut v)?;
+        Ok(v)
+    }
+
+    /// Unlocks `v` with the keychain, the recovery key or the passphrase.
+    pub fn unlock(&self, v: &mut Vault) -> Result<SlotKind, Failure> {
+        let vid = vault_id_hex(v);
+        if self.cred.keychain {
+            let s = keychain::load(&vid)?;
+            return Ok(v.unlock(&Credential::Keychain(&s))?);
+        }
+        if self.cred.recovery_key {
+            let k = creds::recovery_key()?;
+            return Ok(v.unlock(&Credential::Recovery(&k))?);
+        }
+        let p = creds::passphrase(&self.cred)?;
+        Ok(v.unlock(&Credential::Passphrase(&p))?)
+    }
+
+    /// A progress bar on a terminal, none for scripts or --json.
+    pub fn progress(&self, len: u64, what: &str) -> ProgressBar {
+        if self.json || !std::io::stderr().is_terminal() {
+            return ProgressBar::hidden();
+        }
+        let pb = ProgressBar::new(len);
+        pb.set_style(
+            ProgressStyle::with_template(
+                "{msg} [{bar:30}] {pos}/{len} files, {elapsed}, ETA {eta}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        pb.set_message(what.to_owned());
+        pb
+    }
+
+    /// Prints the one-line answer, or its JSON form with --json.
+    pub fn say(&self, human: impl std::fmt::Display, machine: serde_json::Value) {
+        if self.json {
+            println!("{machine}");
+        } else {
+            println!("{human}");
+        }
+    }
+}
+
+/// The vault id as shown to users and as the keychain entry names it.
+pub fn vault_id_hex(v: &Vault) -> String {
+    let id = v.config().vault_id();
+    id.iter().map(|b| format!("{b:02x}")).collect()
+}
