@@ -7,27 +7,36 @@
 //! protected while the window is closed and the app sits in the tray); the
 //! systemd unit of the CLI is the alternative for machines without the app
 //! (docs/APP.md explains the choice).
+//!
+//! The rooms and what each may import (one way, no cycle):
+//! - `commands/`: one file per screen; imports `glue`, `platform`, `error`.
+//! - `platform/`: tray, window, notifications, autostart, auto-lock and OS
+//!   events, the protected-folder watcher, posture; imports `glue`.
+//! - `glue/`: the shared state, the policy held in it, `blocking`,
+//!   `reauthenticate`; imports `workarea`.
+//! - `workarea/`: the private working area and its trace cleanup; imports
+//!   only `error` and `sync`.
 #![forbid(unsafe_code)]
 
 mod commands;
 mod error;
-mod keys_audit;
-mod session;
-mod system;
+mod glue;
+mod platform;
+mod sync;
 mod workarea;
 
 use std::sync::Arc;
 
 use tauri::Manager;
 
-pub use session::AppCore;
+pub use glue::AppCore;
 
 /// Starts the app.
 pub fn run() {
-    let core = Arc::new(AppCore::new(session::default_vault_dir()));
+    let core = Arc::new(AppCore::new(glue::default_vault_dir()));
     tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            system::show_main_window(app);
+            platform::show_main_window(app);
         }))
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_dialog::init())
@@ -40,57 +49,57 @@ pub fn run() {
         .setup(move |app| {
             core.attach(app.handle().clone());
             workarea::recover_stale(&core.vault_dir);
-            core.start_watcher();
-            system::start_auto_lock(core.clone());
-            system::watch_screen_lock_and_suspend(core.clone());
-            if let Err(e) = system::build_tray(app) {
+            platform::start_watcher(&core);
+            platform::start_auto_lock(core.clone());
+            platform::watch_screen_lock_and_suspend(core.clone());
+            if let Err(e) = platform::build_tray(app) {
                 eprintln!("coffer: no tray icon ({e}); the window stays the way in");
             }
-            system::enable_autostart_for_managed_installs(app);
+            platform::enable_autostart_for_managed_installs(app, &core);
             Ok(())
         })
         .on_window_event(|window, event| {
             // Closing the window keeps Coffer in the tray: the watcher must
             // keep protected folders protected.
             if let tauri::WindowEvent::CloseRequested { api, .. } = event
-                && system::has_tray(window.app_handle())
+                && platform::has_tray(window.app_handle())
             {
                 api.prevent_close();
                 let _ = window.hide();
             }
         })
         .invoke_handler(tauri::generate_handler![
-            commands::app_state,
-            commands::create_vault,
-            commands::unlock,
-            commands::unlock_with_keychain,
-            commands::recover,
-            commands::lock,
-            commands::touch_activity,
-            commands::list_files,
-            commands::add_paths,
-            commands::open_file,
-            commands::extract_file,
-            commands::remove_file,
-            commands::protected_folders,
-            commands::preview_protect,
-            commands::protect_folder,
-            commands::unprotect_folder,
-            commands::get_settings,
-            commands::set_auto_lock,
-            commands::set_keychain_unlock,
-            commands::regenerate_recovery_key,
-            keys_audit::key_info,
-            keys_audit::change_passphrase,
-            keys_audit::enrol_escrow,
-            keys_audit::remove_slot,
-            keys_audit::rotate_keys,
-            keys_audit::resume_rotation,
-            keys_audit::cancel_rotation,
-            keys_audit::audit_events,
-            keys_audit::export_access_report,
-            keys_audit::export_incident_report,
-            keys_audit::posture,
+            commands::home::app_state,
+            commands::unlock::create_vault,
+            commands::unlock::unlock,
+            commands::unlock::unlock_with_keychain,
+            commands::unlock::recover,
+            commands::unlock::lock,
+            commands::unlock::touch_activity,
+            commands::files::list_files,
+            commands::files::add_paths,
+            commands::files::open_file,
+            commands::files::extract_file,
+            commands::files::remove_file,
+            commands::folders::protected_folders,
+            commands::folders::preview_protect,
+            commands::folders::protect_folder,
+            commands::folders::unprotect_folder,
+            commands::settings::get_settings,
+            commands::settings::set_auto_lock,
+            commands::settings::set_keychain_unlock,
+            commands::settings::regenerate_recovery_key,
+            commands::keys::key_info,
+            commands::keys::change_passphrase,
+            commands::keys::enrol_escrow,
+            commands::keys::remove_slot,
+            commands::keys::rotate_keys,
+            commands::keys::resume_rotation,
+            commands::keys::cancel_rotation,
+            commands::audit::audit_events,
+            commands::audit::export_access_report,
+            commands::audit::export_incident_report,
+            commands::home::posture,
         ])
         .build(tauri::generate_context!())
         .expect("the Coffer app failed to start")

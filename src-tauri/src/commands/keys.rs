@@ -1,6 +1,6 @@
-//! The Keys and Audit screens' commands (docs/IPC.md): key versions and
-//! unlock methods, the three rotation depths, the audit timeline, reports
-//! and the device's posture.
+//! The Keys screen: key versions and unlock methods, changing the
+//! passphrase, the organisation escrow, removing a method, and the
+//! rotation depths with their progress.
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -9,18 +9,14 @@ use std::time::Instant;
 use coffer_core::config::{NewSlot, RotationKind, SlotKind};
 use coffer_core::secret::Passphrase;
 use coffer_core::vault::{Reenrol, RotationProgress, Vault};
-use coffer_report::{AccessQuery, ReportFormat};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tauri::ipc::Channel;
 
-use crate::commands::{Core, blocking, keychain_err, reauthenticate, vault_id_hex};
 use crate::error::{CmdResult, UiError};
-use crate::session::AppCore;
+use crate::glue::{AppCore, Core, blocking, enrol_err, reauthenticate};
 
 const NS: i64 = 1_000_000_000;
 const DAY: i64 = 86_400;
-/// The timeline shows at most this many rows; reports have them all.
-const MAX_ROWS: usize = 5_000;
 
 fn depth_name(k: RotationKind) -> &'static str {
     match k {
@@ -175,18 +171,20 @@ pub async fn remove_slot(core: Core<'_>, kind: String, passphrase: String) -> Cm
             }
         };
         let mut v = reauthenticate(&core, &Passphrase::new(passphrase))?;
-        let ids: Vec<String> = v
-            .config()
-            .slots
-            .iter()
-            .filter(|s| s.kind() == kind)
-            .map(|s| s.id_hex())
-            .collect();
-        for id in ids {
-            v.remove_slot(&id)?;
-        }
         if kind == SlotKind::Keychain {
-            coffer_keychain::delete(&vault_id_hex(&v)).map_err(keychain_err)?;
+            // The slot and the OS entry go together.
+            coffer_keychain::forget(&mut v).map_err(enrol_err)?;
+        } else {
+            let ids: Vec<String> = v
+                .config()
+                .slots
+                .iter()
+                .filter(|s| s.kind() == kind)
+                .map(|s| s.id_hex())
+                .collect();
+            for id in ids {
+                v.remove_slot(&id)?;
+            }
         }
         key_info_of(&v)
     })
@@ -269,7 +267,7 @@ fn run_rotation(
         other => other?,
     };
     if let Some(k) = &out.keychain_secret {
-        coffer_keychain::store(&vault_id_hex(v), k).map_err(keychain_err)?;
+        coffer_keychain::adopt(v, k).map_err(enrol_err)?;
     }
     drop(g);
     core.emit("files-changed", ());
@@ -332,289 +330,6 @@ pub fn cancel_rotation(core: Core<'_>) {
     core.rotation_cancel.store(true, Ordering::SeqCst);
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct AuditQueryIn {
-    from: Option<String>,
-    to: Option<String>,
-    action: Option<String>,
-    user: Option<String>,
-    file: Option<String>,
-}
-
-fn parse_time(t: Option<String>, what: &str) -> CmdResult<Option<jiff::Timestamp>> {
-    t.filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse::<jiff::Timestamp>()
-                .map_err(|_| UiError::new("invalid", format!("The {what} date is not valid.")))
-        })
-        .transpose()
-}
-
-impl AuditQueryIn {
-    fn into_query(self) -> CmdResult<AccessQuery> {
-        let non_empty = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
-        Ok(AccessQuery {
-            from: parse_time(self.from, "start")?,
-            to: parse_time(self.to, "end")?,
-            action: non_empty(self.action),
-            user: non_empty(self.user),
-            // The screen filters by name (the vault is unlocked), not by id.
-            file: None,
-            file_name: non_empty(self.file),
-        })
-    }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AuditRow {
-    seq: u64,
-    time: String,
-    user: String,
-    device: String,
-    action: String,
-    label: String,
-    file_id: Option<String>,
-    file_name: Option<String>,
-    detail: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ChainView {
-    ok: bool,
-    verified_up_to: u64,
-    broken_at: Option<u64>,
-    statement: String,
-}
-
-#[derive(Serialize)]
-pub struct DayCount {
-    day: String,
-    count: u64,
-}
-
-#[derive(Serialize)]
-pub struct ActionChoice {
-    action: String,
-    label: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AuditView {
-    rows: Vec<AuditRow>,
-    truncated: bool,
-    total: u64,
-    chain: ChainView,
-    per_day: Vec<DayCount>,
-    actions: Vec<ActionChoice>,
-    users: Vec<String>,
-}
-
-#[tauri::command]
-pub async fn audit_events(core: Core<'_>, query: AuditQueryIn) -> CmdResult<AuditView> {
-    let core = core.inner().clone();
-    blocking(move || {
-        let query = query.into_query()?;
-        let g = core.unlocked()?;
-        let v = g.as_ref().expect("unlocked");
-        // The whole log gives the filter choices; the query gives the rows.
-        let all = coffer_report::vault::access_report(v, &AccessQuery::default(), false)?;
-        let rep = coffer_report::vault::access_report(v, &query, true)?;
-        let mut per_day = std::collections::BTreeMap::<String, u64>::new();
-        let tz = jiff::tz::TimeZone::system();
-        for r in &rep.rows {
-            // Days as the person at this computer counts them.
-            let day =
-                r.ts.parse::<jiff::Timestamp>()
-                    .map(|t| t.to_zoned(tz.clone()).date().to_string())
-                    .unwrap_or_else(|_| r.ts.chars().take(10).collect());
-            *per_day.entry(day).or_default() += 1;
-        }
-        let truncated = rep.rows.len() > MAX_ROWS;
-        let skip = rep.rows.len().saturating_sub(MAX_ROWS);
-        Ok(AuditView {
-            rows: rep
-                .rows
-                .into_iter()
-                .skip(skip)
-                .map(|r| AuditRow {
-                    label: coffer_report::event_label(&r.event).to_owned(),
-                    seq: r.seq,
-                    time: r.ts,
-                    user: r.user,
-                    device: r.device,
-                    action: r.event,
-                    file_id: r.file_id,
-                    file_name: r.file_name,
-                    detail: r.detail,
-                })
-                .collect(),
-            truncated,
-            total: all.summary.records,
-            chain: ChainView {
-                ok: rep.chain.ok,
-                verified_up_to: rep.chain.trusted_through_seq,
-                broken_at: rep.chain.broken_at_line,
-                statement: rep.chain.statement,
-            },
-            per_day: per_day
-                .into_iter()
-                .map(|(day, count)| DayCount { day, count })
-                .collect(),
-            actions: all
-                .summary
-                .by_event
-                .keys()
-                .map(|a| ActionChoice {
-                    label: coffer_report::event_label(a).to_owned(),
-                    action: a.clone(),
-                })
-                .collect(),
-            users: all.summary.by_user.keys().cloned().collect(),
-        })
-    })
-    .await
-}
-
-fn write_report(dest: &str, body: &[u8]) -> CmdResult<String> {
-    let p = Path::new(dest);
-    if !p.is_absolute() || p.file_name().is_none() {
-        return Err(UiError::new("invalid", "Choose where to save the report."));
-    }
-    coffer_core::fsutil::atomic_write(p, body)?;
-    Ok(p.display().to_string())
-}
-
-#[tauri::command]
-pub async fn export_access_report(
-    core: Core<'_>,
-    query: AuditQueryIn,
-    format: String,
-    dest: String,
-) -> CmdResult<String> {
-    let core = core.inner().clone();
-    blocking(move || {
-        let query = query.into_query()?;
-        let fmt: ReportFormat = format.parse()?;
-        let g = core.unlocked()?;
-        let v = g.as_ref().expect("unlocked");
-        let (_, body) = coffer_report::vault::export_access_report(v, &query, true, fmt)?;
-        write_report(&dest, &body)
-    })
-    .await
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct IncidentSummary {
-    verdict: coffer_report::Verdict,
-    verdict_text: String,
-    path: String,
-}
-
-#[tauri::command]
-pub async fn export_incident_report(
-    core: Core<'_>,
-    lost_at: String,
-    format: String,
-    dest: String,
-) -> CmdResult<IncidentSummary> {
-    let core = core.inner().clone();
-    blocking(move || {
-        let lost_at = parse_time(Some(lost_at), "loss")?
-            .ok_or_else(|| UiError::new("invalid", "Enter when the computer was lost."))?;
-        let fmt: ReportFormat = format.parse()?;
-        let rep = coffer_report::vault::incident_report(&core.open_vault()?, lost_at)?;
-        let path = write_report(&dest, &rep.render(fmt)?)?;
-        Ok(IncidentSummary {
-            verdict: rep.verdict,
-            verdict_text: rep.verdict_text,
-            path,
-        })
-    })
-    .await
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PolicyView {
-    source: Option<String>,
-    compliant: bool,
-    problems: Vec<String>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SinkView {
-    name: String,
-    last_shipped_seq: Option<u64>,
-    pending: u64,
-    reachable: Option<bool>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Posture {
-    disk_encryption: &'static str,
-    disk_encryption_required: bool,
-    policy: PolicyView,
-    sinks: Vec<SinkView>,
-    audit_records: u64,
-}
-
-#[tauri::command]
-pub async fn posture(core: Core<'_>) -> CmdResult<Posture> {
-    let core = core.inner().clone();
-    blocking(move || {
-        let v = core.open_vault()?;
-        let problems: Vec<String> = v
-            .compliance()?
-            .into_iter()
-            .filter(|c| !c.ok)
-            .map(|c| format!("{}: {}", c.rule, c.detail))
-            .collect();
-        let last_seq = v.audit().checkpoint().map(|c| c.seq).unwrap_or(0);
-        // Shipping now is how to learn whether a sink is reachable; it is
-        // idempotent (sequence numbers), so it costs nothing to repeat.
-        let sinks = coffer_core::sink::ship_all(v.audit())?
-            .into_iter()
-            .map(|r| SinkView {
-                name: r.sink,
-                last_shipped_seq: (r.error.is_none()).then_some(r.shipped_up_to),
-                pending: if r.error.is_none() {
-                    last_seq.saturating_sub(r.shipped_up_to)
-                } else {
-                    last_seq
-                },
-                reachable: Some(r.error.is_none()),
-            })
-            .collect();
-        Ok(Posture {
-            disk_encryption: coffer_core::posture::disk_encryption(&core.vault_dir).as_str(),
-            disk_encryption_required: v.policy().policy.device.require_disk_encryption,
-            policy: PolicyView {
-                source: v.policy().source.as_ref().map(|p| p.display().to_string()),
-                compliant: problems.is_empty(),
-                problems,
-            },
-            sinks,
-            audit_records: last_seq,
-        })
-    })
-    .await
-}
-
-/// After an unlock: an interrupted rotation is announced so the UI resumes
-/// it (it needs the unlocked keys and nothing else).
-pub(crate) fn announce_pending_rotation(core: &AppCore, v: &Vault) {
-    if v.config().rotation.is_some() {
-        core.emit("rotation-pending", ());
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -635,23 +350,5 @@ mod tests {
         assert!((5_900..=6_200).contains(&eta), "{eta}");
         let none = RotationMsg::new(RotationProgress::default(), Instant::now());
         assert_eq!(none.eta_ms, None);
-    }
-
-    #[test]
-    fn audit_query_rejects_bad_dates_and_ignores_blank_filters() {
-        let q = AuditQueryIn {
-            from: Some("2026-11-01T00:00:00Z".into()),
-            user: Some("  ".into()),
-            ..Default::default()
-        }
-        .into_query()
-        .unwrap();
-        assert!(q.from.is_some() && q.user.is_none());
-        let bad = AuditQueryIn {
-            to: Some("yesterday".into()),
-            ..Default::default()
-        }
-        .into_query();
-        assert_eq!(bad.err().map(|e| e.code), Some("invalid"));
     }
 }

@@ -1,16 +1,22 @@
 //! The app's shared state: the unlocked vault (if any), the idle clock,
-//! user settings, the working area and the in-process watcher.
+//! user settings, the organisation policy, the working area and the
+//! in-process watcher's view.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
+use coffer_core::policy::Effective;
 use coffer_core::vault::Vault;
-use coffer_core::watch::{self, WatchEvent, WatchHandle, WatchOptions};
-use serde::{Deserialize, Serialize};
+use coffer_core::watch::WatchHandle;
+use serde::Serialize;
 use tauri::{AppHandle, Emitter};
 
+use super::policy::HeldPolicy;
+use super::settings::{self, UserSettings};
 use crate::error::{CmdResult, UiError};
+use crate::sync::guard;
 use crate::workarea::WorkArea;
 
 /// The vault folder: `COFFER_VAULT`, else the platform data folder.
@@ -22,25 +28,6 @@ pub fn default_vault_dir() -> PathBuf {
                 .unwrap_or_else(|| PathBuf::from(".").join("coffer"))
                 .join("vault")
         })
-}
-
-/// Largest settings file read (it holds a few numbers).
-const MAX_SETTINGS_LEN: u64 = 64 << 10;
-
-/// What the user chose (policy may cap it).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default)]
-pub struct UserSettings {
-    /// Idle minutes before the vault locks itself.
-    pub auto_lock_minutes: u32,
-}
-
-impl Default for UserSettings {
-    fn default() -> Self {
-        UserSettings {
-            auto_lock_minutes: 10,
-        }
-    }
 }
 
 /// What the Home screen shows of the watcher.
@@ -63,50 +50,31 @@ pub struct AppCore {
     activity: Mutex<Instant>,
     settings: Mutex<UserSettings>,
     settings_path: PathBuf,
+    policy: HeldPolicy,
     pub(crate) workarea: Mutex<Option<WorkArea>>,
     pub(crate) watcher: Mutex<WatcherView>,
-    watch_handle: Mutex<Option<WatchHandle>>,
+    pub(crate) watch_handle: Mutex<Option<WatchHandle>>,
     app: OnceLock<AppHandle>,
     /// Set to stop a running key rotation after its batch in flight.
-    pub(crate) rotation_cancel: std::sync::atomic::AtomicBool,
-}
-
-fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
-}
-
-/// Locks a mutex, recovering from a panic in another command (the data
-/// behind these mutexes stays consistent: each write is one assignment).
-pub(crate) fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+    pub(crate) rotation_cancel: AtomicBool,
 }
 
 impl AppCore {
     /// State for the vault in `vault_dir`.
     pub fn new(vault_dir: PathBuf) -> Self {
-        let settings_path = coffer_core::paths::config_dir()
-            .unwrap_or_else(|| PathBuf::from(".").join("coffer"))
-            .join("app-settings.json");
-        // Unreadable, oversized or invalid settings are the defaults.
-        let settings =
-            coffer_core::fsutil::read_bounded(&settings_path, MAX_SETTINGS_LEN, "settings")
-                .ok()
-                .and_then(|b| serde_json::from_slice(&b).ok())
-                .unwrap_or_default();
+        let settings_path = settings::settings_path();
         AppCore {
             vault_dir,
             vault: Mutex::new(None),
             activity: Mutex::new(Instant::now()),
-            settings: Mutex::new(settings),
+            settings: Mutex::new(settings::load(&settings_path)),
             settings_path,
+            policy: HeldPolicy::system(),
             workarea: Mutex::new(None),
             watcher: Mutex::new(WatcherView::default()),
             watch_handle: Mutex::new(None),
             app: OnceLock::new(),
-            rotation_cancel: std::sync::atomic::AtomicBool::new(false),
+            rotation_cancel: AtomicBool::new(false),
         }
     }
 
@@ -169,23 +137,30 @@ impl AppCore {
     }
 
     pub(crate) fn save_settings(&self, s: UserSettings) -> CmdResult<()> {
-        if let Some(dir) = self.settings_path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| UiError::new("io", e.to_string()))?;
-        }
-        coffer_core::fsutil::atomic_write(
-            &self.settings_path,
-            &serde_json::to_vec_pretty(&s).expect("serializes"),
-        )?;
+        settings::save(&self.settings_path, &s)?;
         *guard(&self.settings) = s;
         Ok(())
+    }
+
+    /// The organisation policy in force (held; see [`HeldPolicy`]), or
+    /// the error an invalid one gives.
+    pub(crate) fn policy(&self) -> CmdResult<Arc<Effective>> {
+        self.policy.get()
+    }
+
+    /// Reads the organisation policy again if its files changed; cheap
+    /// enough for the auto-lock tick.
+    pub(crate) fn reload_policy_if_changed(&self) -> bool {
+        self.policy.reload_if_changed()
     }
 
     /// The auto-lock timeout in force: the user's, capped by policy.
     pub(crate) fn auto_lock_minutes(&self) -> u32 {
         let mine = self.settings().auto_lock_minutes;
-        match coffer_core::policy::load()
+        match self
+            .policy()
             .ok()
-            .and_then(|p| p.policy.lock.map(|l| l.max_auto_lock_minutes))
+            .and_then(|p| p.policy.lock.as_ref().map(|l| l.max_auto_lock_minutes))
         {
             Some(max) => mine.min(max),
             None => mine,
@@ -197,8 +172,7 @@ impl AppCore {
     pub fn lock(&self, reason: &str) {
         // A rotation holds the vault; it stops after its batch in flight
         // and resumes at the next unlock.
-        self.rotation_cancel
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.rotation_cancel.store(true, Ordering::SeqCst);
         let was_unlocked = self.is_unlocked();
         if let Some(wa) = guard(&self.workarea).take() {
             wa.close(&self.vault_dir);
@@ -211,68 +185,21 @@ impl AppCore {
         }
     }
 
-    /// Starts the in-process watcher if a vault exists and it is not running.
-    pub fn start_watcher(self: &Arc<Self>) {
-        let mut h = guard(&self.watch_handle);
-        if h.is_some() || !self.vault_dir.join("vault.json").exists() {
-            return;
+    /// Opens `entry` in the working area (creating it on first use) and
+    /// returns the decrypted copy's path.
+    pub(crate) fn open_in_workarea(
+        self: &Arc<Self>,
+        v: &Vault,
+        entry: &coffer_core::vault::Entry,
+    ) -> CmdResult<PathBuf> {
+        let mut wa = guard(&self.workarea);
+        if wa.is_none() {
+            let me = self.clone();
+            *wa = Some(WorkArea::create(
+                &self.vault_dir,
+                Arc::new(move || me.emit("files-changed", ())),
+            )?);
         }
-        let (tx, rx) = std::sync::mpsc::channel();
-        match watch::start(&self.vault_dir, WatchOptions::default(), tx) {
-            Ok(handle) => {
-                *h = Some(handle);
-                guard(&self.watcher).running = true;
-            }
-            Err(e) => {
-                self.emit(
-                    "watcher-event",
-                    serde_json::json!({"kind": "warning", "count": 0, "message": e.to_string()}),
-                );
-                return;
-            }
-        }
-        let me = self.clone();
-        std::thread::spawn(move || {
-            for ev in rx {
-                me.on_watch_event(ev);
-            }
-        });
-    }
-
-    fn on_watch_event(&self, ev: WatchEvent) {
-        let mut w = guard(&self.watcher);
-        w.last_event_ns = Some(now_ns());
-        let payload = match ev {
-            WatchEvent::Ready { folders, pending } => {
-                w.folders = folders;
-                w.pending = pending;
-                None
-            }
-            WatchEvent::Encrypted { .. } => {
-                w.pending = w.pending.saturating_sub(1);
-                Some(serde_json::json!({"kind": "encrypted", "count": 1}))
-            }
-            WatchEvent::Failed { error, .. } => {
-                w.failures += 1;
-                crate::system::notify(
-                    self,
-                    "A file could not be encrypted",
-                    &format!(
-                        "Coffer will try again. {}",
-                        crate::error::UiError::from(error).message
-                    ),
-                );
-                Some(serde_json::json!({"kind": "failed", "count": 1}))
-            }
-            WatchEvent::Warning(m) => {
-                Some(serde_json::json!({"kind": "warning", "count": 0, "message": m}))
-            }
-            _ => None,
-        };
-        drop(w);
-        if let Some(p) = payload {
-            self.emit("watcher-event", p);
-            self.emit("files-changed", ());
-        }
+        wa.as_ref().expect("created").open(v, entry)
     }
 }

@@ -1,0 +1,83 @@
+//! The in-process watcher of protected folders: it runs inside the app so
+//! they stay protected while the window is closed and the app sits in the
+//! tray; its events update the Home screen's view and reach the UI.
+
+use std::sync::Arc;
+
+use coffer_core::watch::{self, WatchEvent, WatchOptions};
+
+use super::notifications::notify;
+use crate::glue::AppCore;
+use crate::sync::guard;
+
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+/// Starts the in-process watcher if a vault exists and it is not running.
+pub(crate) fn start_watcher(core: &Arc<AppCore>) {
+    let mut h = guard(&core.watch_handle);
+    if h.is_some() || !core.vault_dir.join("vault.json").exists() {
+        return;
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    match watch::start(&core.vault_dir, WatchOptions::default(), tx) {
+        Ok(handle) => {
+            *h = Some(handle);
+            guard(&core.watcher).running = true;
+        }
+        Err(e) => {
+            core.emit(
+                "watcher-event",
+                serde_json::json!({"kind": "warning", "count": 0, "message": e.to_string()}),
+            );
+            return;
+        }
+    }
+    let me = core.clone();
+    std::thread::spawn(move || {
+        for ev in rx {
+            on_watch_event(&me, ev);
+        }
+    });
+}
+
+fn on_watch_event(core: &AppCore, ev: WatchEvent) {
+    let mut w = guard(&core.watcher);
+    w.last_event_ns = Some(now_ns());
+    let payload = match ev {
+        WatchEvent::Ready { folders, pending } => {
+            w.folders = folders;
+            w.pending = pending;
+            None
+        }
+        WatchEvent::Encrypted { .. } => {
+            w.pending = w.pending.saturating_sub(1);
+            Some(serde_json::json!({"kind": "encrypted", "count": 1}))
+        }
+        WatchEvent::Failed { error, .. } => {
+            w.failures += 1;
+            notify(
+                core,
+                "A file could not be encrypted",
+                &format!(
+                    "Coffer will try again. {}",
+                    crate::error::UiError::from(error).message
+                ),
+            );
+            Some(serde_json::json!({"kind": "failed", "count": 1}))
+        }
+        WatchEvent::Warning(m) => {
+            Some(serde_json::json!({"kind": "warning", "count": 0, "message": m}))
+        }
+        _ => None,
+    };
+    drop(w);
+    if let Some(p) = payload {
+        core.emit("watcher-event", p);
+        core.emit("files-changed", ());
+    }
+}

@@ -1,0 +1,86 @@
+//! What the working area tracks of each opened file (the manifest beside
+//! the files) and saving changed files back into the vault; shared by the
+//! live working area and crash recovery.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use coffer_core::vault::{Actor, AddOptions, AddSource, Vault};
+use serde::{Deserialize, Serialize};
+
+/// The name every working area folder starts with.
+pub(super) const PREFIX: &str = "coffer-work-";
+/// The manifest's file name inside a working area.
+pub(super) const MANIFEST: &str = ".coffer-manifest.json";
+/// Largest manifest read (thousands of entries).
+pub(super) const MAX_MANIFEST_LEN: u64 = 4 << 20;
+
+/// One opened file: where it belongs in the vault and the size and time
+/// it had when opened (a change to either means it was saved).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Tracked {
+    pub(super) vault_path: String,
+    pub(super) len: u64,
+    pub(super) mtime_ns: i64,
+}
+
+pub(super) fn fingerprint(p: &Path) -> Option<(u64, i64)> {
+    let m = fs::metadata(p).ok()?;
+    Some((m.len(), coffer_core::vault::mtime_ns_of(&m)))
+}
+
+pub(super) fn save_manifest(dir: &Path, files: &HashMap<PathBuf, Tracked>) {
+    // `/`-separated on every OS, as recover_stale reads it.
+    let rel: HashMap<String, &Tracked> = files
+        .iter()
+        .filter_map(|(p, t)| {
+            let parts: Option<Vec<&str>> = p
+                .strip_prefix(dir)
+                .ok()?
+                .components()
+                .map(|c| c.as_os_str().to_str())
+                .collect();
+            Some((parts?.join("/"), t))
+        })
+        .collect();
+    let _ = coffer_core::fsutil::atomic_write(
+        &dir.join(MANIFEST),
+        &serde_json::to_vec(&rel).expect("serializes"),
+    );
+}
+
+/// Encrypts back every tracked file that changed since it was opened.
+pub(super) fn save_changed(vault_dir: &Path, files: &mut HashMap<PathBuf, Tracked>) -> usize {
+    // Each file must stay inside its working area: opened from there with
+    // no symlink followed.
+    let changed: Vec<(PathBuf, AddSource)> = files
+        .iter()
+        .filter(|(p, t)| fingerprint(p).is_some_and(|f| f != (t.len, t.mtime_ns)))
+        .filter_map(|(p, t)| Some((p.clone(), AddSource::for_file(p, &t.vault_path).ok()?)))
+        .collect();
+    if changed.is_empty() {
+        return 0;
+    }
+    let Ok(v) = Vault::open(vault_dir) else {
+        return 0;
+    };
+    let sources: Vec<AddSource> = changed.iter().map(|(_, s)| s.clone()).collect();
+    let opts = AddOptions {
+        remove_plaintext: false,
+        by: Actor::App,
+    };
+    let mut saved = 0;
+    if let Ok(outcomes) = v.add(&sources, opts, &|_| {}) {
+        for ((p, _), o) in changed.iter().zip(outcomes) {
+            if matches!(o, coffer_core::vault::AddOutcome::Added { .. })
+                && let (Some(t), Some((len, mtime_ns))) = (files.get_mut(p), fingerprint(p))
+            {
+                t.len = len;
+                t.mtime_ns = mtime_ns;
+                saved += 1;
+            }
+        }
+    }
+    saved
+}
