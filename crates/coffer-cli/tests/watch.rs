@@ -874,11 +874,20 @@ fn overflowed_inotify_queue_is_rescanned() {
     let s = Setup::new();
     let mut w = s.watch();
     signal(w.pid(), "-STOP");
+    // `kill` returns before the stop takes effect everywhere; events the
+    // watcher still reads meanwhile would shrink the overflow to nothing.
+    poll_until(SMALL, "the watcher to stop", || {
+        fs::read_to_string(format!("/proc/{}/stat", w.pid())).is_ok_and(|st| {
+            st.rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('T'))
+        })
+    });
     // Alternate writes to two files (identical consecutive events would be
-    // merged) until the queue overflows.
+    // merged) until the queue overflows, with a whole queue's worth to spare.
     let mut a = File::create(s.inbox.join("noise-a.log")).unwrap();
     let mut b = File::create(s.inbox.join("noise-b.log")).unwrap();
-    for _ in 0..limit / 2 + 100 {
+    for _ in 0..limit {
         a.write_all(b"a").unwrap();
         b.write_all(b"b").unwrap();
     }
