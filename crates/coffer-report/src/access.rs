@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use coffer_core::audit::{ChainReport, Record};
+use coffer_core::audit::{ChainReport, EventKind, Record};
 use jiff::Timestamp;
 use serde::Serialize;
 
@@ -22,7 +22,9 @@ pub struct AccessQuery {
     pub to: Option<Timestamp>,
     /// Records by this OS user (exact match).
     pub user: Option<String>,
-    /// Records of this event (exact name, e.g. `file_opened`).
+    /// Records of this event (exact name, e.g. `file_opened`). A name this
+    /// version does not know still selects records written under it (a
+    /// newer version's event in a shipped copy).
     pub action: Option<String>,
     /// Records naming this object id (or an id starting with it); only the
     /// matching ids become rows.
@@ -160,6 +162,11 @@ pub fn access_report(
         .as_deref()
         .map(|f| f.trim().to_lowercase())
         .filter(|f| !f.is_empty());
+    // Ok: a kind this version knows; Err: any other name, matched as written.
+    let action = query
+        .action
+        .as_deref()
+        .map(|a| EventKind::parse(a).ok_or(a));
     let mut vaults = BTreeSet::new();
     let mut devices: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     let mut summary = AccessSummary::default();
@@ -184,7 +191,10 @@ pub fn access_report(
         if query.user.as_ref().is_some_and(|u| *u != r.user) {
             continue;
         }
-        if query.action.as_ref().is_some_and(|a| *a != r.event) {
+        if action.is_some_and(|a| match a {
+            Ok(kind) => !r.is(kind),
+            Err(name) => r.event != name,
+        }) {
             continue;
         }
         let mut ids = record_ids(r);

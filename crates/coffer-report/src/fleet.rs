@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Serialize;
-use serde_json::Value;
 
 use coffer_core::Result;
 use coffer_core::audit::{self, Record};
@@ -81,25 +80,18 @@ pub fn summarize(dir: &Path) -> Result<Vec<DeviceSummary>> {
             d.last_seen = last.ts.clone();
             d.host = last.host.clone();
         }
-        if let Some(st) = records.iter().rev().find(|r| r.event == "status")
-            && d.last_status.as_ref().is_none_or(|t| st.ts > *t)
+        if let Some((at, st)) = records
+            .iter()
+            .rev()
+            .find_map(|r| r.status().map(|st| (&r.ts, st)))
+            && d.last_status.as_ref().is_none_or(|t| at > t)
         {
-            let get = |k: &str| st.detail.get(k);
-            d.last_status = Some(st.ts.clone());
-            d.compliant = get("policy_compliant").and_then(Value::as_bool);
-            d.problems = get("policy_problems")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default();
-            d.disk_encryption = get("disk_encryption")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            d.key_version = get("key_version").and_then(Value::as_u64);
-            d.objects = get("objects").and_then(Value::as_u64);
+            d.last_status = Some(at.clone());
+            d.compliant = st.policy_compliant;
+            d.problems = st.policy_problems.unwrap_or_default();
+            d.disk_encryption = st.disk_encryption;
+            d.key_version = st.key_version;
+            d.objects = st.objects;
         }
     }
     Ok(by_device.into_values().collect())

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::io;
 
 use coffer_core::Error;
-use coffer_core::audit::Record;
+use coffer_core::audit::{EventKind, Record, StatusKdf};
 use jiff::Timestamp;
 use serde_json::Value;
 
@@ -76,10 +76,6 @@ pub(crate) fn d_u64(r: &Record, k: &str) -> Option<u64> {
     r.detail.get(k).and_then(Value::as_u64)
 }
 
-pub(crate) fn d_bool(r: &Record, k: &str) -> Option<bool> {
-    r.detail.get(k).and_then(Value::as_bool)
-}
-
 /// The object ids a record names.
 pub(crate) fn record_ids(r: &Record) -> Vec<&str> {
     r.detail
@@ -89,32 +85,43 @@ pub(crate) fn record_ids(r: &Record) -> Vec<&str> {
         .unwrap_or_default()
 }
 
-/// What people call an event.
+/// What people call an event. A name this version does not know is shown
+/// as written.
 pub fn event_label(event: &str) -> &str {
-    match event {
-        "vault_created" => "Vault created",
-        "unlock" => "Unlocked",
-        "unlock_failed" => "Unlock failed",
-        "lock" => "Locked",
-        "recovery" => "Recovery unlock",
-        "file_added" => "File added",
-        "file_opened" => "File opened",
-        "file_extracted" => "File extracted",
-        "file_removed" => "File removed",
-        "protect" => "Folder protected",
-        "unprotect" => "Folder unprotected",
-        "plaintext_found" => "Plaintext found",
-        "rotation_started" => "Key rotation started",
-        "rotation_finished" => "Key rotation finished",
-        "slot_added" => "Key slot added",
-        "slot_removed" => "Key slot removed",
-        "integrity_failure" => "Integrity failure",
-        "objects_quarantined" => "Damaged files set aside",
-        "audit_export" => "Audit exported",
-        "policy_applied" => "Policy applied",
-        "status" => "Status",
-        "log_repaired" => "Log repaired",
-        other => other,
+    match EventKind::parse(event) {
+        Some(k) => kind_label(k),
+        None => event,
+    }
+}
+
+/// What people call an event kind.
+fn kind_label(kind: EventKind) -> &'static str {
+    match kind {
+        EventKind::VaultCreated => "Vault created",
+        EventKind::Unlock => "Unlocked",
+        EventKind::UnlockFailed => "Unlock failed",
+        EventKind::Lock => "Locked",
+        EventKind::Recovery => "Recovery unlock",
+        EventKind::FileAdded => "File added",
+        EventKind::FileOpened => "File opened",
+        EventKind::FileExtracted => "File extracted",
+        EventKind::FileRemoved => "File removed",
+        EventKind::Protect => "Folder protected",
+        EventKind::Unprotect => "Folder unprotected",
+        EventKind::PlaintextFound => "Plaintext found",
+        EventKind::RotationStarted => "Key rotation started",
+        EventKind::RotationFinished => "Key rotation finished",
+        EventKind::SlotAdded => "Key slot added",
+        EventKind::SlotRemoved => "Key slot removed",
+        EventKind::IntegrityFailure => "Integrity failure",
+        EventKind::ObjectsQuarantined => "Damaged files set aside",
+        EventKind::AuditExport => "Audit exported",
+        EventKind::PolicyApplied => "Policy applied",
+        EventKind::Status => "Status",
+        EventKind::LogRepaired => "Log repaired",
+        // The enum is non-exhaustive: a kind added to the core before it
+        // gets a label here still reads as its name.
+        other => other.as_str(),
     }
 }
 
@@ -129,18 +136,20 @@ pub(crate) fn lock_reason_text(reason: &str) -> String {
     }
 }
 
-pub(crate) fn kdf_text(kdf: &Value) -> Option<String> {
-    let m = kdf.get("m_kib")?.as_u64()?;
-    let t = kdf.get("t")?.as_u64()?;
-    let p = kdf.get("p")?.as_u64()?;
-    let alg = kdf.get("alg").and_then(Value::as_str).unwrap_or("argon2id");
+pub(crate) fn kdf_text(kdf: &StatusKdf) -> String {
+    let StatusKdf {
+        alg,
+        m_kib: m,
+        t,
+        p,
+    } = kdf;
     let alg = if alg == "argon2id" { "Argon2id" } else { alg };
     let mem = if m % 1024 == 0 {
         format!("{} MiB", m / 1024)
     } else {
         format!("{m} KiB")
     };
-    Some(format!("{alg} (memory {mem}, {t} passes, {p} lanes)"))
+    format!("{alg} (memory {mem}, {t} passes, {p} lanes)")
 }
 
 /// A one-line summary of a record's fields (never a name).
@@ -152,9 +161,11 @@ pub(crate) fn detail_summary(r: &Record) -> String {
     } else {
         String::new()
     };
-    match r.event.as_str() {
-        "unlock" | "unlock_failed" | "recovery" => format!("method: {}", s("method")),
-        "lock" => match s("reason") {
+    match r.kind() {
+        Some(EventKind::Unlock | EventKind::UnlockFailed | EventKind::Recovery) => {
+            format!("method: {}", s("method"))
+        }
+        Some(EventKind::Lock) => match s("reason") {
             "process_end" => "program ended".into(),
             "manual" => "by the user".into(),
             "auto" => "auto-lock".into(),
@@ -162,7 +173,7 @@ pub(crate) fn detail_summary(r: &Record) -> String {
             "quit" => "app quit".into(),
             other => format!("reason: {other}"),
         },
-        "file_added" => {
+        Some(EventKind::FileAdded) => {
             let by = format!("by {}", s("by"));
             if batch.is_empty() {
                 by
@@ -170,24 +181,29 @@ pub(crate) fn detail_summary(r: &Record) -> String {
                 format!("{by}, {batch}")
             }
         }
-        "file_opened" | "file_extracted" | "file_removed" | "integrity_failure" => batch,
-        "objects_quarantined" => {
+        Some(
+            EventKind::FileOpened
+            | EventKind::FileExtracted
+            | EventKind::FileRemoved
+            | EventKind::IntegrityFailure,
+        ) => batch,
+        Some(EventKind::ObjectsQuarantined) => {
             let n = record_ids(r).len();
             format!(
                 "{n} damaged file{} moved to the vault's quarantine folder",
                 if n == 1 { "" } else { "s" }
             )
         }
-        "plaintext_found" => format!(
+        Some(EventKind::PlaintextFound) => format!(
             "{} file(s) found unencrypted, queued for encryption",
             d_u64(r, "count").unwrap_or(0)
         ),
-        "rotation_started" => format!(
+        Some(EventKind::RotationStarted) => format!(
             "{} to key version {}",
             s("kind"),
             d_u64(r, "key_version").unwrap_or(0)
         ),
-        "rotation_finished" => {
+        Some(EventKind::RotationFinished) => {
             let destroyed: Vec<String> = r
                 .detail
                 .get("destroyed_versions")
@@ -205,29 +221,30 @@ pub(crate) fn detail_summary(r: &Record) -> String {
             }
             t
         }
-        "slot_added" | "slot_removed" => format!("kind: {}", s("kind")),
-        "audit_export" => format!(
+        Some(EventKind::SlotAdded | EventKind::SlotRemoved) => format!("kind: {}", s("kind")),
+        Some(EventKind::AuditExport) => format!(
             "{}, {} records",
             s("format"),
             d_u64(r, "records").unwrap_or(0)
         ),
-        "policy_applied" => format!("source: {}", s("source")),
-        "log_repaired" => format!(
+        Some(EventKind::PolicyApplied) => format!("source: {}", s("source")),
+        Some(EventKind::LogRepaired) => format!(
             "{} bytes of a line torn by a crash",
             d_u64(r, "torn_bytes").unwrap_or(0)
         ),
-        "status" => {
+        Some(EventKind::Status) => {
+            let st = r.status().unwrap_or_default();
             let mut parts = Vec::new();
-            if let Some(o) = d_u64(r, "objects") {
+            if let Some(o) = st.objects {
                 parts.push(format!("{o} files"));
             }
-            if let Some(v) = d_u64(r, "key_version") {
+            if let Some(v) = st.key_version {
                 parts.push(format!("key version {v}"));
             }
-            if let Some(d) = d_str(r, "disk_encryption") {
+            if let Some(d) = st.disk_encryption {
                 parts.push(format!("disk encryption {d}"));
             }
-            if let Some(e) = d_bool(r, "escrow") {
+            if let Some(e) = st.escrow {
                 parts.push(format!("escrow {}", if e { "yes" } else { "no" }));
             }
             parts.join(", ")
@@ -275,4 +292,34 @@ pub(crate) fn table_time(ts: &str) -> String {
         || ts.to_owned(),
         |t| t.strftime("%Y-%m-%d %H:%M:%S").to_string(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::incident::testing::rec;
+
+    #[test]
+    fn a_status_summary_leaves_out_fields_of_the_wrong_type() {
+        let d = json!({"objects": 12, "key_version": "3", "disk_encryption": "on", "escrow": 1});
+        let r = rec(1, "2026-03-02T08:00:00Z", "status", d.clone());
+        assert_eq!(detail_summary(&r), "12 files, disk encryption on");
+        // The same fields under another event are listed as written.
+        let r = rec(1, "2026-03-02T08:00:00Z", "no_such_event", d);
+        assert_eq!(
+            detail_summary(&r),
+            "disk_encryption: on, escrow: 1, key_version: 3, objects: 12"
+        );
+    }
+
+    #[test]
+    fn every_kind_has_a_label_and_unknown_names_show_as_written() {
+        for k in EventKind::ALL {
+            assert_ne!(event_label(k.as_str()), k.as_str(), "{k}");
+        }
+        assert_eq!(event_label("status"), "Status");
+        assert_eq!(event_label("later_event"), "later_event");
+    }
 }

@@ -13,7 +13,8 @@ use serde_json::{Map, Value};
 ///
 /// Every field is optional when read: records written by older versions
 /// (or by hand, in tests) may lack some, and a field of the wrong type
-/// reads as missing rather than hiding the others. When written, every
+/// reads as missing rather than hiding the others; in a list of strings
+/// only the entries that are not strings are dropped. When written, every
 /// field is present (`kdf` and `policy_source` as `null` when there are
 /// none). The JSON is a flat object, keys sorted, as it always was.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -43,7 +44,7 @@ pub struct StatusRecord {
     #[serde(default, deserialize_with = "lenient")]
     pub kdf: Option<StatusKdf>,
     /// Slot kinds.
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient_strings")]
     pub slots: Option<Vec<String>>,
     /// Whether an organisation escrow slot exists.
     #[serde(default, deserialize_with = "lenient")]
@@ -70,15 +71,16 @@ pub struct StatusRecord {
     #[serde(default, deserialize_with = "lenient")]
     pub policy_compliant: Option<bool>,
     /// The rules not met, "rule: what was found".
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient_strings")]
     pub policy_problems: Option<Vec<String>>,
 }
 
 /// Key derivation parameters in a status record.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusKdf {
-    /// Always "argon2id" so far.
-    #[serde(default = "argon2id")]
+    /// Always "argon2id" so far (also when missing or not a string: the
+    /// parameters still say how the key was derived).
+    #[serde(default = "argon2id", deserialize_with = "alg_or_argon2id")]
     pub alg: String,
     /// Memory in KiB.
     pub m_kib: u64,
@@ -96,6 +98,29 @@ fn argon2id() -> String {
 fn lenient<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Option<T>, D::Error> {
     let v = Value::deserialize(d)?;
     Ok(serde_json::from_value(v).ok())
+}
+
+/// A list keeps its strings: one odd entry does not hide the rest (the
+/// reports always read slot kinds and policy problems this way).
+fn lenient_strings<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Array(a) => Some(
+            a.into_iter()
+                .filter_map(|v| match v {
+                    Value::String(s) => Some(s),
+                    _ => None,
+                })
+                .collect(),
+        ),
+        _ => None,
+    })
+}
+
+fn alg_or_argon2id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::String(s) => s,
+        _ => argon2id(),
+    })
 }
 
 impl StatusRecord {
@@ -262,5 +287,29 @@ mod tests {
             "argon2id",
             "alg defaults"
         );
+    }
+
+    #[test]
+    fn lists_keep_their_strings_and_kdf_alg_falls_back() {
+        let d = match json!({
+            "slots": ["passphrase", 7, null, "recovery"],
+            "policy_problems": "not a list",
+            "kdf": {"alg": 5, "m_kib": 1024, "t": 2, "p": 1},
+        }) {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        };
+        let s = StatusRecord::from_detail(&d);
+        assert_eq!(s.slots.unwrap(), ["passphrase", "recovery"]);
+        assert_eq!(s.policy_problems, None);
+        let kdf = s.kdf.unwrap();
+        assert_eq!((kdf.alg.as_str(), kdf.m_kib), ("argon2id", 1024));
+        // Parameters of the wrong type still hide the whole kdf.
+        let d = match json!({"kdf": {"m_kib": -1, "t": 2, "p": 1}, "slots": []}) {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        };
+        let s = StatusRecord::from_detail(&d);
+        assert_eq!((s.kdf, s.slots), (None, Some(vec![])));
     }
 }

@@ -3,10 +3,10 @@
 
 use std::fmt::Write as _;
 
-use coffer_core::audit::Record;
+use coffer_core::audit::{EventKind, Record};
 use jiff::Timestamp;
 
-use super::lock::OPENS;
+use super::lock::opens;
 use super::{Assessment, Finding, IncidentFacts, Notes};
 use crate::text::{human_duration, human_time, parse_ts, records_ref};
 
@@ -78,14 +78,10 @@ pub(crate) fn evidence(
 /// keys must be treated as compromised; failed unlocks are reported.
 pub(crate) fn after_loss(after: &[&Record], notes: &mut Notes) {
     if !after.is_empty() {
-        let opens: Vec<u64> = after
-            .iter()
-            .filter(|r| OPENS.contains(&r.event.as_str()))
-            .map(|r| r.seq)
-            .collect();
+        let opens: Vec<u64> = after.iter().filter(|r| opens(r)).map(|r| r.seq).collect();
         let failed: Vec<u64> = after
             .iter()
-            .filter(|r| r.event == "unlock_failed")
+            .filter(|r| r.is(EventKind::UnlockFailed))
             .map(|r| r.seq)
             .collect();
         let mut answer = format!(
@@ -135,7 +131,7 @@ pub(crate) fn after_loss(after: &[&Record], notes: &mut Notes) {
 pub(crate) fn integrity(before: &[&Record], notes: &mut Notes) {
     let integrity: Vec<u64> = before
         .iter()
-        .filter(|r| r.event == "integrity_failure")
+        .filter(|r| r.is(EventKind::IntegrityFailure))
         .map(|r| r.seq)
         .collect();
     if !integrity.is_empty() {

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use coffer_core::audit::Record;
+use coffer_core::audit::{EventKind, Record};
 use jiff::Timestamp;
 
 use super::{Assessment, Finding, IncidentFacts, Notes};
@@ -11,18 +11,27 @@ use crate::text::{
 };
 
 /// Events that leave the vault open.
-pub(crate) const OPENS: [&str; 3] = ["unlock", "recovery", "vault_created"];
+const OPENS: [EventKind; 3] = [
+    EventKind::Unlock,
+    EventKind::Recovery,
+    EventKind::VaultCreated,
+];
+
+/// Whether `r` leaves the vault open.
+pub(crate) fn opens(r: &Record) -> bool {
+    OPENS.into_iter().any(|k| r.is(k))
+}
 
 fn opening_text(r: &Record) -> String {
-    match r.event.as_str() {
-        "vault_created" => format!(
+    match r.kind() {
+        Some(EventKind::VaultCreated) => format!(
             "created (and so unlocked) at {} by {} on {} (record #{})",
             human_time(&r.ts),
             r.user,
             r.host,
             r.seq
         ),
-        "recovery" => format!(
+        Some(EventKind::Recovery) => format!(
             "unlocked with the {} at {} by {} on {} (record #{})",
             d_str(r, "method").unwrap_or("recovery key"),
             human_time(&r.ts),
@@ -55,11 +64,11 @@ pub(crate) fn lock_state(
     let mut last_lock: Option<&Record> = None;
     let mut open_stack: Vec<u64> = Vec::new();
     for r in before {
-        if OPENS.contains(&r.event.as_str()) {
+        if opens(r) {
             open_stack.push(r.seq);
             last_open = Some(r);
             last_session = Some(r);
-        } else if r.event == "lock" {
+        } else if r.is(EventKind::Lock) {
             open_stack.pop();
             last_lock = Some(r);
             last_session = Some(r);
@@ -83,7 +92,7 @@ pub(crate) fn lock_state(
                 .unknowns
                 .push("no unlock or lock is recorded before the loss".into());
         }
-        Some(r) if r.event != "lock" => {
+        Some(r) if !r.is(EventKind::Lock) => {
             facts.locked_at_loss = Some(false);
             notes.findings.push(Finding {
                 topic: "lock_state".into(),

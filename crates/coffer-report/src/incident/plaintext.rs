@@ -2,10 +2,16 @@
 
 use std::fmt::Write as _;
 
-use coffer_core::audit::Record;
+use coffer_core::audit::{EventKind, Record};
 
 use super::{Assessment, Finding, IncidentFacts, Notes};
 use crate::text::{d_str, d_u64, human_time, record_ids, records_ref};
+
+/// Files the watcher encrypted. `by` has no typed form: the core writes
+/// it as a plain string ("cli", "watcher", "app").
+fn by_watcher(r: &Record) -> bool {
+    r.is(EventKind::FileAdded) && d_str(r, "by") == Some("watcher")
+}
 
 /// The watcher's last start-up scan before the loss against the files it
 /// recorded encrypting afterwards. Pending files defeat the safe harbor
@@ -14,16 +20,14 @@ pub(crate) fn plaintext(before: &[&Record], facts: &mut IncidentFacts, notes: &m
     let found = before
         .iter()
         .rev()
-        .find(|r| r.event == "plaintext_found")
+        .find(|r| r.is(EventKind::PlaintextFound))
         .copied();
     match found {
         Some(p) => {
             let count = d_u64(p, "count").unwrap_or(0);
             let adds: Vec<&Record> = before
                 .iter()
-                .filter(|r| {
-                    r.seq > p.seq && r.event == "file_added" && d_str(r, "by") == Some("watcher")
-                })
+                .filter(|r| r.seq > p.seq && by_watcher(r))
                 .copied()
                 .collect();
             let encrypted: u64 = adds.iter().map(|r| record_ids(r).len() as u64).sum();
@@ -81,9 +85,7 @@ pub(crate) fn plaintext(before: &[&Record], facts: &mut IncidentFacts, notes: &m
             }
         }
         None => {
-            let watcher_ran = before
-                .iter()
-                .any(|r| r.event == "file_added" && d_str(r, "by") == Some("watcher"));
+            let watcher_ran = before.iter().any(|r| by_watcher(r));
             notes.findings.push(Finding {
                 topic: "plaintext".into(),
                 question: "Was plaintext waiting in a protected folder?".into(),

@@ -4,14 +4,13 @@
 
 use std::fmt::Write as _;
 
-use coffer_core::audit::Record;
+use coffer_core::audit::{EventKind, Record};
 use jiff::Timestamp;
-use serde_json::Value;
 
 use super::{Assessment, Finding, IncidentFacts, KdfParams, Notes};
 use crate::text::{
-    d_bool, d_str, d_u64, detail_summary, human_bytes, human_duration, human_time, human_ts,
-    kdf_text, record_ids, records_ref,
+    detail_summary, human_bytes, human_duration, human_time, human_ts, kdf_text, record_ids,
+    records_ref,
 };
 
 /// How the files were protected: the last status record before the loss,
@@ -23,51 +22,43 @@ pub(crate) fn protection(
     facts: &mut IncidentFacts,
     notes: &mut Notes,
 ) {
-    let status = before.iter().rev().find(|r| r.event == "status").copied();
-    if let Some(s) = status {
+    let status = before
+        .iter()
+        .rev()
+        .find_map(|r| r.status().map(|st| (*r, st)));
+    if let Some((s, st)) = status {
         facts.status_seq = Some(s.seq);
-        facts.objects = d_u64(s, "objects");
-        facts.stored_bytes = d_u64(s, "stored_bytes");
-        facts.cipher = d_str(s, "cipher").map(str::to_owned);
-        facts.key_wrap = d_str(s, "key_wrap").map(str::to_owned);
-        facts.key_version = d_u64(s, "key_version");
-        facts.disk_encryption = d_str(s, "disk_encryption").unwrap_or("unknown").to_owned();
-        facts.escrow = d_bool(s, "escrow");
-        facts.slots = s
-            .detail
-            .get("slots")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let kdf = s.detail.get("kdf").filter(|k| k.is_object());
-        facts.kdf = kdf.and_then(|k| {
-            Some(KdfParams {
-                alg: k
-                    .get("alg")
-                    .and_then(Value::as_str)
-                    .unwrap_or("argon2id")
-                    .into(),
-                m_kib: k.get("m_kib")?.as_u64()?,
-                t: k.get("t")?.as_u64()?,
-                p: k.get("p")?.as_u64()?,
-            })
+        facts.objects = st.objects;
+        facts.stored_bytes = st.stored_bytes;
+        facts.cipher = st.cipher.clone();
+        facts.key_wrap = st.key_wrap.clone();
+        facts.key_version = st.key_version;
+        facts.disk_encryption = st
+            .disk_encryption
+            .clone()
+            .unwrap_or_else(|| "unknown".into());
+        facts.escrow = st.escrow;
+        facts.slots = st.slots.clone().unwrap_or_default();
+        facts.kdf = st.kdf.as_ref().map(|k| KdfParams {
+            alg: k.alg.clone(),
+            m_kib: k.m_kib,
+            t: k.t,
+            p: k.p,
         });
-        let created = s
-            .detail
-            .get("key_version_created")
-            .and_then(Value::as_i64)
+        let kdf = st.kdf.as_ref().map(kdf_text);
+        let created = st
+            .key_version_created
             .and_then(|c| Timestamp::from_second(c).ok());
         facts.key_version_created = created.map(|t| t.to_string());
         facts.key_age_days = created.map(|t| (lost_at.as_second() - t.as_second()).max(0) / 86_400);
         for r in before.iter().filter(|r| r.seq > s.seq) {
-            match r.event.as_str() {
-                "file_added" => facts.files_added_after_status += record_ids(r).len() as u64,
-                "file_removed" => facts.files_removed_after_status += record_ids(r).len() as u64,
+            match r.kind() {
+                Some(EventKind::FileAdded) => {
+                    facts.files_added_after_status += record_ids(r).len() as u64
+                }
+                Some(EventKind::FileRemoved) => {
+                    facts.files_removed_after_status += record_ids(r).len() as u64
+                }
                 _ => {}
             }
         }
@@ -78,11 +69,11 @@ pub(crate) fn protection(
             s.seq,
             objects,
             human_bytes(facts.stored_bytes.unwrap_or(0)),
-            d_u64(s, "protected_folders").unwrap_or(0),
+            st.protected_folders.unwrap_or(0),
             facts.cipher.as_deref().unwrap_or("not stated"),
             facts.key_wrap.as_deref().unwrap_or("not stated"),
         );
-        match kdf.and_then(kdf_text) {
+        match &kdf {
             Some(k) => {
                 let _ = write!(answer, " Passphrase key derived with {k}.");
             }
@@ -107,7 +98,9 @@ pub(crate) fn protection(
         if facts.files_added_after_status + facts.files_removed_after_status > 0 {
             let later: Vec<u64> = before
                 .iter()
-                .filter(|r| r.seq > s.seq && (r.event == "file_added" || r.event == "file_removed"))
+                .filter(|r| {
+                    r.seq > s.seq && (r.is(EventKind::FileAdded) || r.is(EventKind::FileRemoved))
+                })
                 .map(|r| r.seq)
                 .collect();
             let _ = write!(
@@ -119,7 +112,7 @@ pub(crate) fn protection(
             );
             proof.extend(later);
         }
-        if d_bool(s, "rotation_in_progress") == Some(true) {
+        if st.rotation_in_progress == Some(true) {
             answer.push_str(
                 " A key rotation was in progress: files were under the old or the new key version, encrypted either way.",
             );
@@ -143,7 +136,7 @@ pub(crate) fn protection(
             notes.goods.push(format!(
                 "{} file(s) encrypted with AES-256-GCM{} (record #{})",
                 objects + facts.files_added_after_status,
-                kdf.and_then(kdf_text)
+                kdf.as_ref()
                     .map(|k| format!(", passphrase key from {k}"))
                     .unwrap_or_default(),
                 s.seq
@@ -154,13 +147,8 @@ pub(crate) fn protection(
                 s.seq
             ));
         }
-        if d_bool(s, "policy_compliant") == Some(false) {
-            let problems: Vec<&str> = s
-                .detail
-                .get("policy_problems")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
+        if st.policy_compliant == Some(false) {
+            let problems = st.policy_problems.clone().unwrap_or_default();
             notes.caveats.push(format!(
                 "The device did not meet the organisation's policy (record #{}): {}.",
                 s.seq,
@@ -196,7 +184,7 @@ pub(crate) fn rotation(before: &[&Record], facts: &mut IncidentFacts, notes: &mu
     let rotation = before
         .iter()
         .rev()
-        .find(|r| r.event == "rotation_finished")
+        .find(|r| r.is(EventKind::RotationFinished))
         .copied();
     facts.last_rotation_seq = rotation.map(|r| r.seq);
     notes.findings.push(match rotation {
@@ -271,7 +259,7 @@ pub(crate) fn escrow(facts: &IncidentFacts, notes: &mut Notes) {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
     use crate::incident::testing::{facts, rec, ts};
@@ -350,6 +338,39 @@ mod tests {
             n.caveats[1]
                 .starts_with("A keychain slot was enrolled while full-disk encryption was off")
         );
+    }
+
+    #[test]
+    fn odd_status_fields_read_as_they_always_did() {
+        let mut st = status("on", true);
+        st["objects"] = json!("forty");
+        st["key_version"] = json!(-2);
+        st["disk_encryption"] = json!(true);
+        st["slots"] = json!(["passphrase", 3, "keychain"]);
+        st["kdf"] = json!({"alg": null, "m_kib": 65536, "t": 2, "p": 1});
+        st["policy_problems"] = json!(["full-disk encryption: Off", {"x": 1}]);
+        let r = [
+            rec(1, "2026-03-02T07:00:00Z", "status", status("on", true)),
+            rec(2, "2026-03-02T08:00:00Z", "status", st),
+            // A record of another kind with status-like fields is not read.
+            rec(3, "2026-03-02T08:30:00Z", "lock", json!({"objects": 1})),
+        ];
+        let before: Vec<&Record> = r.iter().collect();
+        let (mut f, mut n) = (facts(), Notes::default());
+        protection(&before, ts(LOST), &mut f, &mut n);
+        assert_eq!(f.status_seq, Some(2));
+        assert_eq!((f.objects, f.key_version), (None, None));
+        assert_eq!(f.disk_encryption, "unknown");
+        assert_eq!(f.slots, ["passphrase", "keychain"]);
+        assert_eq!(f.kdf.as_ref().map(|k| k.alg.as_str()), Some("argon2id"));
+        let p = &n.findings[0];
+        assert!(p.answer.contains("held 0 encrypted file(s)"));
+        assert!(
+            p.answer
+                .contains("Argon2id (memory 64 MiB, 2 passes, 1 lanes)")
+        );
+        assert!(!p.answer.contains(" Key version"));
+        assert!(n.caveats[0].ends_with("(record #2): full-disk encryption: Off."));
     }
 
     #[test]

@@ -245,3 +245,51 @@ fn pdf_is_a_pdf_and_long_tables_continue_on_new_pages() {
     // The last row made it onto the last page.
     assert!(text.contains(&format!("{:032x}", 399)));
 }
+
+#[test]
+fn the_action_filter_matches_known_and_unknown_event_names_as_written() {
+    let mut c = Chain::new();
+    c.push(
+        "2026-03-02T09:00:00Z",
+        "alice",
+        "unlock",
+        json!({"method": "passphrase"}),
+    )
+    .push(
+        "2026-03-02T09:01:00Z",
+        "alice",
+        "badge_tap",
+        json!({"reader": "door-2"}),
+    )
+    .push(
+        "2026-03-02T09:02:00Z",
+        "alice",
+        "lock",
+        json!({"reason": "manual"}),
+    );
+    let chain = ok_chain(&c);
+    let events = |action: &str| {
+        let q = AccessQuery {
+            action: Some(action.into()),
+            ..Default::default()
+        };
+        access_report(&c.records, &q, &chain, None)
+            .rows
+            .into_iter()
+            .map(|r| (r.event, r.detail))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(events("lock"), [("lock".into(), "by the user".into())]);
+    // A newer version's event is selected by its name and summarised from
+    // its fields.
+    assert_eq!(
+        events("badge_tap"),
+        [("badge_tap".into(), "reader: door-2".into())]
+    );
+    // Exact names only, as before: no case folding, no trimming.
+    assert!(events("Lock").is_empty());
+    assert!(events(" lock").is_empty());
+    assert!(events("").is_empty());
+    assert_eq!(coffer_report::event_label("badge_tap"), "badge_tap");
+    assert_eq!(coffer_report::event_label("unlock_failed"), "Unlock failed");
+}
