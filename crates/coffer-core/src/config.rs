@@ -428,13 +428,17 @@ impl VaultConfig {
         Ok(())
     }
 
-    /// The public key new files are wrapped to.
-    pub fn current_public_key(&self) -> (u32, PublicKey) {
-        let v = self
-            .key_versions
+    /// The key version new files are wrapped to.
+    pub fn current_key(&self) -> &KeyVersion {
+        self.key_versions
             .iter()
             .find(|v| v.version == self.current_key_version)
-            .expect("validated: the current version exists");
+            .expect("validated: the current version exists")
+    }
+
+    /// The public key new files are wrapped to.
+    pub fn current_public_key(&self) -> (u32, PublicKey) {
+        let v = self.current_key();
         (v.version, PublicKey(v.public_key.0))
     }
 

@@ -140,9 +140,9 @@ fn vault_warnings(core: &AppCore, v: &Vault) -> CmdResult<Vec<Warning>> {
         });
     }
     for c in v.compliance()?.into_iter().filter(|c| !c.ok) {
-        let code = match c.rule.as_str() {
-            "key rotation" => "rotation_due",
-            "full-disk encryption" => "disk_encryption_off",
+        let code = match c.rule {
+            coffer_core::policy::Rule::KeyRotation => "rotation_due",
+            coffer_core::policy::Rule::DiskEncryption => "disk_encryption_off",
             _ => "policy_not_met",
         };
         warnings.push(Warning {

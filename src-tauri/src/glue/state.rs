@@ -92,9 +92,11 @@ impl AppCore {
         self.app.get()
     }
 
-    /// A locked handle on the vault (for what needs no secret).
+    /// A locked handle on the vault (for what needs no secret), under the
+    /// policy the app holds.
     pub fn open_vault(&self) -> CmdResult<Vault> {
-        Ok(Vault::open(&self.vault_dir)?)
+        let policy = Effective::clone(self.policy()?.as_ref());
+        Ok(Vault::open_with_policy(&self.vault_dir, policy)?)
     }
 
     /// The unlocked vault, or `locked`.

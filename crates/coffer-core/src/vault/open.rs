@@ -88,13 +88,29 @@ impl Vault {
     /// Opens the vault in `dir`, locked. Leftover temporary files from a
     /// crash are removed if no other writer is active.
     pub fn open(dir: &Path) -> Result<Self> {
+        Self::open_under(dir, crate::policy::load)
+    }
+
+    /// [`Vault::open`] under a policy the caller already holds (the app
+    /// reads the policy once and re-reads it only when its file changes),
+    /// so opening does not read the policy file again.
+    pub fn open_with_policy(dir: &Path, policy: crate::policy::Effective) -> Result<Self> {
+        Self::open_under(dir, || Ok(policy))
+    }
+
+    fn open_under(
+        dir: &Path,
+        policy: impl FnOnce() -> Result<crate::policy::Effective>,
+    ) -> Result<Self> {
         let dir = &std::path::absolute(dir).ctx("finding the vault folder")?;
         let bytes = match read_config(dir) {
             Err(e) if fsutil::is_not_found(&e) => return Err(Error::VaultNotFound),
             r => r?,
         };
         let config = VaultConfig::parse(&bytes)?;
-        let policy = crate::policy::load()?;
+        // After the config, so that a missing or damaged vault is what a
+        // user hears about first.
+        let policy = policy()?;
         let vault = Vault {
             dir: dir.to_path_buf(),
             audit: AuditLog::new(dir, Identity::current(config.vault_id()))

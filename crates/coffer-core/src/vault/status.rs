@@ -69,12 +69,7 @@ impl Vault {
                 }
             }
         }
-        let cur = self
-            .config
-            .key_versions
-            .iter()
-            .find(|v| v.version == self.config.current_key_version)
-            .expect("validated");
+        let cur = self.config.current_key();
         Ok(Status {
             vault_id: data_encoding::HEXLOWER.encode(self.config.vault_id()),
             unlocked: self.is_unlocked(),
@@ -167,12 +162,7 @@ impl Vault {
             .collect();
         let own = self.own_folders();
         let home = home_dir();
-        let cur = self
-            .config
-            .key_versions
-            .iter()
-            .find(|v| v.version == self.config.current_key_version)
-            .expect("validated");
+        let cur = self.config.current_key();
         let facts = Facts {
             slots: &self.config.slots,
             protected: &protected,
