@@ -617,6 +617,12 @@
       S.watcher.running = true;
       logAudit("vault_created");
       S.passphrase = passphrase;
+      // As the app does: a keychain that fails costs the keychain slot,
+      // never the vault or the recovery key shown once.
+      if (withKeychain && !S.keychainWorks) {
+        S.keychainEnrolled = false;
+        return { recoveryKey: S.recoveryKey, keychainError: "The OS keychain is not available." };
+      }
       S.keychainEnrolled = withKeychain;
       return { recoveryKey: S.recoveryKey };
     },

@@ -53,6 +53,20 @@ describe("locked side", () => {
     await s.close();
   });
 
+  test("first run with a keychain that fails: the recovery key is still shown, with a notice", async () => {
+    const s = await openApp(browser, { vaultExists: false, unlocked: false, keychainWorks: false });
+    const { page } = s;
+    await page.getByRole("heading", { name: "Welcome to Coffer" }).waitFor();
+    await page.getByLabel("Passphrase", { exact: true }).fill("maple river lantern orbit");
+    await page.getByLabel("Type it again").fill("maple river lantern orbit");
+    await page.getByLabel("Also unlock with my computer login").check();
+    await page.getByRole("button", { name: "Create vault" }).click();
+    await page.getByRole("heading", { name: "Write down your recovery key" }).waitFor();
+    await expect.poll(() => page.locator(".recovery-chars").count()).toBe(7);
+    await expect.poll(() => page.getByText("Unlocking with this computer's keychain is not set up").isVisible()).toBe(true);
+    await s.close();
+  });
+
   test("unlock with the passphrase", async () => {
     const s = await openApp(browser, { files: sampleFiles(), folders: SAMPLE_FOLDERS });
     const { page } = s;

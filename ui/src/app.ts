@@ -330,6 +330,9 @@ export class App implements VaultContext, GateContext {
     toast(r.depth === "reencrypt" ? "Every file is re-encrypted" : "The vault key is updated", "success", `${what}; key version ${r.keyVersion}.${old}`, 9000);
     void this.refreshState().catch(() => {});
     this.view?.keysChanged?.();
+    if (r.keychainError) {
+      toast("Unlocking with this computer's keychain is off", "error", `${r.keychainError} The rotation finished; turn keychain unlock on again in Settings.`, 15000);
+    }
     if (r.recoveryKey) {
       void showNewRecoveryKey(
         r.recoveryKey,

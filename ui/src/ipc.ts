@@ -91,6 +91,8 @@ export type RotationResult = {
   files: number;
   bytes: number;
   recoveryKey: string | null;
+  /** Set when the keychain secret could not be renewed; the rest was done. */
+  keychainError?: string;
 };
 
 /** RFC 3339 times; `to` is exclusive. Empty filters are left out. */
@@ -259,7 +261,7 @@ function progressChannel<P = Progress>(onProgress: (p: P) => void): Channel<P> {
 export const api = {
   appState: () => call<AppState>("app_state"),
   createVault: (passphrase: string, withKeychain: boolean) =>
-    call<{ recoveryKey: string }>("create_vault", { passphrase, withKeychain }),
+    call<{ recoveryKey: string; keychainError?: string }>("create_vault", { passphrase, withKeychain }),
   unlock: (passphrase: string) => call<null>("unlock", { passphrase }),
   unlockWithKeychain: () => call<null>("unlock_with_keychain"),
   recover: (recoveryKey: string, newPassphrase: string) =>

@@ -57,6 +57,20 @@ pub fn adopt(v: &mut Vault, secret: &Key32) -> Result<(), Failure> {
     coffer_keychain::adopt(v, secret).map_err(enrol_failure)
 }
 
+/// A keychain failure after a new recovery key was made: the key has been
+/// shown (or is in the JSON document) and must not be lost with the error,
+/// so the hint says the rest of the command went through.
+pub fn failed_after_recovery_key(mut f: Failure) -> Failure {
+    f.hint = Some(format!(
+        "everything else was done and the new recovery key is printed with this message; unlocking with the \
+         computer's keychain is not set up: {}",
+        f.hint
+            .as_deref()
+            .unwrap_or("try `coffer slots add keychain` later")
+    ));
+    f
+}
+
 /// Removes slot `id`, and the OS entry when it was the keychain's.
 pub fn forget_slot(v: &mut Vault, id: &str) -> Result<SlotKind, Failure> {
     coffer_keychain::forget_slot(v, id).map_err(enrol_failure)

@@ -886,3 +886,46 @@ fn missing_or_clashing_paths_get_the_right_code_and_hint() {
     );
     assert_eq!(fs::read(t.path("org.key")).unwrap(), b"an older key");
 }
+
+#[test]
+fn an_unreachable_keychain_at_init_still_shows_the_recovery_key() {
+    // The recovery key exists only in the process that made it: a keychain
+    // failure must be reported next to it, never instead of it.
+    for json in [true, false] {
+        let t = TestVault::empty();
+        let mut c = t.cmd(["init", "--with-keychain"]);
+        c.args(FAST_KDF)
+            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent");
+        if json {
+            c.arg("--json");
+        }
+        let r = run_cmd(&mut c);
+        r.assert_code(code::FAILURE);
+        let key = if json {
+            let doc = r.json();
+            assert_eq!(doc["error"]["kind"], "keychain_unavailable", "{doc}");
+            assert_eq!(doc["keychain"], false, "{doc}");
+            doc["recovery_key"].as_str().unwrap().to_owned()
+        } else {
+            assert!(r.stderr.contains("keychain"), "{}", r.stderr);
+            r.stdout_str()
+                .split_whitespace()
+                .find(|w| looks_like_recovery_key(w))
+                .unwrap_or_else(|| panic!("no recovery key in: {}", r.stdout_str()))
+                .to_owned()
+        };
+        // The key shown opens the vault, and no keychain slot was left behind.
+        let mut c = t.cmd_nopass(["--json", "--recovery-key", "slots", "list"]);
+        c.env("COFFER_RECOVERY_KEY", &key);
+        let r = run_cmd(&mut c);
+        r.assert_ok();
+        let kinds: Vec<String> = r.json()["slots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["kind"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        assert!(!kinds.iter().any(|k| k == "keychain"), "{kinds:?}");
+        assert!(kinds.iter().any(|k| k == "passphrase"), "{kinds:?}");
+    }
+}

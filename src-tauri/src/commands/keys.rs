@@ -232,6 +232,10 @@ pub struct RotationResult {
     files: u64,
     bytes: u64,
     recovery_key: Option<String>,
+    /// Why the keychain secret could not be renewed (the keychain slot is
+    /// gone; the passphrase and the new recovery key work).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    keychain_error: Option<String>,
 }
 
 /// Runs (or resumes) a rotation on the session's own unlocked vault, so
@@ -266,9 +270,13 @@ fn run_rotation(
         }
         other => other?,
     };
-    if let Some(k) = &out.keychain_secret {
-        coffer_keychain::adopt(v, k).map_err(enrol_err)?;
-    }
+    // A re-encryption has already replaced the recovery key: a keychain
+    // failure travels with the new one, never instead of it.
+    let keychain_error = out.keychain_secret.as_ref().and_then(|k| {
+        coffer_keychain::adopt(v, k)
+            .err()
+            .map(|e| enrol_err(e).message)
+    });
     drop(g);
     core.emit("files-changed", ());
     let r = out.report;
@@ -280,6 +288,7 @@ fn run_rotation(
         files: r.files,
         bytes: r.bytes,
         recovery_key: out.recovery_key.map(|k| k.to_string()),
+        keychain_error,
     })
 }
 

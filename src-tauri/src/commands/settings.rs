@@ -109,6 +109,7 @@ pub async fn regenerate_recovery_key(core: Core<'_>, passphrase: String) -> CmdR
         v.replace_slots(SlotKind::Recovery, NewSlot::Recovery(&k))?;
         Ok(RecoveryKey {
             recovery_key: coffer_core::recovery::encode(&k).to_string(),
+            keychain_error: None,
         })
     })
     .await

@@ -13,6 +13,10 @@ use crate::glue::{AppCore, Core, blocking, enrol_err, keychain_err};
 #[serde(rename_all = "camelCase")]
 pub struct RecoveryKey {
     pub(super) recovery_key: String,
+    /// Why unlocking with the computer's keychain was not set up, when it
+    /// was asked for and failed: the vault and its recovery key stand.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) keychain_error: Option<String>,
 }
 
 #[tauri::command]
@@ -34,13 +38,20 @@ pub async fn create_vault(
                 escrow: None,
             },
         )?;
-        if let Some(k) = &kc {
-            coffer_keychain::adopt(&mut created.vault, k).map_err(enrol_err)?;
-        }
+        // The recovery key exists only here: a keychain failure travels
+        // with it, never instead of it (the keychain slot is rolled back).
+        let keychain_error = kc.as_ref().and_then(|k| {
+            coffer_keychain::adopt(&mut created.vault, k)
+                .err()
+                .map(|e| enrol_err(e).message)
+        });
         let rk = created.recovery_key.to_string();
         core.set_unlocked(created.vault);
         crate::platform::start_watcher(&core);
-        Ok(RecoveryKey { recovery_key: rk })
+        Ok(RecoveryKey {
+            recovery_key: rk,
+            keychain_error,
+        })
     })
     .await
 }

@@ -3,6 +3,7 @@
 
 import type { GateContext, View } from "../view";
 import { showModal } from "../components/dialog";
+import { toast } from "../components/toast";
 import { checkbox, passphraseField, textField } from "../components/fields";
 import { h, icon, uid } from "../dom";
 import { formatCountdown, groupRecoveryKey, plural } from "../format";
@@ -117,6 +118,9 @@ export function setupView(app: GateContext): View {
       // The state read at start-up predates the vault (no watcher yet).
       await app.refreshState().catch(() => {});
       app.showGate(recoveryKeyView(app, r.recoveryKey));
+      if (r.keychainError) {
+        toast("Unlocking with this computer's keychain is not set up", "error", `${r.keychainError} Your vault and its recovery key are fine; you can turn keychain unlock on later in Settings.`, 15000);
+      }
     } catch (e) {
       busy(submit, false, "");
       const t = describeError(toIpcError(e));

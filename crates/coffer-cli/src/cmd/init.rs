@@ -31,15 +31,22 @@ pub fn init(
         },
     )?;
     let vid = vault_id_hex(&created.vault);
-    if let Some(k) = &kc {
-        keychain::adopt(&mut created.vault, k)?;
-    }
+    // The recovery key exists only in this process: a keychain failure is
+    // reported after it has been shown, never instead of it.
+    let keychain_failed = match &kc {
+        Some(k) => keychain::adopt(&mut created.vault, k)
+            .err()
+            .map(keychain::failed_after_recovery_key),
+        None => None,
+    };
     if ctx.json {
-        println!(
-            "{}",
-            json!({"vault": ctx.dir, "vault_id": vid, "recovery_key": &*created.recovery_key,
-                   "keychain": with_keychain, "escrow": escrow.is_some()})
-        );
+        let doc = json!({"vault": ctx.dir, "vault_id": vid, "recovery_key": &*created.recovery_key,
+                         "keychain": with_keychain && keychain_failed.is_none(),
+                         "escrow": escrow.is_some()});
+        if let Some(f) = keychain_failed {
+            return Err(f.with_json_report(doc));
+        }
+        println!("{doc}");
     } else {
         println!("Created a vault at {}", ctx.dir.display());
         println!();
@@ -53,5 +60,5 @@ pub fn init(
             "If you forget your passphrase, `coffer recover` with this key lets you set a new one."
         );
     }
-    Ok(())
+    keychain_failed.map_or(Ok(()), Err)
 }

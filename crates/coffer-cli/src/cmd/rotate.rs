@@ -107,15 +107,22 @@ pub fn rotate(ctx: &Ctx, reencrypt: bool, kdf: Argon2Params) -> Result<(), Failu
         }
         other => other?,
     };
-    if let Some(k) = &out.keychain_secret {
-        keychain::adopt(&mut v, k)?;
-    }
+    // A re-encryption has already replaced the recovery key: a keychain
+    // failure is reported after the new one has been shown, never instead.
+    let keychain_failed = match &out.keychain_secret {
+        Some(k) => keychain::adopt(&mut v, k)
+            .err()
+            .map(keychain::failed_after_recovery_key),
+        None => None,
+    };
     let r = &out.report;
     if ctx.json {
-        println!(
-            "{}",
-            json!({"rotation": r, "recovery_key": out.recovery_key.as_deref().map(|s| s.as_str())})
-        );
+        let doc =
+            json!({"rotation": r, "recovery_key": out.recovery_key.as_deref().map(|s| s.as_str())});
+        if let Some(f) = keychain_failed {
+            return Err(f.with_json_report(doc));
+        }
+        println!("{doc}");
     } else {
         println!(
             "{} {} files to key version {}{}; destroyed key versions {:?}.",
@@ -140,5 +147,5 @@ pub fn rotate(ctx: &Ctx, reencrypt: bool, kdf: Argon2Params) -> Result<(), Failu
             );
         }
     }
-    Ok(())
+    keychain_failed.map_or(Ok(()), Err)
 }
