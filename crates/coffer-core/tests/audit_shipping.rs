@@ -3,31 +3,19 @@
 //! answers keeps only the shipper waiting, never another writer; and what
 //! a handle wrote is shipped by the time it is dropped.
 
+mod common;
+
 use std::fs;
 use std::net::TcpListener;
-use std::path::Path;
-use std::time::{Duration, Instant};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use coffer_core::audit::parse_records;
 use coffer_core::fsutil::WriterLock;
-use coffer_core::kdf::Argon2Params;
-use coffer_core::secret::Passphrase;
 use coffer_core::sink::{self, Sink};
-use coffer_core::vault::{CreateOptions, Vault};
+use coffer_core::vault::Vault;
 
-fn new_vault(dir: &Path) -> Vault {
-    Vault::create(
-        dir,
-        CreateOptions {
-            passphrase: &Passphrase::from("pw"),
-            kdf: Argon2Params::FLOOR,
-            keychain_secret: None,
-            escrow: None,
-        },
-    )
-    .unwrap()
-    .vault
-}
+use common::new_vault;
 
 #[test]
 fn a_syslog_host_that_never_answers_does_not_hold_the_writer_lock() {
@@ -37,7 +25,6 @@ fn a_syslog_host_that_never_answers_does_not_hold_the_writer_lock() {
     // The kernel completes the handshake for it, but it never reads or
     // hangs up: a shipper sending to it waits (up to its timeouts).
     let host = TcpListener::bind("127.0.0.1:0").unwrap();
-    host.set_nonblocking(true).unwrap();
     let url = format!("tcp://{}", host.local_addr().unwrap());
     sink::save(&dir, &[Sink::Syslog { url }]).unwrap();
     let folder = d.path().join("docs");
@@ -48,14 +35,15 @@ fn a_syslog_host_that_never_answers_does_not_hold_the_writer_lock() {
         // Appends under the writer lock, then ships.
         v.register_protected(&folder).unwrap();
     });
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let conn = loop {
-        match host.accept() {
-            Ok((c, _)) => break c,
-            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
-            Err(e) => panic!("nothing was shipped: {e}"),
-        }
-    };
+    // Wait for the shipper's connection itself, not for a guessed time.
+    let (connected, accepted) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = connected.send(host.accept().map(|(c, _)| c));
+    });
+    let conn = accepted
+        .recv_timeout(Duration::from_secs(20))
+        .expect("nothing was shipped")
+        .unwrap();
     // The shipper is connected, so it is shipping now: the lock is free.
     let lock = WriterLock::acquire(&dir.join("lock"), Duration::ZERO);
     assert!(

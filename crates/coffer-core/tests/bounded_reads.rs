@@ -3,31 +3,19 @@
 //! oversized files here are sparse, so a test that read one would take
 //! minutes and gigabytes instead of milliseconds.
 
+mod common;
+
 use std::fs::{self, File};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use coffer_core::Error;
-use coffer_core::kdf::Argon2Params;
-use coffer_core::secret::Passphrase;
-use coffer_core::vault::{AddOptions, AddOutcome, AddSource, CreateOptions, Vault};
+use coffer_core::vault::{AddOptions, AddOutcome, AddSource, Vault};
+
+use common::new_vault;
 
 fn sparse(path: &Path, len: u64) {
     File::create(path).unwrap().set_len(len).unwrap();
-}
-
-fn new_vault(dir: &Path) -> Vault {
-    Vault::create(
-        dir,
-        CreateOptions {
-            passphrase: &Passphrase::from("pw"),
-            kdf: Argon2Params::FLOOR,
-            keychain_secret: None,
-            escrow: None,
-        },
-    )
-    .unwrap()
-    .vault
 }
 
 fn add(v: &Vault, src: &Path, remove: bool) -> AddOutcome {
