@@ -3,7 +3,6 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use coffer_core::format::FileId;
 use coffer_core::vault::{self, Entry, Vault};
 use serde_json::json;
 
@@ -19,24 +18,45 @@ fn matching<'a>(entries: &'a [Entry], path: &str) -> Vec<&'a Entry> {
         .collect()
 }
 
-fn report_unreadable(ctx: &Ctx, bad: &[(FileId, coffer_core::Error)]) {
+/// The vault's listing as `ls` and `extract` use it.
+struct Shown {
+    /// Every stored version.
+    all: Vec<Entry>,
+    /// The current version of each file.
+    current: Vec<Entry>,
+    /// How many stored objects could not be read.
+    unreadable: usize,
+}
+
+/// Lists the vault, warning (on the terminal) about objects that could
+/// not be read.
+fn read_listing(ctx: &Ctx, v: &Vault) -> Result<Shown, Failure> {
+    let vault::Listing {
+        entries: all,
+        unreadable: bad,
+    } = v.entries()?;
     if !bad.is_empty() && !ctx.json {
         eprintln!(
             "warning: {} stored objects could not be read (run `coffer verify`)",
             bad.len()
         );
     }
+    let current = vault::latest_versions(&all);
+    Ok(Shown {
+        all,
+        current,
+        unreadable: bad.len(),
+    })
 }
 
 /// `coffer ls [PREFIX] [--long]`.
 pub fn ls(ctx: &Ctx, prefix: Option<&str>, long: bool) -> Result<(), Failure> {
     let v = ctx.unlocked()?;
-    let vault::Listing {
-        entries: all,
-        unreadable: bad,
-    } = v.entries()?;
-    report_unreadable(ctx, &bad);
-    let current = vault::latest_versions(&all);
+    let Shown {
+        all,
+        current,
+        unreadable,
+    } = read_listing(ctx, &v)?;
     let shown = matching(&current, prefix.unwrap_or(""));
     if let Some(p) = prefix
         && shown.is_empty()
@@ -49,7 +69,7 @@ pub fn ls(ctx: &Ctx, prefix: Option<&str>, long: bool) -> Result<(), Failure> {
             .map(|e| json!({"path": e.path, "id": e.id.to_hex(), "size": e.size, "mtime_ns": e.mtime_ns,
                             "added_ns": e.added_ns, "versions": all.iter().filter(|x| x.path == e.path).count()}))
             .collect();
-        println!("{}", json!({"files": files, "unreadable": bad.len()}));
+        println!("{}", json!({"files": files, "unreadable": unreadable}));
         return Ok(());
     }
     let mut out = std::io::stdout().lock();
@@ -138,12 +158,11 @@ pub fn extract(
 ) -> Result<(), Failure> {
     let v = ctx.unlocked()?;
     let mut targets: Vec<(Entry, PathBuf)> = Vec::new();
-    let vault::Listing {
-        entries: all,
-        unreadable: bad,
-    } = v.entries()?;
-    report_unreadable(ctx, &bad);
-    let current = vault::latest_versions(&all);
+    let Shown {
+        all,
+        current,
+        unreadable,
+    } = read_listing(ctx, &v)?;
     for p in paths {
         let p = p.trim_matches('/');
         if version.is_some() || current.iter().any(|e| e.path == p) {
@@ -196,7 +215,7 @@ pub fn extract(
             human_bytes(bytes),
             to.display()
         ),
-        json!({"extracted": targets.len(), "bytes": bytes, "to": to, "unreadable": bad.len()}),
+        json!({"extracted": targets.len(), "bytes": bytes, "to": to, "unreadable": unreadable}),
     );
     Ok(())
 }

@@ -4,11 +4,18 @@
 
 use crate::access::AccessReport;
 use crate::incident::{Assessment, IncidentReport, Verdict};
+use crate::records::ChainStatus;
 use crate::text::{event_label, human_time, records_ref, table_time};
 
 mod layout;
 
 use layout::{Doc, Font};
+
+/// The chain's verification, in green or red, as both reports show it.
+fn chain_box(d: &mut Doc, title: &str, chain: &ChainStatus) {
+    let colour = if chain.ok { layout::GOOD } else { layout::BAD };
+    d.status_box(title, &chain.statement, colour, 12.0);
+}
 
 impl AccessReport {
     /// A PDF (A4 landscape, Helvetica): header, chain status, summary and
@@ -40,16 +47,7 @@ impl AccessReport {
         meta.push(("Generated".into(), human_time(&self.generated_at)));
         d.key_values(&meta, 110.0);
         d.space(6.0);
-        d.status_box(
-            "Audit chain",
-            &self.chain.statement,
-            if self.chain.ok {
-                layout::GOOD
-            } else {
-                layout::BAD
-            },
-            12.0,
-        );
+        chain_box(&mut d, "Audit chain", &self.chain);
         d.paragraph(&self.names_note, Font::Regular, 9.0, layout::GREY);
         d.space(4.0);
         d.heading("Summary");
@@ -161,16 +159,7 @@ impl IncidentReport {
             colour,
             15.0,
         );
-        d.status_box(
-            "Audit chain of the shipped copy",
-            &self.chain.statement,
-            if self.chain.ok {
-                layout::GOOD
-            } else {
-                layout::BAD
-            },
-            12.0,
-        );
+        chain_box(&mut d, "Audit chain of the shipped copy", &self.chain);
         d.heading("Findings");
         for f in &self.findings {
             let c = match f.assessment {
