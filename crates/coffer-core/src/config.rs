@@ -23,8 +23,14 @@ use crate::error::{Error, Result};
 pub const MAX_CONFIG_LEN: usize = 1 << 20;
 /// Value of the `format` field.
 pub const CONFIG_FORMAT: &str = "coffer-vault";
-/// Config version this build writes and reads.
-pub const CONFIG_VERSION: u32 = 1;
+/// Config version this build writes. Version 1 (no writer key, no MAC) is
+/// still read, and upgraded at the next unlock (docs/FORMAT.md §4.5).
+pub const CONFIG_VERSION: u32 = 2;
+/// The config version before the config was authenticated.
+pub const CONFIG_VERSION_UNAUTHENTICATED: u32 = 1;
+
+mod integrity;
+pub use integrity::WriterKey;
 /// Most slots a vault may hold.
 pub const MAX_SLOTS: usize = 32;
 /// Most key versions a vault may hold at once.
@@ -266,6 +272,24 @@ pub struct VaultConfig {
     /// next `rotate`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotation: Option<RotationState>,
+    /// The writer key, sealed under the master key (version 2 on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writer_key: Option<SealedWriterKey>,
+    /// HMAC of everything above under a key derived from the writer key
+    /// (version 2 on): what makes the config trustworthy to every reader,
+    /// including one working while locked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<B64<32>>,
+}
+
+/// The writer key, sealed under the master key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealedWriterKey {
+    /// Nonce of `sealed`.
+    pub nonce: B64<12>,
+    /// AES-256-GCM of the 32-byte writer key.
+    pub sealed: B64<48>,
 }
 
 /// How deep a key rotation goes.
@@ -294,6 +318,8 @@ pub struct RotationState {
 pub struct UnlockedKeys {
     master: Key32,
     versions: BTreeMap<u32, PrivateKey>,
+    /// Absent only for a version-1 config not yet upgraded.
+    writer: Option<WriterKey>,
 }
 
 impl std::fmt::Debug for UnlockedKeys {
@@ -313,6 +339,11 @@ impl UnlockedKeys {
     /// Key that seals the encrypted index.
     pub fn index_key(&self, vault_id: &[u8; 16]) -> Key32 {
         hkdf32(vault_id, self.master.expose(), &[LABEL_INDEX])
+    }
+
+    /// The writer key, once the config is version 2.
+    pub fn writer_key(&self) -> Option<&WriterKey> {
+        self.writer.as_ref()
     }
 
     #[cfg(test)]
@@ -353,12 +384,16 @@ impl VaultConfig {
             key_versions: Vec::new(),
             slots: Vec::new(),
             rotation: None,
+            writer_key: None,
+            mac: None,
         };
         let mut keys = UnlockedKeys {
             master: Key32::random(),
             versions: BTreeMap::new(),
+            writer: None,
         };
         cfg.add_key_version(&mut keys);
+        cfg.upgrade(&mut keys);
         (cfg, keys)
     }
 
@@ -414,6 +449,10 @@ impl VaultConfig {
         }
         keys.master = master;
         self.slots.clear();
+        if let Some(w) = keys.writer.take() {
+            self.writer_key = Some(integrity::seal_writer_key(&keys.master, &self.vault_id.0, &w));
+            keys.writer = Some(w);
+        }
     }
 
     /// Forgets a key version (after every DEK it wrapped was rewrapped).
@@ -546,6 +585,9 @@ impl VaultConfig {
     /// were swapped is caught here.
     pub fn unlock(&self, cred: &Credential<'_>) -> Result<(UnlockedKeys, usize)> {
         let (master, index) = self.open_master(cred)?;
+        // The MAC first: a config changed behind the vault's back is named
+        // as tampering before any of its keys is used.
+        let writer = self.open_writer_key(&master)?;
         let seal_key = version_seal_key(&master, &self.vault_id.0);
         let mut versions = BTreeMap::new();
         for v in &self.key_versions {
@@ -567,7 +609,14 @@ impl VaultConfig {
             }
             versions.insert(v.version, sk);
         }
-        Ok((UnlockedKeys { master, versions }, index))
+        Ok((
+            UnlockedKeys {
+                master,
+                versions,
+                writer,
+            },
+            index,
+        ))
     }
 
     fn open_master(&self, cred: &Credential<'_>) -> Result<(Key32, usize)> {
@@ -649,7 +698,11 @@ impl VaultConfig {
             // report its version, not corruption.
             let v: Option<serde_json::Value> = serde_json::from_slice(bytes).ok();
             match v.as_ref().map(|v| (&v["format"], v["version"].as_u64())) {
-                Some((f, Some(n))) if *f == CONFIG_FORMAT && n != u64::from(CONFIG_VERSION) => {
+                Some((f, Some(n)))
+                    if *f == CONFIG_FORMAT
+                        && n != u64::from(CONFIG_VERSION)
+                        && n != u64::from(CONFIG_VERSION_UNAUTHENTICATED) =>
+                {
                     Error::UnsupportedVersion {
                         what: "vault config",
                         version: u32::try_from(n).unwrap_or(u32::MAX),
@@ -668,11 +721,20 @@ impl VaultConfig {
         if self.format != CONFIG_FORMAT {
             return Err(Error::corrupt(WHAT, "not a Coffer vault config"));
         }
-        if self.version != CONFIG_VERSION {
-            return Err(Error::UnsupportedVersion {
-                what: "vault config",
-                version: self.version,
-            });
+        match (self.version, &self.writer_key, &self.mac) {
+            (CONFIG_VERSION, Some(_), Some(_)) | (CONFIG_VERSION_UNAUTHENTICATED, None, None) => {}
+            (CONFIG_VERSION | CONFIG_VERSION_UNAUTHENTICATED, _, _) => {
+                return Err(Error::corrupt(
+                    WHAT,
+                    "the writer key and MAC do not fit the config version",
+                ));
+            }
+            (version, _, _) => {
+                return Err(Error::UnsupportedVersion {
+                    what: "vault config",
+                    version,
+                });
+            }
         }
         if self.key_versions.is_empty() || self.key_versions.len() > MAX_KEY_VERSIONS {
             return Err(Error::corrupt(WHAT, "bad number of key versions"));
@@ -697,7 +759,8 @@ impl VaultConfig {
         Ok(())
     }
 
-    /// Pretty JSON, as written to disk.
+    /// Pretty JSON, as written to disk. A version-2 config must have been
+    /// [`Self::authenticate`]d after its last change.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut v = serde_json::to_vec_pretty(self).expect("config serializes");
         v.push(b'\n');
@@ -730,6 +793,7 @@ mod tests {
         cfg.add_slot(&keys, NewSlot::Recovery(&rk)).unwrap();
         cfg.add_slot(&keys, NewSlot::Keychain(&kc)).unwrap();
         cfg.add_slot(&keys, NewSlot::Escrow(&org_pk)).unwrap();
+        cfg.authenticate(&keys);
         let cfg = VaultConfig::parse(&cfg.to_bytes()).unwrap();
 
         for cred in [
@@ -765,7 +829,15 @@ mod tests {
         cfg.add_slot(&keys, NewSlot::Passphrase(&pass, fast()))
             .unwrap();
         let (_, evil) = wrap::generate_keypair();
+        cfg.authenticate(&keys);
         cfg.key_versions[0].public_key = B64(evil.0);
+        // The MAC catches it before any key version is opened; without
+        // the MAC, the version seal still would.
+        assert!(matches!(
+            cfg.unlock(&Credential::Passphrase(&pass)),
+            Err(Error::Tampered { .. })
+        ));
+        cfg.authenticate(&keys);
         assert!(matches!(
             cfg.unlock(&Credential::Passphrase(&pass)),
             Err(Error::Corrupt { .. })

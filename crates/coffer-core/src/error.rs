@@ -135,6 +135,29 @@ pub enum Error {
         objects: Vec<(String, String)>,
     },
 
+    /// Part of the vault was changed by someone who does not hold its
+    /// keys: its config, manifest or endorsement journal fails its MAC, or
+    /// objects were added, replaced, deleted or rolled back behind its back
+    /// (docs/FORMAT.md §17). Nothing was done on the strength of it.
+    #[error(
+        "the vault's {what} was changed by someone who does not hold its keys; \
+         nothing was done. Restore the vault folder from a backup, or ask IT"
+    )]
+    Tampered {
+        /// Which part ("config", "manifest", "objects", ...).
+        what: &'static str,
+    },
+
+    /// A process working while the vault is locked found no key it can
+    /// trust the vault's public key with: the writer key is kept in the OS
+    /// keychain after the first unlock on this device.
+    #[error(
+        "files cannot be added while the vault is locked until it has been unlocked once on \
+         this device (the key that proves the vault's settings genuine is kept in the OS \
+         keychain); unlock it once, then try again"
+    )]
+    WriterKeyUnavailable,
+
     /// An operating-system I/O failure, with what we were doing.
     #[error("{context}: {source}")]
     Io {
@@ -190,6 +213,10 @@ pub enum ErrorKind {
     Cancelled,
     /// [`Error::RotationBlocked`].
     RotationBlocked,
+    /// [`Error::Tampered`].
+    Tampered,
+    /// [`Error::WriterKeyUnavailable`].
+    WriterKeyUnavailable,
     /// [`Error::Io`].
     Io,
 }
@@ -217,6 +244,8 @@ impl Error {
             Error::UnsafeFolder { .. } => ErrorKind::UnsafeFolder,
             Error::Cancelled => ErrorKind::Cancelled,
             Error::RotationBlocked { .. } => ErrorKind::RotationBlocked,
+            Error::Tampered { .. } => ErrorKind::Tampered,
+            Error::WriterKeyUnavailable => ErrorKind::WriterKeyUnavailable,
             Error::Io { .. } => ErrorKind::Io,
         }
     }

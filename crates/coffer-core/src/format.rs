@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 
 pub mod escrow_key;
 pub mod index;
+pub mod manifest;
 pub mod recovery;
 
 /// First bytes of every object file.

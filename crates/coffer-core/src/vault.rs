@@ -42,6 +42,7 @@ mod add;
 mod check;
 mod folders;
 mod index;
+mod integrity;
 mod open;
 mod quarantine;
 mod read;
@@ -55,6 +56,7 @@ pub use crate::policy::ComplianceCheck;
 pub use add::{AddOptions, AddOutcome, AddSource, Collected, SkipReason};
 pub use check::{Inspection, VerifyReport};
 pub use folders::{ProtectedFolder, collect_sources};
+pub use integrity::{IntegrityReport, Problem, ProblemKind};
 use index::INDEX_FILE;
 pub use open::{CreateOptions, Created};
 pub use quarantine::QuarantinedObject;
@@ -113,6 +115,11 @@ pub struct Vault {
     keys: Option<UnlockedKeys>,
     audit: AuditLog,
     policy: crate::policy::Effective,
+    /// A writer key handed over by the caller (from the OS keychain, or
+    /// kept since an unlock), for working while locked.
+    writer: Option<crate::config::WriterKey>,
+    /// What the last unlock found comparing the vault with its manifest.
+    integrity: Option<IntegrityReport>,
 }
 
 fn home_dir() -> PathBuf {
@@ -200,7 +207,12 @@ impl Vault {
         Ok(self.audit.ship_on_release(lock))
     }
 
-    pub(crate) fn save_config(&self) -> Result<()> {
+    /// Saves the config, authenticated under the unlocked keys' writer key
+    /// (every change to the config is made unlocked).
+    pub(crate) fn save_config(&mut self) -> Result<()> {
+        if let Some(keys) = &self.keys {
+            self.config.authenticate(keys);
+        }
         fsutil::atomic_write(&self.dir.join(CONFIG_FILE), &self.config.to_bytes())
     }
 
@@ -212,13 +224,38 @@ impl Vault {
         Ok(())
     }
 
-    /// Where new DEKs go, read fresh from disk. Call it with the writer
-    /// lock held: a rotation that destroys an old key version checks, under
-    /// the same lock, that no object still uses it, so no writer may wrap
-    /// to a version it read before the rotation began.
+    /// Hands over the writer key (from the OS keychain, or kept by a
+    /// process since it unlocked), so that this handle may add files while
+    /// locked. It is checked against the config now: a config that does
+    /// not verify is [`Error::Tampered`] and recorded as such.
+    pub fn set_writer_key(&mut self, key: crate::config::WriterKey) -> Result<()> {
+        self.verify_config(&self.config, &key)?;
+        self.writer = Some(key);
+        Ok(())
+    }
+
+    fn verify_config(&self, cfg: &VaultConfig, key: &crate::config::WriterKey) -> Result<()> {
+        let r = cfg.verify(key);
+        if matches!(r, Err(Error::Tampered { .. })) {
+            let _ = self.audit.append(&[crate::audit::AuditEvent::VaultIntegrity {
+                problem: "config_tampered".into(),
+                ids: Vec::new(),
+            }]);
+        }
+        r
+    }
+
+    /// Where new DEKs go, read fresh from disk and verified with the writer
+    /// key: a public key that no unlock authenticated is never used, so
+    /// no plaintext is ever removed on the strength of one. Call it with
+    /// the writer lock held: a rotation that destroys an old key version
+    /// checks, under the same lock, that no object still uses it, so no
+    /// writer may wrap to a version it read before the rotation began.
     pub(super) fn current_target(&self) -> Result<WrapTarget> {
         let bytes = read_config(&self.dir)?;
         let cfg = VaultConfig::parse(&bytes)?;
+        let key = self.writer_key().ok_or(Error::WriterKeyUnavailable)?;
+        self.verify_config(&cfg, key)?;
         let (key_version, public_key) = cfg.current_public_key();
         Ok(WrapTarget {
             vault_id: *cfg.vault_id(),

@@ -21,7 +21,10 @@ mod status;
 pub use chain::{ChainReport, Checkpoint, GENESIS, line_hash, verify_chain};
 pub use identity::{Identity, device_id, host_name, user_name};
 pub use log::{AuditLog, verify_vault_log};
-pub use record::{AuditEvent, EventKind, MAX_LINE, Record, parse_record, parse_records};
+pub use record::{
+    AuditEvent, EventKind, MAX_LINE, Record, newest_manifest_generation, parse_record,
+    parse_records,
+};
 pub use ship::{ShipOnRelease, ShipReport, ship_all};
 pub use sinks::Sink;
 pub use status::{StatusKdf, StatusRecord, waiting_by_name};

@@ -67,6 +67,21 @@ pub fn parse_record(line: &[u8]) -> Option<Record> {
     serde_json::from_slice(line).ok()
 }
 
+/// The newest manifest generation that `manifest_updated` records of the
+/// vault `vault_id` claim in a log's bytes (the local log or a shipped
+/// copy): what a restored, older vault folder is compared with.
+pub fn newest_manifest_generation(bytes: &[u8], vault_id: &[u8; 16]) -> Option<u64> {
+    let vault = data_encoding::HEXLOWER.encode(vault_id);
+    let needle = EventKind::ManifestUpdated.as_str().as_bytes();
+    bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| l.windows(needle.len()).any(|w| w == needle))
+        .filter_map(parse_record)
+        .filter(|r| r.is(EventKind::ManifestUpdated) && r.vault == vault)
+        .filter_map(|r| r.detail.get("generation").and_then(Value::as_u64))
+        .max()
+}
+
 /// The records of a log's bytes (a vault's log or a shipped copy), in
 /// order. Lines that do not parse are skipped; [`super::verify_chain`]
 /// reports them.
@@ -126,11 +141,13 @@ pub enum EventKind {
     Status,
     /// A line torn by a crash was terminated (written by the log itself).
     LogRepaired,
+    /// The vault's manifest reached a new generation (docs/FORMAT.md §17).
+    ManifestUpdated,
 }
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 22] = [
+    pub const ALL: [EventKind; 23] = [
         EventKind::VaultCreated,
         EventKind::Unlock,
         EventKind::UnlockFailed,
@@ -153,6 +170,7 @@ impl EventKind {
         EventKind::PolicyApplied,
         EventKind::Status,
         EventKind::LogRepaired,
+        EventKind::ManifestUpdated,
     ];
 
     /// The name written in the `event` field.
@@ -180,6 +198,7 @@ impl EventKind {
             EventKind::PolicyApplied => "policy_applied",
             EventKind::Status => "status",
             EventKind::LogRepaired => "log_repaired",
+            EventKind::ManifestUpdated => "manifest_updated",
         }
     }
 
@@ -305,6 +324,21 @@ pub enum AuditEvent {
         /// Object ids.
         ids: Vec<String>,
     },
+    /// The vault as a whole differs from its manifest (written as an
+    /// `integrity_failure` with the problem's kind).
+    VaultIntegrity {
+        /// `unknown_object`, `missing_object`, `changed_object`,
+        /// `rolled_back`, `manifest_tampered`, `forged_endorsement`,
+        /// `index_tampered`.
+        problem: String,
+        /// Object ids, where it concerns objects.
+        ids: Vec<String>,
+    },
+    /// The manifest reached a new generation.
+    ManifestUpdated {
+        /// Its generation.
+        generation: u64,
+    },
     /// Objects that failed verification were moved aside into the vault's
     /// `quarantine/` folder (they no longer block key rotation).
     ObjectsQuarantined {
@@ -355,7 +389,10 @@ impl AuditEvent {
             AuditEvent::RotationFinished { .. } => EventKind::RotationFinished,
             AuditEvent::SlotAdded { .. } => EventKind::SlotAdded,
             AuditEvent::SlotRemoved { .. } => EventKind::SlotRemoved,
-            AuditEvent::IntegrityFailure { .. } => EventKind::IntegrityFailure,
+            AuditEvent::IntegrityFailure { .. } | AuditEvent::VaultIntegrity { .. } => {
+                EventKind::IntegrityFailure
+            }
+            AuditEvent::ManifestUpdated { .. } => EventKind::ManifestUpdated,
             AuditEvent::ObjectsQuarantined { .. } => EventKind::ObjectsQuarantined,
             AuditEvent::AuditExported { .. } => EventKind::AuditExport,
             AuditEvent::PolicyApplied { .. } => EventKind::PolicyApplied,
@@ -382,6 +419,10 @@ impl AuditEvent {
             | AuditEvent::IntegrityFailure { ids }
             | AuditEvent::ObjectsQuarantined { ids } => json!({ "ids": ids }),
             AuditEvent::PlaintextFound { count } => json!({ "count": count }),
+            AuditEvent::VaultIntegrity { problem, ids } => {
+                json!({ "problem": problem, "ids": ids })
+            }
+            AuditEvent::ManifestUpdated { generation } => json!({ "generation": generation }),
             AuditEvent::RotationStarted { kind, key_version } => {
                 json!({ "kind": kind, "key_version": key_version })
             }

@@ -125,6 +125,23 @@ fn ship_one(log: &AuditLog, sink: &Sink) -> ShipReport {
     }
 }
 
+impl AuditLog {
+    /// Where this device's copies of the log lie in directory sinks (the
+    /// vault's own list and the organisation's), whether or not they exist.
+    pub fn directory_copies(&self) -> Vec<std::path::PathBuf> {
+        let mut sinks = load(self.vault_dir()).unwrap_or_default();
+        sinks.extend(self.extra_sinks().iter().cloned());
+        let id = self.identity();
+        sinks
+            .iter()
+            .filter_map(|s| match s {
+                super::Sink::Directory { path } => Some(path.join(copy_name(&id.device, &id.vault))),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 /// The name of a device's copy in a directory sink.
 pub fn copy_name(device: &str, vault: &str) -> String {
     format!("{device}-{vault}.jsonl")

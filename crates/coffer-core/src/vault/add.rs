@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::audit::AuditEvent;
 use crate::beneath::{Beneath, Fingerprint};
 use crate::error::IoContext;
+use crate::format::manifest::{self, Phase};
 use crate::format::{self, FileId, KeyRecord, Metadata};
 use crate::object::{self, Sealed, WrapTarget};
 use crate::own_folders::OwnFolders;
@@ -168,6 +169,18 @@ struct Pending {
     fingerprint: Fingerprint,
 }
 
+impl Pending {
+    fn digest(&self) -> (FileId, [u8; 32]) {
+        (
+            self.sealed.header.file_id,
+            manifest::object_digest(
+                &self.sealed.header.to_bytes(),
+                &self.sealed.record.to_bytes(),
+            ),
+        )
+    }
+}
+
 /// Whether a folder between `within` and `file` (both included) holds a
 /// Coffer vault, whatever name it is reached by.
 fn inside_a_vault(within: &Path, file: &Path) -> bool {
@@ -237,7 +250,13 @@ impl Vault {
                     }
                 }
             }
+            // Vouched for before it is in place, and done before any
+            // plaintext goes (docs/FORMAT.md §17).
+            let digests: Vec<_> = pending.iter().map(Pending::digest).collect();
+            self.endorse(Phase::Intent, &digests)?;
             self.commit_batch(&mut pending, &mut outcomes)?;
+            let digests: Vec<_> = pending.iter().map(Pending::digest).collect();
+            self.endorse(Phase::Done, &digests)?;
             if opts.remove_plaintext {
                 self.remove_plaintexts(&pending, sources, &mut outcomes, &mut journal)?;
             }
@@ -266,6 +285,10 @@ impl Vault {
             done.files += (end - start) as u64;
             progress(done);
             start = end;
+        }
+        if self.is_unlocked() {
+            let _w = self.writer()?;
+            self.fold_endorsements()?;
         }
         if journal_at_start > 0 {
             let cutoff = now_ns() - REMOVAL_MAX_AGE_NS;
@@ -722,14 +745,38 @@ mod tests {
     #[test]
     fn adding_works_while_locked_and_listing_needs_unlock() {
         let d = tempfile::tempdir().unwrap();
-        new_vault(&d.path().join("v"));
+        let writer = new_vault(&d.path().join("v"))
+            .keys()
+            .unwrap()
+            .writer_key()
+            .unwrap()
+            .clone();
         let mut v = Vault::open(&d.path().join("v")).unwrap();
         let f = d.path().join("a");
         fs::write(&f, b"a").unwrap();
+        // No key to check the config's public key with: refused, and the
+        // plaintext stays.
+        let r = v.add(
+            &[AddSource::for_file(&f, "a").unwrap()],
+            AddOptions {
+                remove_plaintext: true,
+                ..Default::default()
+            },
+            &|_| {},
+        );
+        assert!(matches!(r, Err(Error::WriterKeyUnavailable)), "{r:?}");
+        assert!(f.exists());
+        v.set_writer_key(writer).unwrap();
         assert!(matches!(add(&v, &f, "a", false), AddOutcome::Added { .. }));
         assert!(matches!(v.entries(), Err(Error::Locked)));
         v.unlock(&Credential::Passphrase(&Passphrase::from("pw")))
             .unwrap();
-        assert_eq!(v.entries().unwrap().entries.len(), 1);
+        let report = v.integrity_at_unlock().unwrap();
+        assert!(report.ok(), "{report:?}");
+        assert_eq!(report.added_while_locked.len(), 1);
+        let listing = v.entries().unwrap();
+        assert_eq!(listing.entries.len(), 1);
+        assert!(listing.integrity.ok());
+        assert!(listing.integrity.added_while_locked.is_empty());
     }
 }

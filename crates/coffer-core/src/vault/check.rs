@@ -31,12 +31,16 @@ pub struct VerifyReport {
     /// Objects set aside in `quarantine/` ([`Vault::quarantine`]): no
     /// longer part of the vault, not checked and not counted above.
     pub quarantined: Vec<QuarantinedObject>,
+    /// The vault compared with its manifest (absent when no writer key is
+    /// at hand: locked, with no key from the OS keychain).
+    pub integrity: Option<super::IntegrityReport>,
 }
 
 impl VerifyReport {
-    /// Whether nothing is wrong.
+    /// Whether nothing is wrong: every object checks, and the vault as a
+    /// whole is what its manifest says.
     pub fn ok(&self) -> bool {
-        self.failures.is_empty()
+        self.failures.is_empty() && self.integrity.as_ref().is_none_or(|i| i.ok())
     }
 }
 
@@ -120,6 +124,11 @@ impl Vault {
                 ids: report.failures.iter().map(|(id, _)| id.clone()).collect(),
             }])?;
         }
+        report.integrity = match self.reconcile_if_free() {
+            Ok(i) => Some(i),
+            Err(Error::WriterKeyUnavailable) => None,
+            Err(e) => return Err(e),
+        };
         Ok(report)
     }
 

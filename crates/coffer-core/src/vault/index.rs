@@ -19,12 +19,19 @@ pub(super) const INDEX_FILE: &str = "index.bin";
 const MAX_INDEX_LEN: u64 = 512 << 20;
 
 impl Vault {
-    pub(super) fn load_index(&self, key: &Key32) -> Option<HashMap<FileId, Entry>> {
+    /// The cached listing: `None` when there is none (it was deleted, or a
+    /// compromise response dropped it); an error when it does not open or
+    /// parse, which only damage or tampering explains.
+    pub(super) fn load_index(&self, key: &Key32) -> Result<Option<HashMap<FileId, Entry>>> {
         let path = self.dir.join(INDEX_FILE);
-        let bytes = fsutil::read_bounded(&path, MAX_INDEX_LEN, "index").ok()?;
-        let pt = open_index(key, self.config.vault_id(), &bytes).ok()?;
-        let entries: Vec<Entry> = serde_json::from_slice(&pt).ok()?;
-        Some(entries.into_iter().map(|e| (e.id, e)).collect())
+        let bytes = match fsutil::read_bounded(&path, MAX_INDEX_LEN, "index") {
+            Err(e) if fsutil::is_not_found(&e) => return Ok(None),
+            r => r?,
+        };
+        let pt = open_index(key, self.config.vault_id(), &bytes)?;
+        let entries: Vec<Entry> =
+            serde_json::from_slice(&pt).map_err(|e| Error::corrupt("index", e.to_string()))?;
+        Ok(Some(entries.into_iter().map(|e| (e.id, e)).collect()))
     }
 
     pub(super) fn save_index(&self, key: &Key32, entries: &HashMap<FileId, Entry>) -> Result<()> {

@@ -64,6 +64,7 @@ impl Vault {
         if let Some(pk) = &escrow {
             config.add_slot(&keys, NewSlot::Escrow(pk))?;
         }
+        config.authenticate(&keys);
         let vault = Vault {
             dir: dir.to_path_buf(),
             audit: AuditLog::new(dir, Identity::current(config.vault_id()))
@@ -71,9 +72,14 @@ impl Vault {
             config,
             keys: Some(keys),
             policy,
+            writer: None,
+            integrity: None,
         };
         {
             let _w = vault.writer()?;
+            // The manifest first: a config without one would read as a
+            // vault whose manifest was deleted.
+            vault.write_first_manifest()?;
             fsutil::atomic_write(&vault.dir.join(CONFIG_FILE), &vault.config.to_bytes())?;
         }
         vault
@@ -118,6 +124,8 @@ impl Vault {
             config,
             keys: None,
             policy,
+            writer: None,
+            integrity: None,
         };
         if let Ok(_w) = WriterLock::acquire(&vault.dir.join(LOCK_FILE), Duration::ZERO) {
             vault.clean_leftovers()?;
@@ -140,15 +148,74 @@ impl Vault {
                     _ => AuditEvent::Unlocked { method },
                 };
                 self.audit.append(&[ev])?;
+                self.upgrade_config()?;
                 self.enforce_policy(cred)?;
+                self.integrity = Some(self.reconcile_if_free()?);
                 Ok(kind)
             }
             Err(e) => {
-                if matches!(e, Error::WrongCredential) {
-                    self.audit.append(&[AuditEvent::UnlockFailed { method }])?;
+                match &e {
+                    Error::WrongCredential => {
+                        self.audit.append(&[AuditEvent::UnlockFailed { method }])?;
+                    }
+                    Error::Tampered { what } => {
+                        self.audit.append(&[AuditEvent::VaultIntegrity {
+                            problem: format!("{what}_tampered"),
+                            ids: Vec::new(),
+                        }])?;
+                    }
+                    _ => {}
                 }
                 Err(e)
             }
+        }
+    }
+
+    /// What the unlock found when it compared the vault with its manifest.
+    pub fn integrity_at_unlock(&self) -> Option<&super::IntegrityReport> {
+        self.integrity.as_ref()
+    }
+
+    /// Upgrades a version-1 config right after an unlock: the writer key
+    /// and the config's MAC, and the first manifest, which endorses every
+    /// object there now. The manifest is written first, so a crash in
+    /// between leaves a version-1 config that is upgraded again at the
+    /// next unlock (a new writer key, a new manifest).
+    fn upgrade_config(&mut self) -> Result<()> {
+        if self.config.is_authenticated() {
+            return Ok(());
+        }
+        let _w = self.writer()?;
+        self.reload_config()?;
+        if self.config.is_authenticated() {
+            // Another process upgraded it meanwhile: unlock again to read
+            // its writer key.
+            return Err(Error::InUse { pid: None });
+        }
+        let mut keys = self.keys.take().ok_or(Error::Locked)?;
+        let mut config = self.config.clone();
+        config.upgrade(&mut keys);
+        self.keys = Some(keys);
+        self.config = config;
+        self.write_first_manifest()?;
+        self.save_config()?;
+        self.audit.append(&[AuditEvent::PolicyApplied {
+            source: "format upgrade (authenticated config and manifest)".into(),
+        }])
+    }
+
+    /// Folds what writers endorsed while the vault was locked into the
+    /// manifest, and names and records every difference. When another
+    /// writer is busy (a long protect), it only compares: an unlock or a
+    /// listing must not wait for it.
+    pub(super) fn reconcile_if_free(&self) -> Result<super::IntegrityReport> {
+        match WriterLock::acquire(&self.dir.join(LOCK_FILE), Duration::ZERO) {
+            Ok(lock) => {
+                let _w = self.audit.ship_on_release(lock);
+                self.reconcile_locked()
+            }
+            Err(Error::InUse { .. }) => self.check_integrity(),
+            Err(e) => Err(e),
         }
     }
 

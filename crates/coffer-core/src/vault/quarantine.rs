@@ -32,6 +32,7 @@ use crate::audit::AuditEvent;
 use crate::config::VaultConfig;
 use crate::error::{Error, IoContext, Result};
 use crate::format::FileId;
+use crate::format::manifest::Phase;
 use crate::fsutil;
 
 /// Most objects kept in quarantine under one id.
@@ -117,6 +118,8 @@ impl Vault {
         }
         let mut moved = Vec::new();
         let mut shards = BTreeSet::new();
+        let aside: Vec<(FileId, [u8; 32])> = ids.iter().map(|id| (*id, [0; 32])).collect();
+        self.endorse(Phase::Remove, &aside)?;
         let mut failed = None;
         for id in &ids {
             match self.move_aside(id, &qdir) {
@@ -136,6 +139,7 @@ impl Vault {
             for s in &shards {
                 fsutil::sync_dir(s)?;
             }
+            self.fold_endorsements()?;
             self.audit.append(&[AuditEvent::ObjectsQuarantined {
                 ids: moved.iter().map(|q| q.id.clone()).collect(),
             }])?;

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::{LOCK_FILE, Vault, home_dir, remove_if_exists};
 use crate::audit::AuditEvent;
 use crate::error::{Error, IoContext, Result};
+use crate::format::manifest::Phase;
 use crate::format::{self, FileId, Header, KeyRecord, MAX_SIDECAR_LEN};
 use crate::fsutil::{self, WriterLock};
 use crate::object;
@@ -55,6 +56,9 @@ pub struct Listing {
     pub entries: Vec<Entry>,
     /// Objects that could not be read, with why.
     pub unreadable: Vec<(FileId, Error)>,
+    /// The vault compared with its manifest: what was added, deleted,
+    /// replaced or rolled back behind its back.
+    pub integrity: super::IntegrityReport,
 }
 
 /// The newest version of every path in `entries`, sorted by path.
@@ -150,7 +154,24 @@ impl Vault {
     pub fn entries(&self) -> Result<Listing> {
         let keys = self.keys()?;
         let index_key = keys.index_key(self.config.vault_id());
-        let mut cached = self.load_index(&index_key).unwrap_or_default();
+        let mut integrity = self.reconcile_if_free()?;
+        let mut cached = match self.load_index(&index_key) {
+            Ok(c) => c.unwrap_or_default(),
+            Err(_) => {
+                // A cache: rebuilt from the objects, but never silently.
+                let p = super::Problem {
+                    kind: super::ProblemKind::IndexTampered,
+                    ids: Vec::new(),
+                    generations: None,
+                };
+                self.audit.append(&[AuditEvent::VaultIntegrity {
+                    problem: p.kind.as_str().into(),
+                    ids: Vec::new(),
+                }])?;
+                integrity.problems.push(p);
+                Default::default()
+            }
+        };
         let on_disk = self.object_ids()?;
         let disk_set: HashSet<FileId> = on_disk.iter().copied().collect();
         let before = cached.len();
@@ -190,6 +211,7 @@ impl Vault {
         Ok(Listing {
             entries,
             unreadable: bad,
+            integrity,
         })
     }
 
@@ -302,6 +324,9 @@ impl Vault {
     pub fn remove(&self, path: &str) -> Result<usize> {
         let victims = self.versions(path)?;
         let _w = self.writer()?;
+        // Only an explicit removal may drop an object from the manifest.
+        let gone: Vec<(FileId, [u8; 32])> = victims.iter().map(|e| (e.id, [0; 32])).collect();
+        self.endorse(Phase::Remove, &gone)?;
         let mut dirs = HashSet::new();
         for e in &victims {
             // Object first: a sidecar without its object is cleaned up at
@@ -313,6 +338,7 @@ impl Vault {
         for d in dirs {
             fsutil::sync_dir(&d)?;
         }
+        self.fold_endorsements()?;
         self.audit.append(&[AuditEvent::FilesRemoved {
             ids: victims.iter().map(|e| e.id.to_hex()).collect(),
         }])?;

@@ -36,6 +36,7 @@ use crate::config::{NewSlot, RotationKind, RotationState, SlotKind};
 use crate::crypto::kdf::Argon2Params;
 use crate::crypto::secret::{Key32, Passphrase};
 use crate::error::{Error, IoContext, Result};
+use crate::format::manifest::{Phase, object_digest};
 use crate::format::{self, FileId};
 use crate::fsutil;
 use crate::object::{self, Sealed, WrapTarget};
@@ -115,8 +116,9 @@ enum Found {
 enum Step {
     /// Already under the target (or removed meanwhile).
     Skip,
-    /// Written to a temp file, to be renamed into place.
-    Written(PathBuf, PathBuf),
+    /// Written to a temp file, to be renamed into place; the object's
+    /// digest once it is.
+    Written(PathBuf, PathBuf, (FileId, [u8; 32])),
     /// Cannot be read or unwrapped: why.
     Blocked(FileId, String),
 }
@@ -309,6 +311,7 @@ impl Vault {
         }
         self.config.rotation = None;
         self.save_config()?;
+        self.fold_endorsements()?;
         self.audit.append(&[AuditEvent::RotationFinished {
             kind: kind_name(state.kind).into(),
             key_version: state.target_version,
@@ -411,6 +414,7 @@ impl Vault {
                 let fin = self.record_path(id);
                 let tmp = fsutil::tmp_path_for(&fin);
                 let bytes = format::sidecar_to_bytes(&header, &new);
+                let digest = (*id, object_digest(&header.to_bytes(), &new.to_bytes()));
                 let res = fsutil::create_private(&tmp)
                     .and_then(|mut f| io::Write::write_all(&mut f, &bytes))
                     .ctx("writing a key record");
@@ -418,7 +422,7 @@ impl Vault {
                     let _ = fs::remove_file(&tmp);
                     return Err(e);
                 }
-                Ok(Step::Written(tmp, fin))
+                Ok(Step::Written(tmp, fin, digest))
             })
             .collect::<Result<Vec<_>>>()?;
         let (written, blocked) = split_steps(steps);
@@ -516,8 +520,12 @@ impl Vault {
                     bytes.fetch_add(n, Ordering::Relaxed);
                     Ok(None)
                 })();
+                let digest = (
+                    *id,
+                    object_digest(&sealed.header.to_bytes(), &sealed.record.to_bytes()),
+                );
                 match res {
-                    Ok(None) => Ok(Step::Written(tmp, fin)),
+                    Ok(None) => Ok(Step::Written(tmp, fin, digest)),
                     Ok(Some(why)) => {
                         let _ = fs::remove_file(&tmp);
                         Ok(Step::Blocked(*id, why))
@@ -532,7 +540,7 @@ impl Vault {
         let (written, blocked) = split_steps(steps);
         self.commit_renames(&written)?;
         // The old sidecars belong to the replaced headers: drop them.
-        for (_, fin) in &written {
+        for (_, fin, _) in &written {
             if let Some(id) = fin
                 .file_stem()
                 .and_then(|s| s.to_str())
@@ -545,14 +553,18 @@ impl Vault {
     }
 
     /// Flush the temp files, rename them into place, flush again.
-    fn commit_renames(&self, written: &[(PathBuf, PathBuf)]) -> Result<()> {
+    fn commit_renames(&self, written: &[Written]) -> Result<()> {
         if written.is_empty() {
             return Ok(());
         }
-        let tmps: Vec<PathBuf> = written.iter().map(|(t, _)| t.clone()).collect();
+        let tmps: Vec<PathBuf> = written.iter().map(|(t, _, _)| t.clone()).collect();
         fsutil::sync_batch(&self.dir, &tmps)?;
+        // Vouched for before the first rename: a crash part-way leaves
+        // either record in force endorsed (docs/FORMAT.md §17).
+        let digests: Vec<_> = written.iter().map(|(_, _, d)| *d).collect();
+        self.endorse(Phase::Intent, &digests)?;
         let mut dirs = std::collections::HashSet::new();
-        for (tmp, fin) in written {
+        for (tmp, fin, _) in written {
             fs::rename(tmp, fin).ctx("moving a rotated key into place")?;
             dirs.insert(fin.parent().expect("in a shard").to_path_buf());
         }
@@ -567,13 +579,15 @@ impl Vault {
 }
 
 /// The temp files to rename into place, and the objects that blocked.
-fn split_steps(steps: Vec<Step>) -> (Vec<(PathBuf, PathBuf)>, Blocked) {
+type Written = (PathBuf, PathBuf, (FileId, [u8; 32]));
+
+fn split_steps(steps: Vec<Step>) -> (Vec<Written>, Blocked) {
     let mut written = Vec::new();
     let mut blocked = Vec::new();
     for s in steps {
         match s {
             Step::Skip => {}
-            Step::Written(tmp, fin) => written.push((tmp, fin)),
+            Step::Written(tmp, fin, d) => written.push((tmp, fin, d)),
             Step::Blocked(id, why) => blocked.push((id, why)),
         }
     }
