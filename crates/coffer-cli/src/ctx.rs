@@ -39,6 +39,19 @@ impl Ctx {
         })
     }
 
+    /// The vault, locked, with the writer key this computer keeps for it
+    /// (OS keychain), so that files can be added while it is locked. When
+    /// there is none, adding fails with `writer_key_unavailable` and its
+    /// hint; a config that fails the check is `tampered`.
+    pub fn open_for_writing(&self) -> Result<Vault, Failure> {
+        let mut v = self.open()?;
+        match coffer_keychain::arm_writer(&mut v) {
+            Ok(()) | Err(coffer_keychain::EnrolError::Keychain(_)) => Ok(v),
+            Err(coffer_keychain::EnrolError::Vault(e)) => Err(e.into()),
+            Err(other) => Err(coffer_core::Error::Invalid(other.to_string()).into()),
+        }
+    }
+
     /// The vault, unlocked as the credential flags ask.
     pub fn unlocked(&self) -> Result<Vault, Failure> {
         let mut v = self.open()?;
@@ -46,19 +59,29 @@ impl Ctx {
         Ok(v)
     }
 
-    /// Unlocks `v` with the keychain, the recovery key or the passphrase.
+    /// Unlocks `v` with the keychain, the recovery key or the passphrase,
+    /// then keeps the vault's writer key in the OS keychain (best effort:
+    /// without it, only adding while locked is refused, with a hint) and
+    /// warns about what the comparison with the manifest found.
     pub fn unlock(&self, v: &mut Vault) -> Result<SlotKind, Failure> {
         let vid = vault_id_hex(v);
-        if self.cred.keychain {
+        let kind = if self.cred.keychain {
             let s = keychain::load(&vid)?;
-            return Ok(v.unlock(&Credential::Keychain(&s))?);
-        }
-        if self.cred.recovery_key {
+            v.unlock(&Credential::Keychain(&s))?
+        } else if self.cred.recovery_key {
             let k = creds::recovery_key()?;
-            return Ok(v.unlock(&Credential::Recovery(&k))?);
+            v.unlock(&Credential::Recovery(&k))?
+        } else {
+            let p = creds::passphrase(&self.cred)?;
+            v.unlock(&Credential::Passphrase(&p))?
+        };
+        let _ = coffer_keychain::keep_writer_key(v);
+        if !self.json
+            && let Some(report) = v.integrity_at_unlock()
+        {
+            crate::show::warn_integrity(report);
         }
-        let p = creds::passphrase(&self.cred)?;
-        Ok(v.unlock(&Credential::Passphrase(&p))?)
+        Ok(kind)
     }
 
     /// A progress bar on a terminal, none for scripts or --json.

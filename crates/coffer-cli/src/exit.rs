@@ -155,6 +155,16 @@ pub fn classify(e: &Error) -> (i32, &'static str, Option<String>) {
             Some("another Coffer process is writing to the vault: wait for it to finish and try again".into()),
         ),
         ErrorKind::Locked => (FAILURE, "locked", Some("unlock the vault first".into())),
+        ErrorKind::Tampered => (
+            INTEGRITY,
+            "tampered",
+            Some("someone without the vault's keys changed the vault folder: `coffer verify` names what changed; restore the vault folder from a backup or ask IT".into()),
+        ),
+        ErrorKind::WriterKeyUnavailable => (
+            FAILURE,
+            "writer_key_unavailable",
+            Some("unlock the vault once on this computer (for example `coffer ls`) while the OS keychain is running and unlocked (gnome-keyring on Linux); after that, files can be added while it is locked".into()),
+        ),
         ErrorKind::KdfParams | ErrorKind::KdfBelowPolicy => (USAGE, "kdf_params", None),
         ErrorKind::AlreadyExists => (
             USAGE,

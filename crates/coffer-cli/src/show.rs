@@ -43,3 +43,24 @@ pub fn fmt_time(ns: i64) -> String {
         .map(|t| t.strftime("%Y-%m-%d %H:%M").to_string())
         .unwrap_or_else(|_| "?".into())
 }
+
+/// Warns on stderr about what comparing the vault with its manifest found:
+/// each kind of problem named, with how many objects, never a file name.
+pub fn warn_integrity(report: &coffer_core::vault::IntegrityReport) {
+    for p in &report.problems {
+        let count = if p.ids.is_empty() {
+            String::new()
+        } else {
+            format!(" ({} objects)", p.ids.len())
+        };
+        let ages = p
+            .generations
+            .map(|(now, seen)| format!(" (generation {now}, this device saw {seen})"))
+            .unwrap_or_default();
+        eprintln!(
+            "warning: {}: {}{count}{ages}; run `coffer verify` for the object ids",
+            p.kind.as_str(),
+            p.kind.describe()
+        );
+    }
+}

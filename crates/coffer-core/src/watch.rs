@@ -85,6 +85,11 @@ pub struct WatchOptions {
     pub batch: usize,
     /// How often a status record goes to the audit trail (fleet views).
     pub status_every: Duration,
+    /// The vault's writer key (from the OS keychain, or kept by the app
+    /// since an unlock). Without it nothing is encrypted: files wait, and
+    /// each batch reports [`Error::WriterKeyUnavailable`], because the
+    /// config's public key cannot be trusted.
+    pub writer_key: Option<crate::config::WriterKey>,
 }
 
 impl Default for WatchOptions {
@@ -95,6 +100,7 @@ impl Default for WatchOptions {
             max_backoff: Duration::from_secs(60),
             batch: 512,
             status_every: Duration::from_secs(3600),
+            writer_key: None,
         }
     }
 }
@@ -134,7 +140,10 @@ pub fn start(
     opts: WatchOptions,
     events: Sender<WatchEvent>,
 ) -> Result<WatchHandle> {
-    let vault = Vault::open(vault_dir)?;
+    let mut vault = Vault::open(vault_dir)?;
+    if let Some(k) = opts.writer_key.clone() {
+        vault.set_writer_key(k)?;
+    }
     let opts_status_every = opts.status_every;
     // The organisation's mandatory folders are protected from the start.
     vault.ensure_mandatory_folders()?;
@@ -584,10 +593,17 @@ impl State {
         ) {
             Ok(o) => o,
             Err(e) => {
-                // The whole batch failed (e.g. vault busy): back off all of it.
+                // The whole batch failed (vault busy, no writer key, a
+                // config that fails its MAC): back off all of it, keeping
+                // the kind callers decide by.
                 let msg = e.to_string();
                 for s in &sources {
-                    self.retry(&s.source, Error::Invalid(msg.clone()));
+                    let again = match &e {
+                        Error::WriterKeyUnavailable => Error::WriterKeyUnavailable,
+                        Error::Tampered { what } => Error::Tampered { what },
+                        _ => Error::Invalid(msg.clone()),
+                    };
+                    self.retry(&s.source, again);
                 }
                 return;
             }

@@ -12,7 +12,7 @@
 //! nowhere.
 #![forbid(unsafe_code)]
 
-use coffer_core::config::{NewSlot, SlotKind};
+use coffer_core::config::{NewSlot, SlotKind, WriterKey};
 use coffer_core::secret::Key32;
 use coffer_core::vault::Vault;
 
@@ -114,6 +114,46 @@ pub fn delete(vault_id: &str) -> Result<(), KeychainError> {
         Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
         Err(e) => Err(unavailable(e)),
     }
+}
+
+fn writer_entry(vault_id: &str) -> Result<keyring::Entry, KeychainError> {
+    keyring::Entry::new(SERVICE, &format!("writer-{vault_id}")).map_err(unavailable)
+}
+
+/// Keeps the vault's writer key (docs/FORMAT.md §4.5) in the OS store
+/// after an unlock, so that the watcher and `coffer add` can check the
+/// config and vouch for what they write while the vault is locked. Does
+/// nothing when the store already holds it.
+pub fn keep_writer_key(vault: &Vault) -> Result<(), KeychainError> {
+    let Some(w) = vault.unlocked_writer_key() else {
+        return Ok(());
+    };
+    let id = vault_id(vault);
+    if load_writer_key(&id).is_ok_and(|k| k.expose() == w.expose()) {
+        return Ok(());
+    }
+    writer_entry(&id)?
+        .set_secret(w.expose())
+        .map_err(unavailable)
+}
+
+/// The vault's writer key, as an unlock on this computer left it.
+pub fn load_writer_key(vault_id: &str) -> Result<WriterKey, KeychainError> {
+    let mut bytes = writer_entry(vault_id)?.get_secret().map_err(|e| match e {
+        keyring::Error::NoEntry => KeychainError::Missing,
+        other => unavailable(other),
+    })?;
+    let arr: Option<[u8; 32]> = bytes.as_slice().try_into().ok();
+    zeroize::Zeroize::zeroize(&mut bytes);
+    arr.map(WriterKey::from_bytes).ok_or(KeychainError::Damaged)
+}
+
+/// Hands `vault` (opened locked) the writer key this computer keeps for
+/// it. A config that fails the check is reported as tampered.
+pub fn arm_writer(vault: &mut Vault) -> Result<(), EnrolError> {
+    let key = load_writer_key(&vault_id(vault))?;
+    vault.set_writer_key(key)?;
+    Ok(())
 }
 
 /// Reads the secret that unlocks `vault` with its keychain slot.

@@ -139,7 +139,7 @@ pub fn run_add(
 
 /// `coffer add`: works while locked, as adding needs only public keys.
 pub fn add(ctx: &Ctx, paths: &[PathBuf], to: &str, remove: bool) -> Result<(), Failure> {
-    let v = ctx.open()?;
+    let v = ctx.open_for_writing()?;
     let c = gather(&v, paths, to)?;
     let outcomes = run_add(ctx, &v, &c.sources, remove, "Encrypting")?;
     report_add(ctx, &c.sources, &outcomes, &c.skipped)

@@ -26,6 +26,8 @@ struct Shown {
     current: Vec<Entry>,
     /// How many stored objects could not be read.
     unreadable: usize,
+    /// The vault compared with its manifest.
+    integrity: vault::IntegrityReport,
 }
 
 /// Lists the vault, warning (on the terminal) about objects that could
@@ -34,7 +36,13 @@ fn read_listing(ctx: &Ctx, v: &Vault) -> Result<Shown, Failure> {
     let vault::Listing {
         entries: all,
         unreadable: bad,
+        integrity,
     } = v.entries()?;
+    // The unlock already warned about what it found; a listing may find
+    // more (an object changed since), or a damaged listing cache.
+    if !ctx.json && v.integrity_at_unlock().is_none_or(|u| u.problems != integrity.problems) {
+        crate::show::warn_integrity(&integrity);
+    }
     if !bad.is_empty() && !ctx.json {
         eprintln!(
             "warning: {} stored objects could not be read (run `coffer verify`)",
@@ -46,6 +54,7 @@ fn read_listing(ctx: &Ctx, v: &Vault) -> Result<Shown, Failure> {
         all,
         current,
         unreadable: bad.len(),
+        integrity,
     })
 }
 
@@ -56,6 +65,7 @@ pub fn ls(ctx: &Ctx, prefix: Option<&str>, long: bool) -> Result<(), Failure> {
         all,
         current,
         unreadable,
+        integrity,
     } = read_listing(ctx, &v)?;
     let shown = matching(&current, prefix.unwrap_or(""));
     if let Some(p) = prefix
@@ -69,7 +79,10 @@ pub fn ls(ctx: &Ctx, prefix: Option<&str>, long: bool) -> Result<(), Failure> {
             .map(|e| json!({"path": e.path, "id": e.id.to_hex(), "size": e.size, "mtime_ns": e.mtime_ns,
                             "added_ns": e.added_ns, "versions": all.iter().filter(|x| x.path == e.path).count()}))
             .collect();
-        println!("{}", json!({"files": files, "unreadable": unreadable}));
+        println!(
+            "{}",
+            json!({"files": files, "unreadable": unreadable, "integrity": integrity})
+        );
         return Ok(());
     }
     let mut out = std::io::stdout().lock();
@@ -162,6 +175,7 @@ pub fn extract(
         all,
         current,
         unreadable,
+        ..
     } = read_listing(ctx, &v)?;
     for p in paths {
         let p = p.trim_matches('/');

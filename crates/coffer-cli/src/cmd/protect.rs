@@ -13,7 +13,7 @@ use crate::show::{human_bytes, skip_text};
 
 /// `coffer protect DIR`: registers it, then encrypts what is in it now.
 pub fn protect(ctx: &Ctx, dir: &Path) -> Result<(), Failure> {
-    let v = ctx.open()?;
+    let v = ctx.open_for_writing()?;
     let folder = v.register_protected(dir)?;
     let c = v.collect(&folder.path, &folder.name)?;
     let outcomes = run_add(ctx, &v, &c.sources, true, "Protecting")?;
@@ -31,9 +31,18 @@ pub fn protect(ctx: &Ctx, dir: &Path) -> Result<(), Failure> {
 /// the system journal): object ids and counts only.
 pub fn watch(ctx: &Ctx) -> Result<(), Failure> {
     use coffer_core::watch::{self, WatchEvent, WatchOptions};
-    ctx.open()?;
+    let v = ctx.open()?;
+    // Without the writer key the watcher still runs, but holds every file
+    // (its batches report writer_key_unavailable) until an unlock on this
+    // computer keeps the key in the OS keychain; a restart picks it up.
+    let writer_key = coffer_keychain::load_writer_key(&crate::ctx::vault_id_hex(&v)).ok();
+    drop(v);
+    let opts = WatchOptions {
+        writer_key,
+        ..WatchOptions::default()
+    };
     let (tx, rx) = std::sync::mpsc::channel();
-    let _handle = watch::start(&ctx.dir, WatchOptions::default(), tx)?;
+    let _handle = watch::start(&ctx.dir, opts, tx)?;
     for ev in rx {
         let (human, machine) = match &ev {
             WatchEvent::Ready { folders, pending } => (

@@ -10,7 +10,7 @@ use crate::exit::{self, Failure};
 /// `coffer verify [--structure-only] [--quarantine]`.
 pub fn verify(ctx: &Ctx, structure_only: bool, quarantine: bool) -> Result<(), Failure> {
     let v = if structure_only {
-        ctx.open()?
+        ctx.open_for_writing()?
     } else {
         ctx.unlocked()?
     };
@@ -36,7 +36,13 @@ pub fn verify(ctx: &Ctx, structure_only: bool, quarantine: bool) -> Result<(), F
     let failure = (!ok).then(|| Failure {
         code: exit::INTEGRITY,
         kind: "integrity",
-        message: format!("{} objects failed verification", r.failures.len()),
+        message: match (r.failures.len(), r.integrity.as_ref().map_or(0, |i| i.problems.len())) {
+            (n, 0) => format!("{n} objects failed verification"),
+            (0, k) => format!("the vault differs from its manifest in {k} ways (named above)"),
+            (n, k) => format!(
+                "{n} objects failed verification, and the vault differs from its manifest in {k} ways"
+            ),
+        },
         hint: Some(
             "restore the affected files from a backup, or set them aside with \
              `coffer verify --quarantine`; the others are intact"
@@ -70,6 +76,25 @@ pub fn verify(ctx: &Ctx, structure_only: bool, quarantine: bool) -> Result<(), F
         );
         for (id, why) in &r.failures {
             println!("  {id}: {why}");
+        }
+        match &r.integrity {
+            Some(i) => {
+                for p in &i.problems {
+                    println!("  {}: {}", p.kind.as_str(), p.kind.describe());
+                    if let Some((now, seen)) = p.generations {
+                        println!("    manifest generation {now}; this device or the audit trail saw {seen}");
+                    }
+                    for id in &p.ids {
+                        println!("    {id}");
+                    }
+                }
+                if i.problems.is_empty() {
+                    println!("The vault matches its manifest (generation {}).", i.generation);
+                }
+            }
+            None => println!(
+                "The vault was not compared with its manifest: that needs an unlock, or the writer key this computer keeps after one."
+            ),
         }
         if r.temp_files > 0 || r.orphan_records > 0 {
             println!(

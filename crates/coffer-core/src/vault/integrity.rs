@@ -159,6 +159,12 @@ impl Vault {
             .or(self.writer.as_ref())
     }
 
+    /// The writer key an unlock yielded, for the device to keep (OS
+    /// keychain) so that it can add files while locked later.
+    pub fn unlocked_writer_key(&self) -> Option<&WriterKey> {
+        self.keys.as_ref().and_then(|k| k.writer_key())
+    }
+
     /// The digest of the object `id` as it lies on disk now.
     pub(super) fn digest_on_disk(&self, id: &FileId) -> Result<[u8; 32]> {
         let obj = self.read_object(id)?;
@@ -454,6 +460,15 @@ impl Vault {
     }
 
     fn record_problems(&self, report: &IntegrityReport) -> Result<()> {
+        // What this handle's unlock recorded is not recorded again by every
+        // listing after it.
+        if self
+            .integrity
+            .as_ref()
+            .is_some_and(|i| i.problems == report.problems)
+        {
+            return Ok(());
+        }
         let events: Vec<AuditEvent> = report
             .problems
             .iter()
