@@ -46,10 +46,31 @@ impl Ctx {
     pub fn open_for_writing(&self) -> Result<Vault, Failure> {
         let mut v = self.open()?;
         match coffer_keychain::arm_writer(&mut v) {
-            Ok(()) | Err(coffer_keychain::EnrolError::Keychain(_)) => Ok(v),
+            Ok(()) => Ok(v),
+            // No key kept here: a credential at hand (flags, the
+            // environment, or a terminal to ask on) unlocks instead, which
+            // authenticates the config just as well.
+            Err(coffer_keychain::EnrolError::Keychain(_)) if self.credential_at_hand() => {
+                if std::env::var_os("COFFER_PASSPHRASE").is_none() && !self.json {
+                    eprintln!(
+                        "This computer keeps no key to check the vault's settings with while it is locked; unlock it to go on."
+                    );
+                }
+                self.unlock(&mut v)?;
+                Ok(v)
+            }
+            Err(coffer_keychain::EnrolError::Keychain(_)) => Ok(v),
             Err(coffer_keychain::EnrolError::Vault(e)) => Err(e.into()),
             Err(other) => Err(coffer_core::Error::Invalid(other.to_string()).into()),
         }
+    }
+
+    fn credential_at_hand(&self) -> bool {
+        self.cred.keychain
+            || self.cred.recovery_key
+            || self.cred.passphrase_stdin
+            || std::env::var_os("COFFER_PASSPHRASE").is_some()
+            || std::io::stdin().is_terminal()
     }
 
     /// The vault, unlocked as the credential flags ask.

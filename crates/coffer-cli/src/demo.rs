@@ -95,13 +95,21 @@ pub fn run(dir: Option<PathBuf>) -> Result<(), Failure> {
         &*created.recovery_key
     );
     let recovery = created.recovery_key.clone();
+    // What the watcher gets from the OS keychain: the key that proves the
+    // config genuine, so that a locked process trusts its public key.
+    let writer_key = created
+        .vault
+        .unlocked_writer_key()
+        .cloned()
+        .expect("a new vault has a writer key");
     drop(created);
 
     step(
         3,
         "Protect the folder: encrypt everything, then remove the originals",
     );
-    let v = Vault::open(&vault_dir)?;
+    let mut v = Vault::open(&vault_dir)?;
+    v.set_writer_key(writer_key)?;
     let folder = v.register_protected(&scans)?;
     let sources = v.collect(&folder.path, &folder.name)?.sources;
     let outcomes = v.add(

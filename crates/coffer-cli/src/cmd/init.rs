@@ -31,6 +31,14 @@ pub fn init(
         },
     )?;
     let vid = vault_id_hex(&created.vault);
+    // Without it in the keychain, adding while locked (the watcher, `add`)
+    // waits for an unlock on this computer; the error then says so.
+    if coffer_keychain::keep_writer_key(&created.vault).is_err() && !ctx.json {
+        eprintln!(
+            "note: the OS keychain is not available, so files can be added only after the vault has been \
+             unlocked on this computer with the keychain running"
+        );
+    }
     // The recovery key exists only in this process: a keychain failure is
     // reported after it has been shown, never instead of it.
     let keychain_failed = match &kc {

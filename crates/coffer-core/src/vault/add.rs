@@ -252,8 +252,7 @@ impl Vault {
             }
             // Vouched for before it is in place, and done before any
             // plaintext goes (docs/FORMAT.md §17).
-            let digests: Vec<_> = pending.iter().map(Pending::digest).collect();
-            self.endorse(Phase::Intent, &digests)?;
+            self.endorse_intents(&mut pending, &mut outcomes)?;
             self.commit_batch(&mut pending, &mut outcomes)?;
             let digests: Vec<_> = pending.iter().map(Pending::digest).collect();
             self.endorse(Phase::Done, &digests)?;
@@ -416,6 +415,42 @@ impl Vault {
             size: md.size,
             fingerprint,
         })
+    }
+
+    /// Vouches for a sealed batch before it is put in place. On a full
+    /// disk the largest sealed files give their space back (they fail, as
+    /// they would have had they not fit) until the endorsements fit, so a
+    /// nearly full disk still takes what it can.
+    fn endorse_intents(
+        &self,
+        pending: &mut Vec<Pending>,
+        outcomes: &mut [Option<AddOutcome>],
+    ) -> Result<()> {
+        loop {
+            let digests: Vec<_> = pending.iter().map(Pending::digest).collect();
+            match self.endorse(Phase::Intent, &digests) {
+                Ok(()) => return Ok(()),
+                Err(Error::Io { source, .. })
+                    if source.kind() == io::ErrorKind::StorageFull && !pending.is_empty() =>
+                {
+                    let largest = (0..pending.len())
+                        .max_by_key(|&i| pending[i].size)
+                        .expect("not empty");
+                    let p = pending.swap_remove(largest);
+                    let _ = fs::remove_file(&p.tmp);
+                    outcomes[p.index] = Some(AddOutcome::Failed(Error::Io {
+                        context: "writing an object",
+                        source,
+                    }));
+                }
+                Err(e) => {
+                    for p in pending.iter() {
+                        let _ = fs::remove_file(&p.tmp);
+                    }
+                    return Err(e);
+                }
+            }
+        }
     }
 
     /// Makes a batch durable: flush, rename into place, flush again.

@@ -212,7 +212,13 @@ impl Vault {
         match WriterLock::acquire(&self.dir.join(LOCK_FILE), Duration::ZERO) {
             Ok(lock) => {
                 let _w = self.audit.ship_on_release(lock);
-                self.reconcile_locked()
+                // A full disk (or a read-only vault) must not stop reading:
+                // the comparison still names every problem, and the fold
+                // happens at the next unlock that can write.
+                self.reconcile_locked().or_else(|e| match e {
+                    Error::Io { .. } => self.check_integrity(),
+                    other => Err(other),
+                })
             }
             Err(Error::InUse { .. }) => self.check_integrity(),
             Err(e) => Err(e),
