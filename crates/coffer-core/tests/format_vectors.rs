@@ -850,11 +850,11 @@ fn config_version_is_checked_before_the_schema() {
     // unsupported version (FORMAT.md §4.2), not a corrupt file.
     let cfg = std::fs::read(vectors_dir().join(CONFIG)).unwrap();
     let mut v: serde_json::Value = serde_json::from_slice(&cfg).unwrap();
-    v["version"] = 2.into();
+    v["version"] = 3.into();
     v["new_field"] = true.into();
     assert!(matches!(
         VaultConfig::parse(v.to_string().as_bytes()),
-        Err(Error::UnsupportedVersion { version: 2, .. })
+        Err(Error::UnsupportedVersion { version: 3, .. })
     ));
     // The same unknown field at version 1 is corruption.
     v["version"] = 1.into();
@@ -886,6 +886,19 @@ fn config_version_is_checked_before_the_schema() {
     v["vault_id"] = String::from_utf8(id).unwrap().into();
     let res = VaultConfig::parse(v.to_string().as_bytes());
     assert!(matches!(res, Err(Error::Corrupt { .. })), "{res:?}");
+    // A member named twice (FORMAT.md §4.1) is corrupt, whichever value
+    // comes first.
+    let text = String::from_utf8(cfg.clone()).unwrap();
+    let twice = text.replacen("\"created\":", "\"created\": 1, \"created\":", 1);
+    assert_ne!(twice, text);
+    let res = VaultConfig::parse(twice.as_bytes());
+    assert!(matches!(res, Err(Error::Corrupt { .. })), "{res:?}");
+    // So is a fractional or out-of-range integer.
+    for bad in ["1.0", "1e0", "4294967296", "-1"] {
+        let text = text.replacen("\"current_key_version\": 2", &format!("\"current_key_version\": {bad}"), 1);
+        let res = VaultConfig::parse(text.as_bytes());
+        assert!(matches!(res, Err(Error::Corrupt { .. })), "{bad}: {res:?}");
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1052,6 +1065,26 @@ fn format_md_limits_and_labels() {
         ("RECORD_VERSION", format::RECORD_VERSION as u64),
         ("META_VERSION", format::META_VERSION as u64),
         ("CONFIG_VERSION", coffer_core::config::CONFIG_VERSION as u64),
+        (
+            "MANIFEST_VERSION",
+            coffer_core::format::manifest::MANIFEST_VERSION as u64,
+        ),
+        (
+            "ENDORSEMENT_LEN",
+            coffer_core::format::manifest::ENDORSEMENT_LEN as u64,
+        ),
+        (
+            "MAX_MANIFEST_ENTRIES",
+            coffer_core::format::manifest::MAX_MANIFEST_ENTRIES as u64,
+        ),
+        (
+            "MAX_MANIFEST_LEN",
+            coffer_core::format::manifest::MAX_MANIFEST_LEN,
+        ),
+        (
+            "MAX_ENDORSEMENTS_LEN",
+            coffer_core::format::manifest::MAX_ENDORSEMENTS_LEN,
+        ),
     ]
     .into_iter()
     .collect();

@@ -83,7 +83,7 @@ impl VaultConfig {
 
     /// The bytes the MAC covers: the config as compact JSON, members in
     /// schema order, without `mac`.
-    fn mac_input(&self) -> Vec<u8> {
+    pub fn mac_input(&self) -> Vec<u8> {
         let mut unsigned = self.clone();
         unsigned.mac = None;
         let json = serde_json::to_vec(&unsigned).expect("config serializes");
