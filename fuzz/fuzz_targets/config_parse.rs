@@ -3,7 +3,7 @@
 //! rest of the crate, and survives its own serialization.
 #![no_main]
 
-use coffer_core::config::VaultConfig;
+use coffer_core::config::{VaultConfig, WriterKey};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -16,5 +16,13 @@ fuzz_target!(|data: &[u8]| {
         }
         let again = VaultConfig::parse(&cfg.to_bytes()).expect("own output parses");
         assert_eq!(again, cfg, "config round trip");
+        // The MAC check (FORMAT.md §4.5) of any accepted config never
+        // panics, and an unauthenticated (version 1) config is never
+        // taken as verified.
+        let verified = cfg.verify(&WriterKey::from_bytes([7; 32]));
+        if !cfg.is_authenticated() {
+            assert!(verified.is_err());
+        }
+        assert!(cfg.mac_input().starts_with(b"coffer/v2/config{"));
     }
 });

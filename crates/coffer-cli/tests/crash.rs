@@ -278,6 +278,13 @@ impl<'a> Session<'a> {
         // The next command must clean up whatever the kill left behind.
         let listing = t.json_ok(&["ls"]);
         assert_eq!(listing["unreadable"], 0, "{what}: {listing}");
+        // A kill between an object and its endorsements never reads as
+        // tampering (FORMAT.md §17.4).
+        assert_eq!(
+            listing["integrity"]["problems"],
+            serde_json::json!([]),
+            "{what}: {listing}"
+        );
         let left = tmp_files(&t.vault);
         assert!(
             left.is_empty(),

@@ -156,6 +156,13 @@ impl Setup {
         let out = run_ok(c, "ls");
         let v: Value = serde_json::from_slice(&out.stdout).expect("ls --json output");
         assert_eq!(v["unreadable"], 0, "unreadable objects: {v}");
+        // Whatever the watcher went through (bursts, kills, restarts), the
+        // vault matches what its writers endorsed (FORMAT.md §17).
+        assert_eq!(
+            v["integrity"]["problems"],
+            serde_json::json!([]),
+            "integrity problems: {v}"
+        );
         v["files"]
             .as_array()
             .expect("files")
@@ -424,6 +431,34 @@ fn signal(pid: u32, sig: &str) {
 }
 
 // ------------------------------------------------------------------ tests
+
+#[test]
+fn a_swapped_public_key_stops_the_watcher_from_encrypting() {
+    let s = Setup::new();
+    let mut w = s.watch();
+    // Another vault's public key, written into this vault's config by
+    // someone who can write the vault folder.
+    let other = Setup::new();
+    let read = |p: &Path| -> Value {
+        serde_json::from_slice(&fs::read(p.join("vault.json")).unwrap()).unwrap()
+    };
+    let mut cfg = read(&s.vault);
+    cfg["key_versions"][0]["public_key"] = read(&other.vault)["key_versions"][0]["public_key"].clone();
+    fs::write(
+        s.vault.join("vault.json"),
+        serde_json::to_vec_pretty(&cfg).unwrap(),
+    )
+    .unwrap();
+    let letter = s.inbox.join("letter.txt");
+    write_file(&letter, b"patient letter");
+    let failed = w.wait_for("a failed batch", SMALL, |e| e["event"] == "failed");
+    assert_eq!(failed["error"], "tampered", "{failed}");
+    w.observe(OBSERVE);
+    assert_eq!(w.count("encrypted"), 0);
+    assert_eq!(fs::read(&letter).unwrap(), b"patient letter");
+    let log = fs::read_to_string(s.vault.join("audit/log.jsonl")).unwrap();
+    assert!(log.contains("\"problem\":\"config_tampered\""), "{log}");
+}
 
 #[test]
 fn files_at_the_size_edges_are_encrypted_and_read_back_identical() {

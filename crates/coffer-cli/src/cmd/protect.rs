@@ -88,7 +88,7 @@ pub fn watch(ctx: &Ctx) -> Result<(), Failure> {
 
 /// `coffer unprotect DIR`.
 pub fn unprotect(ctx: &Ctx, dir: &Path) -> Result<(), Failure> {
-    ctx.open()?.unregister_protected(dir)?;
+    ctx.open_for_writing()?.unregister_protected(dir)?;
     ctx.say(
         "The folder is no longer protected; its files stay in the vault.",
         json!({"unprotected": dir}),

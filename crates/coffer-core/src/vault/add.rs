@@ -585,6 +585,13 @@ impl Vault {
                 p.header.file_id == r.id
                     && object_binding(&p.header, &p.record) == r.object
                     && p.stream_offset + format::stream_len(r.fingerprint.len) == len
+                    // A planted object with a forged journal entry is not
+                    // endorsed: only what a genuine writer vouched for
+                    // justifies removing a plaintext.
+                    && self.is_endorsed(
+                        &r.id,
+                        &manifest::object_digest(&p.header.to_bytes(), &p.record.to_bytes()),
+                    )
             }
             Err(_) => false,
         }

@@ -129,6 +129,23 @@ impl Vault {
             Err(Error::WriterKeyUnavailable) => None,
             Err(e) => return Err(e),
         };
+        // The listing cache is checked too: a damaged one is rebuilt by the
+        // next listing, but verify names it (FORMAT.md §14).
+        if let (Some(keys), Some(integrity)) = (&self.keys, report.integrity.as_mut())
+            && self
+                .load_index(&keys.index_key(self.config.vault_id()))
+                .is_err()
+        {
+            self.audit.append(&[AuditEvent::VaultIntegrity {
+                problem: super::ProblemKind::IndexTampered.as_str().into(),
+                ids: Vec::new(),
+            }])?;
+            integrity.problems.push(super::Problem {
+                kind: super::ProblemKind::IndexTampered,
+                ids: Vec::new(),
+                generations: None,
+            });
+        }
         Ok(report)
     }
 

@@ -34,21 +34,53 @@ pub struct ProtectedFolder {
 #[serde(deny_unknown_fields)]
 struct ProtectedList {
     folders: Vec<ProtectedFolder>,
+    /// HMAC of `folders` under the writer key (FORMAT.md §14): the list
+    /// sits in the vault folder, which an attacker may write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mac: Option<crate::config::B64<32>>,
+}
+
+const LABEL_PROTECTED_MAC: &[u8] = b"coffer/v2/protected-folders";
+
+impl Vault {
+    fn protected_mac(&self, folders: &[ProtectedFolder]) -> Option<[u8; 32]> {
+        let w = self.writer_key()?;
+        let vid = self.config.vault_id();
+        let json = serde_json::to_vec(folders).expect("serializes");
+        Some(crate::crypto::primitives::hmac32(
+            &w.endorsement_key(vid),
+            &[LABEL_PROTECTED_MAC, vid, &json],
+        ))
+    }
 }
 
 impl Vault {
-    /// The protected folders.
+    /// The protected folders. With the writer key at hand (unlocked, or
+    /// handed over from the OS keychain) the list must carry its MAC; one
+    /// that does not is [`Error::Tampered`] and recorded. Without it (a
+    /// locked `status`), the list is read as it is, and only the checks of
+    /// [`Vault::safe_protected_folders`] stand between it and a walk.
     pub fn protected_folders(&self) -> Result<Vec<ProtectedFolder>> {
         const WHAT: &str = "protected folder list";
-        match fsutil::read_bounded(&self.dir.join(PROTECTED_FILE), MAX_PROTECTED_LEN, WHAT) {
-            Ok(b) => {
-                let l: ProtectedList =
-                    serde_json::from_slice(&b).map_err(|e| Error::corrupt(WHAT, e.to_string()))?;
-                Ok(l.folders)
-            }
-            Err(e) if fsutil::is_not_found(&e) => Ok(Vec::new()),
-            Err(e) => Err(e),
+        let l: ProtectedList =
+            match fsutil::read_bounded(&self.dir.join(PROTECTED_FILE), MAX_PROTECTED_LEN, WHAT) {
+                Ok(b) => serde_json::from_slice(&b).map_err(|e| Error::corrupt(WHAT, e.to_string()))?,
+                Err(e) if fsutil::is_not_found(&e) => return Ok(Vec::new()),
+                Err(e) => return Err(e),
+            };
+        if self.config.is_authenticated()
+            && let Some(want) = self.protected_mac(&l.folders)
+            && !l
+                .mac
+                .is_some_and(|m| crate::crypto::primitives::ct_eq(&m.0, &want))
+        {
+            let _ = self.audit.append(&[AuditEvent::VaultIntegrity {
+                problem: "protected_list_tampered".into(),
+                ids: Vec::new(),
+            }]);
+            return Err(Error::Tampered { what: WHAT });
         }
+        Ok(l.folders)
     }
 
     /// The protected folders it is safe to watch and walk, and the others
@@ -186,8 +218,29 @@ impl Vault {
         self.audit.append(&[AuditEvent::FolderUnprotected])
     }
 
-    fn save_protected(&self, folders: Vec<ProtectedFolder>) -> Result<()> {
-        let b = serde_json::to_vec_pretty(&ProtectedList { folders }).expect("serializes");
+    /// The list as stored, MAC unchecked: only for the upgrade of a
+    /// version-1 vault, whose list never had one.
+    pub(super) fn unauthenticated_protected_folders(&self) -> Result<Vec<ProtectedFolder>> {
+        const WHAT: &str = "protected folder list";
+        match fsutil::read_bounded(&self.dir.join(PROTECTED_FILE), MAX_PROTECTED_LEN, WHAT) {
+            Ok(b) => serde_json::from_slice::<ProtectedList>(&b)
+                .map(|l| l.folders)
+                .map_err(|e| Error::corrupt(WHAT, e.to_string())),
+            Err(e) if fsutil::is_not_found(&e) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Saves the list with its MAC: changing it needs the writer key.
+    pub(super) fn save_protected(&self, folders: Vec<ProtectedFolder>) -> Result<()> {
+        let mac = self
+            .protected_mac(&folders)
+            .ok_or(Error::WriterKeyUnavailable)?;
+        let list = ProtectedList {
+            folders,
+            mac: Some(crate::config::B64(mac)),
+        };
+        let b = serde_json::to_vec_pretty(&list).expect("serializes");
         fsutil::atomic_write(&self.dir.join(PROTECTED_FILE), &b)
     }
 

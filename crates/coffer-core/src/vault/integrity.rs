@@ -332,6 +332,25 @@ impl Vault {
         }])
     }
 
+    /// Whether a genuine writer vouched for the object `id` with `digest`:
+    /// the manifest lists it so, or a valid endorsement of the current
+    /// generation does.
+    pub(super) fn is_endorsed(&self, id: &FileId, digest: &[u8; 32]) -> bool {
+        let mut report = IntegrityReport::default();
+        let Ok(manifest) = self.load_manifest(&mut report) else {
+            return false;
+        };
+        if report.ok() && manifest.entries.get(id).is_some_and(|d| ct_eq(d, digest)) {
+            return true;
+        }
+        self.load_endorsed(manifest.generation, &mut report)
+            .is_ok_and(|e| {
+                e.intents
+                    .get(id)
+                    .is_some_and(|ds| ds.iter().any(|d| ct_eq(d, digest)))
+            })
+    }
+
     /// Compares the disk with the manifest and the endorsements. Needs the
     /// writer key (it authenticates both). Returns the report and the
     /// manifest as it should become.

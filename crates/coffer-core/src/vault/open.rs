@@ -198,6 +198,12 @@ impl Vault {
         self.keys = Some(keys);
         self.config = config;
         self.write_first_manifest()?;
+        // The list a version-1 vault kept had no MAC: endorsed as it is,
+        // like the objects (trust on first use, recorded below).
+        let folders = self.unauthenticated_protected_folders()?;
+        if !folders.is_empty() {
+            self.save_protected(folders)?;
+        }
         self.save_config()?;
         self.audit.append(&[AuditEvent::PolicyApplied {
             source: "format upgrade (authenticated config and manifest)".into(),
