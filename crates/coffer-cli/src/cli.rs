@@ -209,10 +209,17 @@ pub enum Command {
         action: EscrowCmd,
     },
     /// Repair the vault's caches.
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["rebuild_index", "accept_as_is"])))]
     Repair {
         /// Rebuild the encrypted index from the objects.
-        #[arg(long, required = true)]
+        #[arg(long)]
         rebuild_index: bool,
+        /// After investigating what `coffer verify` named (unknown, missing
+        /// or changed objects, a rolled-back or tampered manifest), accept
+        /// the vault as it is now: every object on disk is endorsed in a new
+        /// manifest. Recorded in the audit trail with what was accepted.
+        #[arg(long)]
+        accept_as_is: bool,
     },
     /// Show Coffer working on a throw-away vault with sample files.
     Demo {

@@ -46,7 +46,7 @@ fn integrity_problems(t: &TestVault) -> Vec<String> {
 fn assert_detected(t: &TestVault, kind: &str) {
     let ls = t.run(&["ls"]);
     ls.assert_ok();
-    let err = String::from_utf8_lossy(&ls.stderr).into_owned();
+    let err = ls.stderr.clone();
     assert!(err.contains(kind), "ls does not name {kind}: {err}");
     let ls = t.json_ok(&["ls"]);
     let kinds: Vec<&str> = ls["integrity"]["problems"]
@@ -145,7 +145,7 @@ fn a_swapped_public_key_is_refused_before_anything_is_encrypted() {
     write_tree(&t.path("new"), &[("letter.txt", b"patient letter")]);
     // add and protect, locked: refused, and the plaintext stays.
     for args in [
-        vec!["--json", "add", "--remove", "new/letter.txt"],
+        vec!["--json", "add", "--remove-plaintext", "new/letter.txt"],
         vec!["--json", "protect", "new"],
     ] {
         let r = common::run_cmd(&mut t.cmd_nopass(&args));
@@ -206,6 +206,13 @@ fn a_deleted_object_is_named_missing() {
     fs::remove_file(&t.object_files()[&id]).unwrap();
     assert_detected(&t, "missing_object");
     assert!(!t.ls().contains_key("in/a.txt"));
+    // Once someone who can unlock has looked, they may accept the vault as
+    // it is: recorded, and the warnings stop.
+    let r = t.json_ok(&["repair", "--accept-as-is"]);
+    assert_eq!(r["accepted"]["problems"][0]["kind"], "missing_object", "{r}");
+    assert_eq!(t.json_ok(&["verify"])["ok"], true);
+    let log = fs::read_to_string(t.vault.join("audit/log.jsonl")).unwrap();
+    assert!(log.contains("\"event\":\"integrity_accepted\""));
 }
 
 #[test]
@@ -260,7 +267,7 @@ fn flipped_bytes_in_the_index_are_reported_not_silently_repaired() {
     common::flip_byte(&index, 40);
     let ls = t.run(&["ls"]);
     ls.assert_ok();
-    assert!(String::from_utf8_lossy(&ls.stderr).contains("index_tampered"));
+    assert!(ls.stderr.contains("index_tampered"), "{}", ls.stderr);
     assert_eq!(t.ls().len(), 2, "the listing is rebuilt from the objects");
     common::flip_byte(&index, 41);
     let v = t.run_json(&["verify"]);
@@ -290,6 +297,9 @@ fn a_vault_of_the_previous_format_is_upgraded_at_unlock() {
         ids.push(id);
     }
     assert_eq!(config(&t)["version"], 1);
+    // A device that never saw this vault authenticated (the vectors' vault
+    // id is the same in every run).
+    let _ = fs::remove_file(anchor(&t));
     // Locked, nothing can be added to it: no key authenticates its config.
     write_tree(&t.path("in"), &[("x", b"x")]);
     let r = common::run_cmd(&mut t.cmd_nopass(["--json", "add", "in/x"]));
@@ -301,8 +311,12 @@ fn a_vault_of_the_previous_format_is_upgraded_at_unlock() {
     let r = common::run_cmd(&mut c);
     r.assert_ok();
     let ls = r.json();
-    assert_eq!(ls["files"].as_array().unwrap().len(), 4, "{ls}");
-    assert!(ls["integrity"]["problems"].as_array().unwrap().is_empty(), "{ls}");
+    assert_eq!(ls["files"].as_array().unwrap().len(), 4);
+    assert!(
+        ls["integrity"]["problems"].as_array().unwrap().is_empty(),
+        "{}",
+        ls["integrity"]
+    );
     assert_eq!(config(&t)["version"], 2);
     assert!(t.vault.join("manifest.bin").exists());
     // And now it takes files while locked, and verifies clean.
@@ -327,8 +341,21 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Where this device keeps the vault's generation anchor (FORMAT.md §17.5).
+fn anchor(t: &TestVault) -> PathBuf {
+    use base64::Engine;
+    let id = base64::engine::general_purpose::STANDARD
+        .decode(config(t)["vault_id"].as_str().unwrap())
+        .unwrap();
+    dirs::state_dir()
+        .or_else(dirs::data_local_dir)
+        .unwrap()
+        .join("coffer/generations")
+        .join(common::hex(&id))
+}
+
 /// Turns a vault back into the previous format: version-1 config, no
-/// manifest, no endorsements, a protected-folder list without its MAC.
+/// manifest, no endorsements.
 fn downgrade(t: &TestVault) {
     let mut cfg = config(t);
     let o = cfg.as_object_mut().unwrap();
@@ -349,6 +376,9 @@ fn a_kill_during_the_upgrade_loses_nothing_and_raises_no_false_alarm() {
     let t = vault_with(&refs);
     let mut upgraded_by_a_killed_run = 0;
     for round in 0..16u64 {
+        // A vault of the previous format, on a device that never saw it
+        // authenticated (otherwise it is a downgrade: see below).
+        let _ = fs::remove_file(anchor(&t));
         downgrade(&t);
         let mut child = t
             .cmd(["--json", "ls"])
@@ -373,11 +403,69 @@ fn a_kill_during_the_upgrade_loses_nothing_and_raises_no_false_alarm() {
         assert_eq!(
             ls["integrity"]["problems"],
             serde_json::json!([]),
-            "round {round}: {ls}"
+            "round {round}: {}",
+            ls["integrity"]
         );
         assert_eq!(config(&t)["version"], 2);
     }
     eprintln!("{upgraded_by_a_killed_run} of 16 killed runs had finished the upgrade");
     let v = t.json_ok(&["verify"]);
     assert_eq!(v["ok"], true, "{v}");
+}
+
+#[test]
+fn a_forged_protected_folder_list_is_refused() {
+    let t = vault_with(&[("a.txt", b"one")]);
+    write_tree(&t.path("Patients"), &[("scan.pdf", b"scan")]);
+    write_tree(&t.path("Documents"), &[("own.txt", b"the user's own file")]);
+    common::run_cmd(&mut t.cmd_nopass(["--json", "protect", "Patients"])).assert_ok();
+    // Someone who can write the vault folder adds the user's documents.
+    let list_path = t.vault.join("protected.json");
+    let mut list: Value = serde_json::from_slice(&fs::read(&list_path).unwrap()).unwrap();
+    let mut entry = list["folders"][0].clone();
+    entry["path"] = Value::String(
+        fs::canonicalize(t.path("Documents"))
+            .unwrap()
+            .to_string_lossy()
+            .into_owned(),
+    );
+    entry["name"] = "Documents".into();
+    list["folders"].as_array_mut().unwrap().push(entry);
+    fs::write(&list_path, serde_json::to_vec_pretty(&list).unwrap()).unwrap();
+    // Every writer that reads the list refuses it.
+    write_tree(&t.path("More"), &[("x.txt", b"x")]);
+    let r = common::run_cmd(&mut t.cmd_nopass(["--json", "protect", "More"]));
+    r.assert_code(code::INTEGRITY);
+    assert_eq!(r.json_error()["kind"], "tampered");
+    assert_eq!(
+        fs::read(t.path("Documents/own.txt")).unwrap(),
+        b"the user's own file"
+    );
+    assert!(integrity_problems(&t).iter().any(|p| p == "protected_list_tampered"));
+}
+
+#[test]
+fn a_config_downgraded_to_the_previous_format_is_not_taken_on_trust() {
+    let t = vault_with(&[("a.txt", b"one")]);
+    assert!(anchor(&t).exists(), "this device has seen the vault");
+    // The attacker strips the MAC (version 1) and plants an object: an
+    // upgrade on trust would endorse it.
+    downgrade(&t);
+    forge(&t, None, "in/a.txt", b"planted", i64::MAX / 2);
+    let ls = t.run(&["ls"]);
+    ls.assert_ok();
+    assert!(ls.stderr.contains("config_downgraded"), "{}", ls.stderr);
+    assert_eq!(config(&t)["version"], 1, "not upgraded on trust");
+    t.run_json(&["verify"]).assert_code(code::INTEGRITY);
+    // Nothing is added to it while locked.
+    write_tree(&t.path("new"), &[("b.txt", b"two")]);
+    let r = common::run_cmd(&mut t.cmd_nopass(["--json", "add", "new/b.txt"]));
+    r.assert_code(code::FAILURE);
+    assert_eq!(r.json_error()["kind"], "writer_key_unavailable");
+    assert!(integrity_problems(&t).iter().any(|p| p == "config_downgraded"));
+    // Someone who unlocked and looked may accept it.
+    let r = t.json_ok(&["repair", "--accept-as-is"]);
+    assert_eq!(r["accepted"]["problems"][0]["kind"], "config_downgraded", "{r}");
+    assert_eq!(config(&t)["version"], 2);
+    assert_eq!(t.json_ok(&["verify"])["ok"], true);
 }

@@ -66,7 +66,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Rotate { reencrypt, kdf } => rotate::rotate(&ctx, reencrypt, kdf.params()),
         Command::Audit { action } => audit::audit(&ctx, action),
         Command::Policy { action } => policy::policy(&ctx, action),
-        Command::Repair { .. } => verify::repair(&ctx),
+        Command::Repair { accept_as_is, .. } => verify::repair(&ctx, accept_as_is),
         Command::Demo { dir } => demo::run(dir),
         Command::Man { out } => man::man(&out),
     }

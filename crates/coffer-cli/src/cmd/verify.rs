@@ -137,9 +137,21 @@ pub fn verify(ctx: &Ctx, structure_only: bool, quarantine: bool) -> Result<(), F
     }
 }
 
-/// `coffer repair --rebuild-index`.
-pub fn repair(ctx: &Ctx) -> Result<(), Failure> {
-    let v = ctx.unlocked()?;
+/// `coffer repair --rebuild-index` or `--accept-as-is`.
+pub fn repair(ctx: &Ctx, accept_as_is: bool) -> Result<(), Failure> {
+    let mut v = ctx.unlocked()?;
+    if accept_as_is {
+        let r = v.accept_as_is()?;
+        ctx.say(
+            format!(
+                "The vault as it is now is endorsed (manifest generation {}): {} problems were accepted and recorded in the audit trail.",
+                r.generation,
+                r.problems.len()
+            ),
+            json!({"accepted": r}),
+        );
+        return Ok(());
+    }
     let n = v.rebuild_index()?;
     ctx.say(
         format!("Index rebuilt from the objects: {n} file versions."),

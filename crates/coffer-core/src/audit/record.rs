@@ -143,11 +143,14 @@ pub enum EventKind {
     LogRepaired,
     /// The vault's manifest reached a new generation (docs/FORMAT.md §17).
     ManifestUpdated,
+    /// Someone who unlocked accepted the vault as it is (`coffer repair
+    /// --accept-as-is`), with the problems it had.
+    IntegrityAccepted,
 }
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 23] = [
+    pub const ALL: [EventKind; 24] = [
         EventKind::VaultCreated,
         EventKind::Unlock,
         EventKind::UnlockFailed,
@@ -171,6 +174,7 @@ impl EventKind {
         EventKind::Status,
         EventKind::LogRepaired,
         EventKind::ManifestUpdated,
+        EventKind::IntegrityAccepted,
     ];
 
     /// The name written in the `event` field.
@@ -199,6 +203,7 @@ impl EventKind {
             EventKind::Status => "status",
             EventKind::LogRepaired => "log_repaired",
             EventKind::ManifestUpdated => "manifest_updated",
+            EventKind::IntegrityAccepted => "integrity_accepted",
         }
     }
 
@@ -339,6 +344,11 @@ pub enum AuditEvent {
         /// Its generation.
         generation: u64,
     },
+    /// The vault was accepted as it is, with these problems.
+    IntegrityAccepted {
+        /// The kinds of problem accepted.
+        problems: Vec<String>,
+    },
     /// Objects that failed verification were moved aside into the vault's
     /// `quarantine/` folder (they no longer block key rotation).
     ObjectsQuarantined {
@@ -393,6 +403,7 @@ impl AuditEvent {
                 EventKind::IntegrityFailure
             }
             AuditEvent::ManifestUpdated { .. } => EventKind::ManifestUpdated,
+            AuditEvent::IntegrityAccepted { .. } => EventKind::IntegrityAccepted,
             AuditEvent::ObjectsQuarantined { .. } => EventKind::ObjectsQuarantined,
             AuditEvent::AuditExported { .. } => EventKind::AuditExport,
             AuditEvent::PolicyApplied { .. } => EventKind::PolicyApplied,
@@ -423,6 +434,7 @@ impl AuditEvent {
                 json!({ "problem": problem, "ids": ids })
             }
             AuditEvent::ManifestUpdated { generation } => json!({ "generation": generation }),
+            AuditEvent::IntegrityAccepted { problems } => json!({ "problems": problems }),
             AuditEvent::RotationStarted { kind, key_version } => {
                 json!({ "kind": kind, "key_version": key_version })
             }

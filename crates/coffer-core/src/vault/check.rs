@@ -124,7 +124,7 @@ impl Vault {
                 ids: report.failures.iter().map(|(id, _)| id.clone()).collect(),
             }])?;
         }
-        report.integrity = match self.reconcile_if_free() {
+        report.integrity = match self.integrity_now() {
             Ok(i) => Some(i),
             Err(Error::WriterKeyUnavailable) => None,
             Err(e) => return Err(e),

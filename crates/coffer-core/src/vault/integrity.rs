@@ -55,6 +55,9 @@ pub enum ProblemKind {
     /// The encrypted listing cache fails to authenticate (it is rebuilt
     /// from the objects, and this is reported, not silently repaired).
     IndexTampered,
+    /// A version-1 (unauthenticated) config in a vault this device has
+    /// known at version 2: a downgrade. It is not upgraded on trust.
+    ConfigDowngraded,
 }
 
 impl ProblemKind {
@@ -68,6 +71,7 @@ impl ProblemKind {
             ProblemKind::ManifestTampered => "manifest_tampered",
             ProblemKind::ForgedEndorsement => "forged_endorsement",
             ProblemKind::IndexTampered => "index_tampered",
+            ProblemKind::ConfigDowngraded => "config_downgraded",
         }
     }
 
@@ -85,6 +89,9 @@ impl ProblemKind {
             ProblemKind::ManifestTampered => "the list of what the vault holds was changed or removed",
             ProblemKind::ForgedEndorsement => "forged or replayed records of added files were found",
             ProblemKind::IndexTampered => "the encrypted listing cache was damaged or changed",
+            ProblemKind::ConfigDowngraded => {
+                "the vault's settings were replaced by an older, unauthenticated version"
+            }
         }
     }
 }
@@ -226,6 +233,15 @@ impl Vault {
             "endorsements",
         ) {
             Err(e) if fsutil::is_not_found(&e) => return Ok(out),
+            Err(Error::Corrupt { .. }) => {
+                // Too large to be a writer's: none of it is applied.
+                report.problems.push(Problem {
+                    kind: ProblemKind::ForgedEndorsement,
+                    ids: Vec::new(),
+                    generations: None,
+                });
+                return Ok(out);
+            }
             r => r?,
         };
         let Some(w) = self.writer_key() else {
@@ -283,7 +299,8 @@ impl Vault {
                 }
                 Err(e) => Err(e),
             },
-            Err(e) if fsutil::is_not_found(&e) => {
+            // Missing, too large or not a file: nothing of it is used.
+            Err(e) if fsutil::is_not_found(&e) || matches!(e, Error::Corrupt { .. }) => {
                 tampered(report);
                 Ok(Manifest::default())
             }
@@ -451,22 +468,39 @@ impl Vault {
         Ok(report)
     }
 
-    pub(super) fn save_manifest(&self, manifest: &Manifest) -> Result<()> {
-        let w = self.writer_key().ok_or(Error::WriterKeyUnavailable)?;
-        let vid = self.config.vault_id();
-        let bytes = manifest.to_bytes(&w.manifest_key(vid), vid);
-        fsutil::atomic_write(&self.manifest_path(), &bytes)?;
-        self.save_anchor(manifest.generation);
-        Ok(())
-    }
-
-    /// Writes the first manifest of a vault (new, or upgraded from
-    /// version 1): every object on disk now is endorsed as it is. For an
-    /// upgraded vault this trusts what is there at that moment; the
-    /// upgrade is recorded in the audit trail.
-    pub(super) fn write_first_manifest(&self) -> Result<()> {
+    /// Endorses the vault as it lies on disk now, after someone who can
+    /// unlock it looked at what the comparison named: a new manifest
+    /// (generation above any seen) lists every object on disk. The
+    /// problems accepted are recorded first, then an `integrity_accepted`
+    /// record. Returns what was accepted.
+    pub fn accept_as_is(&mut self) -> Result<IntegrityReport> {
+        self.keys()?;
+        if !self.config.is_authenticated() {
+            // A downgraded config: upgraded now, on the word of someone
+            // who unlocked and looked.
+            self.upgrade_config(true)?;
+            let report = IntegrityReport {
+                generation: 1,
+                problems: vec![Problem {
+                    kind: ProblemKind::ConfigDowngraded,
+                    ids: Vec::new(),
+                    generations: None,
+                }],
+                added_while_locked: Vec::new(),
+            };
+            self.audit.append(&[AuditEvent::IntegrityAccepted {
+                problems: vec![ProblemKind::ConfigDowngraded.as_str().into()],
+            }])?;
+            return Ok(report);
+        }
+        let _w = self.writer()?;
+        let (report, _, _) = self.compare()?;
+        self.record_problems(&report)?;
         let mut m = Manifest {
-            generation: 1,
+            generation: report
+                .generation
+                .max(self.newest_generation_seen().unwrap_or(0))
+                + 1,
             ..Default::default()
         };
         for id in self.object_ids()? {
@@ -475,7 +509,64 @@ impl Vault {
             }
         }
         self.save_manifest(&m)?;
-        self.audit.append(&[AuditEvent::ManifestUpdated { generation: 1 }])
+        super::remove_if_exists(&self.endorsements_path())?;
+        self.audit.append(&[
+            AuditEvent::IntegrityAccepted {
+                problems: report.problems.iter().map(|p| p.kind.as_str().to_owned()).collect(),
+            },
+            AuditEvent::ManifestUpdated {
+                generation: m.generation,
+            },
+        ])?;
+        Ok(IntegrityReport {
+            generation: m.generation,
+            ..report
+        })
+    }
+
+    pub(super) fn save_manifest(&self, manifest: &Manifest) -> Result<()> {
+        self.save_manifest_file(manifest)?;
+        self.save_anchor(manifest.generation);
+        Ok(())
+    }
+
+    fn save_manifest_file(&self, manifest: &Manifest) -> Result<()> {
+        let w = self.writer_key().ok_or(Error::WriterKeyUnavailable)?;
+        let vid = self.config.vault_id();
+        let bytes = manifest.to_bytes(&w.manifest_key(vid), vid);
+        fsutil::atomic_write(&self.manifest_path(), &bytes)
+    }
+
+    /// Writes the first manifest of a vault (new, or upgraded from
+    /// version 1): every object on disk now is endorsed as it is. For an
+    /// upgraded vault this trusts what is there at that moment; the
+    /// upgrade is recorded in the audit trail. Returns its generation, for
+    /// [`Vault::save_anchor`] once the config that goes with it is saved:
+    /// an anchor before that would make a crash in between look like a
+    /// downgrade.
+    pub(super) fn write_first_manifest(&self) -> Result<u64> {
+        // Above any generation recorded (a crash may have cut an earlier
+        // upgrade short after its manifest was recorded).
+        let mut m = Manifest {
+            generation: self.newest_generation_seen().unwrap_or(0) + 1,
+            ..Default::default()
+        };
+        for id in self.object_ids()? {
+            if let Ok(d) = self.digest_on_disk(&id) {
+                m.entries.insert(id, d);
+            }
+        }
+        self.save_manifest_file(&m)?;
+        self.audit.append(&[AuditEvent::ManifestUpdated {
+            generation: m.generation,
+        }])?;
+        Ok(m.generation)
+    }
+
+    /// Whether this device has known the vault at version 2: its
+    /// generation anchor exists (whatever its MAC).
+    pub(super) fn known_authenticated_here(&self) -> bool {
+        self.anchor_path().is_some_and(|p| p.exists())
     }
 
     fn record_problems(&self, report: &IntegrityReport) -> Result<()> {
@@ -525,7 +616,7 @@ impl Vault {
     /// device saw: a vault folder restored from an older copy (a backup, a
     /// sync conflict) shows as rolled back. Best effort: a device that
     /// cannot keep it still has the audit trail's records.
-    fn save_anchor(&self, generation: u64) {
+    pub(super) fn save_anchor(&self, generation: u64) {
         let (Some(path), Some(mac)) = (self.anchor_path(), self.anchor_mac(generation)) else {
             return;
         };

@@ -79,8 +79,9 @@ impl Vault {
             let _w = vault.writer()?;
             // The manifest first: a config without one would read as a
             // vault whose manifest was deleted.
-            vault.write_first_manifest()?;
+            let generation = vault.write_first_manifest()?;
             fsutil::atomic_write(&vault.dir.join(CONFIG_FILE), &vault.config.to_bytes())?;
+            vault.save_anchor(generation);
         }
         vault
             .audit
@@ -148,9 +149,9 @@ impl Vault {
                     _ => AuditEvent::Unlocked { method },
                 };
                 self.audit.append(&[ev])?;
-                self.upgrade_config()?;
+                self.upgrade_config(false)?;
                 self.enforce_policy(cred)?;
-                self.integrity = Some(self.reconcile_if_free()?);
+                self.integrity = Some(self.integrity_now()?);
                 Ok(kind)
             }
             Err(e) => {
@@ -181,9 +182,19 @@ impl Vault {
     /// object there now. The manifest is written first, so a crash in
     /// between leaves a version-1 config that is upgraded again at the
     /// next unlock (a new writer key, a new manifest).
-    fn upgrade_config(&mut self) -> Result<()> {
+    pub(super) fn upgrade_config(&mut self, accepted: bool) -> Result<()> {
         if self.config.is_authenticated() {
             return Ok(());
+        }
+        // A device that knew this vault authenticated does not take a
+        // version-1 config on trust: someone may have put it there to have
+        // planted objects endorsed. It stays as it is, reported, until
+        // someone who unlocked accepts it (`repair --accept-as-is`).
+        if !accepted && self.known_authenticated_here() {
+            return self.audit.append(&[AuditEvent::VaultIntegrity {
+                problem: super::ProblemKind::ConfigDowngraded.as_str().into(),
+                ids: Vec::new(),
+            }]);
         }
         let _w = self.writer()?;
         self.reload_config()?;
@@ -197,7 +208,7 @@ impl Vault {
         config.upgrade(&mut keys);
         self.keys = Some(keys);
         self.config = config;
-        self.write_first_manifest()?;
+        let generation = self.write_first_manifest()?;
         // The list a version-1 vault kept had no MAC: endorsed as it is,
         // like the objects (trust on first use, recorded below).
         let folders = self.unauthenticated_protected_folders()?;
@@ -205,6 +216,7 @@ impl Vault {
             self.save_protected(folders)?;
         }
         self.save_config()?;
+        self.save_anchor(generation);
         self.audit.append(&[AuditEvent::PolicyApplied {
             source: "format upgrade (authenticated config and manifest)".into(),
         }])
@@ -214,6 +226,23 @@ impl Vault {
     /// manifest, and names and records every difference. When another
     /// writer is busy (a long protect), it only compares: an unlock or a
     /// listing must not wait for it.
+    /// What [`Vault::reconcile_if_free`] finds; for an unlocked vault
+    /// whose config stayed at version 1 (a downgrade, see
+    /// [`Vault::upgrade_config`]), that one problem.
+    pub(super) fn integrity_now(&self) -> Result<super::IntegrityReport> {
+        if self.keys.is_some() && !self.config.is_authenticated() {
+            return Ok(super::IntegrityReport {
+                problems: vec![super::Problem {
+                    kind: super::ProblemKind::ConfigDowngraded,
+                    ids: Vec::new(),
+                    generations: None,
+                }],
+                ..Default::default()
+            });
+        }
+        self.reconcile_if_free()
+    }
+
     pub(super) fn reconcile_if_free(&self) -> Result<super::IntegrityReport> {
         match WriterLock::acquire(&self.dir.join(LOCK_FILE), Duration::ZERO) {
             Ok(lock) => {

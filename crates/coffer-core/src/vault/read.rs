@@ -154,7 +154,7 @@ impl Vault {
     pub fn entries(&self) -> Result<Listing> {
         let keys = self.keys()?;
         let index_key = keys.index_key(self.config.vault_id());
-        let mut integrity = self.reconcile_if_free()?;
+        let mut integrity = self.integrity_now()?;
         let mut cached = match self.load_index(&index_key) {
             Ok(c) => c.unwrap_or_default(),
             Err(_) => {

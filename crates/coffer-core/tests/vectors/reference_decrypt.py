@@ -7,7 +7,12 @@ from their RFCs on top of the `cryptography` package's X25519 and AES-GCM.
 It unlocks the test vault with the recovery key (Argon2id, for the
 passphrase slot, is not in the Python standard library and is skipped),
 opens every vector of manifest.json and compares the outcome with the
-manifest. Exit status 0 means every vector agreed.
+manifest. It then checks the vectors of integrity/ (§4.5, §17): unlocks the
+version-2 config with the same recovery key, opens the writer key, recomputes
+`C` and the config MAC, every object digest, parses and authenticates
+manifest.bin and endorsements.bin, and gives each damaged variant of
+integrity.json the error class the document says. Exit status 0 means every
+vector and every check agreed.
 
     python3 reference_decrypt.py [vectors-dir]
 """
@@ -311,7 +316,7 @@ PHASES = {1: "intent", 2: "done", 3: "remove"}
 TOP_ORDER = ["format", "version", "vault_id", "created", "current_key_version",
              "key_versions", "slots", "rotation", "writer_key", "mac"]
 KV_ORDER = ["version", "created", "public_key", "nonce", "sealed_secret"]
-SLOT_ORDER = {  # `kind` first, as in the example; the table does not say (see README gaps)
+SLOT_ORDER = {  # `kind` first: taken from §4.1's example, the slot table does not place it
     "passphrase": ["kind", "id", "created", "salt", "kdf", "nonce", "wrapped"],
     "keychain": ["kind", "id", "created", "salt", "nonce", "wrapped"],
     "recovery": ["kind", "id", "created", "salt", "nonce", "wrapped"],
@@ -566,7 +571,7 @@ def parse_manifest(data, vault_id, manifest_key):
 def parse_endorsements(data, vault_id, endorsement_key, generation):
     """§17.3: returns (valid entries, forged count, replayed count, torn tail)."""
     if len(data) > MAX_ENDORSEMENTS_LEN:
-        raise Fail("Corrupt", "endorsements")  # the document gives no class (README gaps)
+        raise Fail("Corrupt", "endorsements")  # guessed: §17.3 gives no class for this
     valid, forged, replayed = [], 0, 0
     whole = len(data) - len(data) % ENDORSEMENT_LEN
     for off in range(0, whole, ENDORSEMENT_LEN):
