@@ -84,10 +84,12 @@ fn vault_with(files: &[(&str, &[u8])]) -> TestVault {
     write_tree(&t.path("in"), files);
     let r = common::run_cmd(&mut t.cmd_nopass(["--json", "add", "in/."]));
     r.assert_ok();
-    assert!(t.json_ok(&["ls"])["integrity"]["problems"]
-        .as_array()
-        .unwrap()
-        .is_empty());
+    assert!(
+        t.json_ok(&["ls"])["integrity"]["problems"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     t
 }
 
@@ -158,7 +160,9 @@ fn a_swapped_public_key_is_refused_before_anything_is_encrypted() {
         );
     }
     assert!(
-        integrity_problems(&t).iter().any(|p| p == "config_tampered"),
+        integrity_problems(&t)
+            .iter()
+            .any(|p| p == "config_tampered"),
         "{:?}",
         integrity_problems(&t)
     );
@@ -191,7 +195,8 @@ fn a_swapped_escrow_key_stops_the_compromise_response() {
     }
     write_config(&t, &cfg);
     let mut c = t.cmd(["--json", "rotate", "--reencrypt"]);
-    c.args(common::FAST_KDF).env("COFFER_NEW_PASSPHRASE", "a new passphrase");
+    c.args(common::FAST_KDF)
+        .env("COFFER_NEW_PASSPHRASE", "a new passphrase");
     let r = common::run_cmd(&mut c);
     r.assert_code(code::INTEGRITY);
     assert_eq!(r.json_error()["kind"], "tampered");
@@ -209,7 +214,10 @@ fn a_deleted_object_is_named_missing() {
     // Once someone who can unlock has looked, they may accept the vault as
     // it is: recorded, and the warnings stop.
     let r = t.json_ok(&["repair", "--accept-as-is"]);
-    assert_eq!(r["accepted"]["problems"][0]["kind"], "missing_object", "{r}");
+    assert_eq!(
+        r["accepted"]["problems"][0]["kind"], "missing_object",
+        "{r}"
+    );
     assert_eq!(t.json_ok(&["verify"])["ok"], true);
     let log = fs::read_to_string(t.vault.join("audit/log.jsonl")).unwrap();
     assert!(log.contains("\"event\":\"integrity_accepted\""));
@@ -278,8 +286,7 @@ fn flipped_bytes_in_the_index_are_reported_not_silently_repaired() {
 #[test]
 fn a_vault_of_the_previous_format_is_upgraded_at_unlock() {
     let t = TestVault::empty();
-    let vectors = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../coffer-core/tests/vectors");
+    let vectors = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../coffer-core/tests/vectors");
     let m: Value =
         serde_json::from_slice(&fs::read(vectors.join("manifest.json")).unwrap()).unwrap();
     fs::create_dir_all(t.vault.join("objects")).unwrap();
@@ -372,7 +379,10 @@ fn a_kill_during_the_upgrade_loses_nothing_and_raises_no_false_alarm() {
     let files: Vec<(String, Vec<u8>)> = (0..200)
         .map(|i| (format!("f{i:03}.txt"), format!("file {i}").into_bytes()))
         .collect();
-    let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
     let t = vault_with(&refs);
     let mut upgraded_by_a_killed_run = 0;
     for round in 0..16u64 {
@@ -441,7 +451,11 @@ fn a_forged_protected_folder_list_is_refused() {
         fs::read(t.path("Documents/own.txt")).unwrap(),
         b"the user's own file"
     );
-    assert!(integrity_problems(&t).iter().any(|p| p == "protected_list_tampered"));
+    assert!(
+        integrity_problems(&t)
+            .iter()
+            .any(|p| p == "protected_list_tampered")
+    );
 }
 
 #[test]
@@ -462,10 +476,17 @@ fn a_config_downgraded_to_the_previous_format_is_not_taken_on_trust() {
     let r = common::run_cmd(&mut t.cmd_nopass(["--json", "add", "new/b.txt"]));
     r.assert_code(code::FAILURE);
     assert_eq!(r.json_error()["kind"], "writer_key_unavailable");
-    assert!(integrity_problems(&t).iter().any(|p| p == "config_downgraded"));
+    assert!(
+        integrity_problems(&t)
+            .iter()
+            .any(|p| p == "config_downgraded")
+    );
     // Someone who unlocked and looked may accept it.
     let r = t.json_ok(&["repair", "--accept-as-is"]);
-    assert_eq!(r["accepted"]["problems"][0]["kind"], "config_downgraded", "{r}");
+    assert_eq!(
+        r["accepted"]["problems"][0]["kind"], "config_downgraded",
+        "{r}"
+    );
     assert_eq!(config(&t)["version"], 2);
     assert_eq!(t.json_ok(&["verify"])["ok"], true);
 }

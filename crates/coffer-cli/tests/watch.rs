@@ -443,7 +443,8 @@ fn a_swapped_public_key_stops_the_watcher_from_encrypting() {
         serde_json::from_slice(&fs::read(p.join("vault.json")).unwrap()).unwrap()
     };
     let mut cfg = read(&s.vault);
-    cfg["key_versions"][0]["public_key"] = read(&other.vault)["key_versions"][0]["public_key"].clone();
+    cfg["key_versions"][0]["public_key"] =
+        read(&other.vault)["key_versions"][0]["public_key"].clone();
     fs::write(
         s.vault.join("vault.json"),
         serde_json::to_vec_pretty(&cfg).unwrap(),

@@ -450,7 +450,11 @@ impl VaultConfig {
         keys.master = master;
         self.slots.clear();
         if let Some(w) = keys.writer.take() {
-            self.writer_key = Some(integrity::seal_writer_key(&keys.master, &self.vault_id.0, &w));
+            self.writer_key = Some(integrity::seal_writer_key(
+                &keys.master,
+                &self.vault_id.0,
+                &w,
+            ));
             keys.writer = Some(w);
         }
     }

@@ -56,8 +56,8 @@ pub use crate::policy::ComplianceCheck;
 pub use add::{AddOptions, AddOutcome, AddSource, Collected, SkipReason};
 pub use check::{Inspection, VerifyReport};
 pub use folders::{ProtectedFolder, collect_sources};
-pub use integrity::{IntegrityReport, Problem, ProblemKind};
 use index::INDEX_FILE;
+pub use integrity::{IntegrityReport, Problem, ProblemKind};
 pub use open::{CreateOptions, Created};
 pub use quarantine::QuarantinedObject;
 use read::hex_id;
@@ -237,10 +237,12 @@ impl Vault {
     fn verify_config(&self, cfg: &VaultConfig, key: &crate::config::WriterKey) -> Result<()> {
         let r = cfg.verify(key);
         if matches!(r, Err(Error::Tampered { .. })) {
-            let _ = self.audit.append(&[crate::audit::AuditEvent::VaultIntegrity {
-                problem: "config_tampered".into(),
-                ids: Vec::new(),
-            }]);
+            let _ = self
+                .audit
+                .append(&[crate::audit::AuditEvent::VaultIntegrity {
+                    problem: "config_tampered".into(),
+                    ids: Vec::new(),
+                }]);
         }
         r
     }

@@ -895,7 +895,11 @@ fn config_version_is_checked_before_the_schema() {
     assert!(matches!(res, Err(Error::Corrupt { .. })), "{res:?}");
     // So is a fractional or out-of-range integer.
     for bad in ["1.0", "1e0", "4294967296", "-1"] {
-        let text = text.replacen("\"current_key_version\": 2", &format!("\"current_key_version\": {bad}"), 1);
+        let text = text.replacen(
+            "\"current_key_version\": 2",
+            &format!("\"current_key_version\": {bad}"),
+            1,
+        );
         let res = VaultConfig::parse(text.as_bytes());
         assert!(matches!(res, Err(Error::Corrupt { .. })), "{bad}: {res:?}");
     }

@@ -98,17 +98,14 @@ fn digest_of(file: &str) -> (FileId, [u8; 32]) {
         }
     }
     let header = prefix.header.to_bytes();
-    (
-        prefix.header.file_id,
-        object_digest(&header, &record),
-    )
+    (prefix.header.file_id, object_digest(&header, &record))
 }
 
 #[test]
 #[ignore = "rewrites tests/vectors/integrity; only with a format version bump"]
 fn regenerate() {
-    let m: Value = serde_json::from_slice(&std::fs::read(dir().join("manifest.json")).unwrap())
-        .unwrap();
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(dir().join("manifest.json")).unwrap()).unwrap();
     let rk = recovery::decode(m["recovery_key"].as_str().unwrap()).unwrap();
     let v1 = VaultConfig::parse(&std::fs::read(dir().join("vault.json")).unwrap()).unwrap();
     let (mut keys, _) = v1.unlock(&Credential::Recovery(&rk)).unwrap();
@@ -231,10 +228,9 @@ fn err_class(e: &Error) -> &'static str {
 
 #[test]
 fn integrity_vectors_match_the_document() {
-    let doc: Value = serde_json::from_slice(
-        &std::fs::read(dir().join("integrity/integrity.json")).unwrap(),
-    )
-    .unwrap();
+    let doc: Value =
+        serde_json::from_slice(&std::fs::read(dir().join("integrity/integrity.json")).unwrap())
+            .unwrap();
     let m: Value =
         serde_json::from_slice(&std::fs::read(dir().join("manifest.json")).unwrap()).unwrap();
     let rk = recovery::decode(m["recovery_key"].as_str().unwrap()).unwrap();
@@ -245,12 +241,19 @@ fn integrity_vectors_match_the_document() {
     let (keys, _) = cfg.unlock(&Credential::Recovery(&rk)).unwrap();
     let w = keys.writer_key().unwrap();
     assert_eq!(hex(w.expose()), doc["writer_key"]);
-    let w = WriterKey::from_bytes(unhex(doc["writer_key"].as_str().unwrap()).try_into().unwrap());
+    let w = WriterKey::from_bytes(
+        unhex(doc["writer_key"].as_str().unwrap())
+            .try_into()
+            .unwrap(),
+    );
     cfg.verify(&w).unwrap();
 
     // The document's derivations, recomputed from primitives.
     let master = unhex(m["vault"]["master_key"].as_str().unwrap());
-    assert_eq!(hex(&hkdf(&vid, &master, b"coffer/v2/writer-key-seal")), doc["writer_seal_key"]);
+    assert_eq!(
+        hex(&hkdf(&vid, &master, b"coffer/v2/writer-key-seal")),
+        doc["writer_seal_key"]
+    );
     let mac_key = hkdf(&vid, w.expose(), b"coffer/v2/config-mac-key");
     assert_eq!(hex(&mac_key), doc["config_mac_key"]);
     let c = [&b"coffer/v2/config"[..], &compact_without_mac(&config)].concat();
@@ -277,15 +280,26 @@ fn integrity_vectors_match_the_document() {
     // The manifest (§17.2), through the API and by hand.
     let mbytes = std::fs::read(dir().join("integrity/manifest.bin")).unwrap();
     let man = Manifest::parse(&mbytes, &w.manifest_key(&vid), &vid).unwrap();
-    assert_eq!(man.generation, doc["manifest"]["generation"].as_u64().unwrap());
+    assert_eq!(
+        man.generation,
+        doc["manifest"]["generation"].as_u64().unwrap()
+    );
     let want: BTreeMap<String, String> = doc["manifest"]["entries"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["id"].as_str().unwrap().into(), e["digest"].as_str().unwrap().into()))
+        .map(|e| {
+            (
+                e["id"].as_str().unwrap().into(),
+                e["digest"].as_str().unwrap().into(),
+            )
+        })
         .collect();
-    let got: BTreeMap<String, String> =
-        man.entries.iter().map(|(i, d)| (hex(&i.0), hex(d))).collect();
+    let got: BTreeMap<String, String> = man
+        .entries
+        .iter()
+        .map(|(i, d)| (hex(&i.0), hex(d)))
+        .collect();
     assert_eq!(got, want);
     let body = mbytes.len() - 32;
     assert_eq!(

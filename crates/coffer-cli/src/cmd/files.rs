@@ -40,7 +40,10 @@ fn read_listing(ctx: &Ctx, v: &Vault) -> Result<Shown, Failure> {
     } = v.entries()?;
     // The unlock already warned about what it found; a listing may find
     // more (an object changed since), or a damaged listing cache.
-    if !ctx.json && v.integrity_at_unlock().is_none_or(|u| u.problems != integrity.problems) {
+    if !ctx.json
+        && v.integrity_at_unlock()
+            .is_none_or(|u| u.problems != integrity.problems)
+    {
         crate::show::warn_integrity(&integrity);
     }
     if !bad.is_empty() && !ctx.json {

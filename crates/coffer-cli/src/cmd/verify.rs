@@ -82,14 +82,19 @@ pub fn verify(ctx: &Ctx, structure_only: bool, quarantine: bool) -> Result<(), F
                 for p in &i.problems {
                     println!("  {}: {}", p.kind.as_str(), p.kind.describe());
                     if let Some((now, seen)) = p.generations {
-                        println!("    manifest generation {now}; this device or the audit trail saw {seen}");
+                        println!(
+                            "    manifest generation {now}; this device or the audit trail saw {seen}"
+                        );
                     }
                     for id in &p.ids {
                         println!("    {id}");
                     }
                 }
                 if i.problems.is_empty() {
-                    println!("The vault matches its manifest (generation {}).", i.generation);
+                    println!(
+                        "The vault matches its manifest (generation {}).",
+                        i.generation
+                    );
                 }
             }
             None => println!(

@@ -135,7 +135,9 @@ impl AuditLog {
         sinks
             .iter()
             .filter_map(|s| match s {
-                super::Sink::Directory { path } => Some(path.join(copy_name(&id.device, &id.vault))),
+                super::Sink::Directory { path } => {
+                    Some(path.join(copy_name(&id.device, &id.vault)))
+                }
                 _ => None,
             })
             .collect()

@@ -68,7 +68,12 @@ pub(super) fn seal_writer_key(
     w: &WriterKey,
 ) -> SealedWriterKey {
     let nonce = random_array();
-    let sealed = primitives::seal(&seal_key(master, vault_id), &nonce, &aad(vault_id), w.expose());
+    let sealed = primitives::seal(
+        &seal_key(master, vault_id),
+        &nonce,
+        &aad(vault_id),
+        w.expose(),
+    );
     SealedWriterKey {
         nonce: B64(nonce),
         sealed: B64(sealed.try_into().expect("32 + 16 bytes")),
@@ -138,8 +143,13 @@ impl VaultConfig {
             return Ok(None);
         };
         let vid = &self.vault_id.0;
-        let bytes = primitives::open(&seal_key(master, vid), &sealed.nonce.0, &aad(vid), &sealed.sealed.0)
-            .map_err(|_| Error::Tampered { what: "config" })?;
+        let bytes = primitives::open(
+            &seal_key(master, vid),
+            &sealed.nonce.0,
+            &aad(vid),
+            &sealed.sealed.0,
+        )
+        .map_err(|_| Error::Tampered { what: "config" })?;
         let w = WriterKey(Key32::from_slice(&bytes).expect("sealed 32 bytes"));
         self.verify(&w)?;
         Ok(Some(w))

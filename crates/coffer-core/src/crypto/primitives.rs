@@ -61,8 +61,8 @@ pub fn open(
 /// HMAC-SHA256 (RFC 2104) over the concatenation of `parts`.
 pub fn hmac32(key: &Key32, parts: &[&[u8]]) -> [u8; 32] {
     use hmac::{KeyInit as _, Mac};
-    let mut mac = hmac::Hmac::<Sha256>::new_from_slice(key.expose())
-        .expect("HMAC takes a key of any length");
+    let mut mac =
+        hmac::Hmac::<Sha256>::new_from_slice(key.expose()).expect("HMAC takes a key of any length");
     for p in parts {
         mac.update(p);
     }

@@ -80,7 +80,10 @@ impl Manifest {
         let (generation, n) = parse_fixed(bytes)?;
         let body_len = MANIFEST_FIXED + n * ENTRY_LEN;
         if bytes.len() != body_len + 32 {
-            return Err(Error::corrupt("manifest", "length does not match its count"));
+            return Err(Error::corrupt(
+                "manifest",
+                "length does not match its count",
+            ));
         }
         let mac = hmac32(key, &[LABEL_MANIFEST_MAC, &bytes[..body_len]]);
         if !ct_eq(&mac, &bytes[body_len..]) || bytes[10..26] != vault_id[..] {
@@ -208,7 +211,7 @@ pub struct Endorsements {
 /// Splits `endorsements.bin` into entries and authenticates each.
 pub fn parse_endorsements(bytes: &[u8], key: &Key32, vault_id: &[u8; 16]) -> Endorsements {
     let mut out = Endorsements {
-        torn_tail: bytes.len() % ENDORSEMENT_LEN != 0,
+        torn_tail: !bytes.len().is_multiple_of(ENDORSEMENT_LEN),
         ..Default::default()
     };
     for e in bytes.chunks_exact(ENDORSEMENT_LEN) {

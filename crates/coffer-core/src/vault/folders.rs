@@ -64,7 +64,9 @@ impl Vault {
         const WHAT: &str = "protected folder list";
         let l: ProtectedList =
             match fsutil::read_bounded(&self.dir.join(PROTECTED_FILE), MAX_PROTECTED_LEN, WHAT) {
-                Ok(b) => serde_json::from_slice(&b).map_err(|e| Error::corrupt(WHAT, e.to_string()))?,
+                Ok(b) => {
+                    serde_json::from_slice(&b).map_err(|e| Error::corrupt(WHAT, e.to_string()))?
+                }
                 Err(e) if fsutil::is_not_found(&e) => return Ok(Vec::new()),
                 Err(e) => return Err(e),
             };

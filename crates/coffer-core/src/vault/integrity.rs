@@ -86,8 +86,12 @@ impl ProblemKind {
             ProblemKind::RolledBack => {
                 "the vault is older than this device last saw: it was restored from an older copy"
             }
-            ProblemKind::ManifestTampered => "the list of what the vault holds was changed or removed",
-            ProblemKind::ForgedEndorsement => "forged or replayed records of added files were found",
+            ProblemKind::ManifestTampered => {
+                "the list of what the vault holds was changed or removed"
+            }
+            ProblemKind::ForgedEndorsement => {
+                "forged or replayed records of added files were found"
+            }
             ProblemKind::IndexTampered => "the encrypted listing cache was damaged or changed",
             ProblemKind::ConfigDowngraded => {
                 "the vault's settings were replaced by an older, unauthenticated version"
@@ -512,7 +516,11 @@ impl Vault {
         super::remove_if_exists(&self.endorsements_path())?;
         self.audit.append(&[
             AuditEvent::IntegrityAccepted {
-                problems: report.problems.iter().map(|p| p.kind.as_str().to_owned()).collect(),
+                problems: report
+                    .problems
+                    .iter()
+                    .map(|p| p.kind.as_str().to_owned())
+                    .collect(),
             },
             AuditEvent::ManifestUpdated {
                 generation: m.generation,
@@ -639,7 +647,9 @@ impl Vault {
             && let Some((g, mac)) = text.trim().split_once(' ')
             && let Ok(g) = g.parse::<u64>()
             && let Some(want) = self.anchor_mac(g)
-            && data_encoding::HEXLOWER.decode(mac.as_bytes()).is_ok_and(|m| ct_eq(&m, &want))
+            && data_encoding::HEXLOWER
+                .decode(mac.as_bytes())
+                .is_ok_and(|m| ct_eq(&m, &want))
         {
             seen = Some(g);
         }
