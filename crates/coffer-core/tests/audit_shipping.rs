@@ -21,7 +21,7 @@ use common::new_vault;
 fn a_syslog_host_that_never_answers_does_not_hold_the_writer_lock() {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path().join("vault");
-    drop(new_vault(&dir));
+    let writer_key = new_vault(&dir).unlocked_writer_key().cloned().unwrap();
     // The kernel completes the handshake for it, but it never reads or
     // hangs up: a shipper sending to it waits (up to its timeouts).
     let host = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -31,7 +31,8 @@ fn a_syslog_host_that_never_answers_does_not_hold_the_writer_lock() {
     fs::create_dir(&folder).unwrap();
     let vault_dir = dir.clone();
     let writer = std::thread::spawn(move || {
-        let v = Vault::open(&vault_dir).unwrap();
+        let mut v = Vault::open(&vault_dir).unwrap();
+        v.set_writer_key(writer_key).unwrap();
         // Appends under the writer lock, then ships.
         v.register_protected(&folder).unwrap();
     });

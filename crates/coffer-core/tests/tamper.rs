@@ -506,6 +506,7 @@ fn wrong_key_version_fails() {
     let mut v = Vault::new();
     let rk = Key32::random();
     v.cfg.add_slot(&v.keys, NewSlot::Recovery(&rk)).unwrap();
+    v.cfg.authenticate(&v.keys);
     let before = v.cfg.clone(); // knows only key version 1
     let data = content(C + 1, 12);
     let obj1 = v.seal(&data);
