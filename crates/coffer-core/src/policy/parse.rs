@@ -45,7 +45,15 @@ impl Policy {
             return bad("[unlock] allowed must include passphrase or keychain".into());
         }
         if let Some(e) = &self.escrow {
-            parse_public_key(&e.public_key)?;
+            if e.public_key.is_none() && e.kms.is_none() {
+                return bad("[escrow] needs public_key or an [escrow.kms] key".into());
+            }
+            if let Some(k) = &e.public_key {
+                parse_public_key(k)?;
+            }
+            if let Some(k) = &e.kms {
+                k.org_key()?;
+            }
         }
         if let (Some(e), Some(u)) = (&self.escrow, &self.unlock)
             && e.required

@@ -28,15 +28,66 @@ pub struct UnlockPolicy {
     pub allowed: Vec<SlotKind>,
 }
 
-/// The organisation's escrow key.
+/// The organisation's escrow key: a file-based X25519 key, a key in a
+/// KMS/HSM, or both.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EscrowPolicy {
     /// `coffer-escrow-public:BASE64` as printed by `coffer escrow keygen`.
-    pub public_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
     /// Whether every vault must carry an escrow slot (added at next unlock).
     #[serde(default)]
     pub required: bool,
+    /// The organisation key in a KMS or HSM (`[escrow.kms]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms: Option<KmsEscrowPolicy>,
+}
+
+/// `[escrow.kms]`: the public half of an RSA key that never leaves a KMS
+/// or HSM. Vaults enrol to it offline at creation and at every unlock
+/// where they are not yet enrolled to this key and version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KmsEscrowPolicy {
+    /// Where the key lives (shown to users; IT's recovery command names it).
+    pub provider: crate::format::escrow_key::kms::KmsProvider,
+    /// The key's name there: transit key name, PKCS#11 label, KMS key id.
+    pub key: String,
+    /// The key's version there (1 where the KMS has none).
+    pub version: u32,
+    /// `sha256:HEX` of the key's SubjectPublicKeyInfo DER.
+    pub fingerprint: String,
+    /// The key as `-----BEGIN PUBLIC KEY-----` PEM (RSA 3072 or 4096).
+    pub public_key: String,
+}
+
+impl KmsEscrowPolicy {
+    /// The key, once its fingerprint is checked. Every failure is
+    /// [`crate::Error::PolicyInvalid`] with what is wrong.
+    pub fn org_key(&self) -> crate::Result<crate::format::escrow_key::kms::OrgKmsKey> {
+        use crate::crypto::rsa_oaep::{OrgRsaKey, fingerprint_text, parse_fingerprint};
+        let bad = |why: String| crate::Error::policy_invalid(format!("[escrow.kms] {why}"));
+        crate::format::escrow_key::kms::check_name(&self.key).map_err(|e| bad(e.to_string()))?;
+        if self.version == 0 {
+            return Err(bad("version starts at 1".into()));
+        }
+        let key = OrgRsaKey::from_pem(&self.public_key).map_err(|e| bad(e.to_string()))?;
+        let want = parse_fingerprint(&self.fingerprint)
+            .ok_or_else(|| bad("fingerprint is not sha256: and 64 hex digits".into()))?;
+        if key.fingerprint() != want {
+            return Err(bad(format!(
+                "public_key does not match its fingerprint (the key's is {})",
+                fingerprint_text(&key.fingerprint())
+            )));
+        }
+        Ok(crate::format::escrow_key::kms::OrgKmsKey {
+            provider: self.provider,
+            name: self.key.clone(),
+            version: self.version,
+            key,
+        })
+    }
 }
 
 /// Folders that must be protected.
@@ -157,7 +208,17 @@ impl Policy {
     pub fn escrow_key(&self) -> Option<crate::crypto::wrap::PublicKey> {
         self.escrow
             .as_ref()
-            .and_then(|e| crate::format::escrow_key::parse_public(&e.public_key).ok())
+            .and_then(|e| e.public_key.as_deref())
+            .and_then(|k| crate::format::escrow_key::parse_public(k).ok())
+    }
+
+    /// The organisation key in a KMS/HSM, if the policy names one (checked
+    /// when the policy was parsed).
+    pub fn kms_escrow_key(&self) -> Option<crate::format::escrow_key::kms::OrgKmsKey> {
+        self.escrow
+            .as_ref()
+            .and_then(|e| e.kms.as_ref())
+            .and_then(|k| k.org_key().ok())
     }
 
     /// Mandatory folders, with `~/` expanded against `home`.

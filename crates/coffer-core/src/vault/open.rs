@@ -64,6 +64,9 @@ impl Vault {
         if let Some(pk) = &escrow {
             config.add_slot(&keys, NewSlot::Escrow(pk))?;
         }
+        if let Some(org) = policy.policy.kms_escrow_key() {
+            config.add_slot(&keys, NewSlot::KmsEscrow(&org))?;
+        }
         let vault = Vault {
             dir: dir.to_path_buf(),
             audit: AuditLog::new(dir, Identity::current(config.vault_id()))
@@ -182,6 +185,9 @@ impl Vault {
         if let Some(pk) = pol.missing_escrow(&self.config.slots) {
             self.add_slot(NewSlot::Escrow(&pk))?;
             changed.push("escrow");
+        }
+        if self.enrol_kms_escrow()? {
+            changed.push("kms escrow");
         }
         let forbidden: Vec<String> = pol
             .forbidden_slots(&self.config.slots)
