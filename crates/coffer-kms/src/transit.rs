@@ -98,6 +98,16 @@ impl Transit {
         })
     }
 
+    /// The key's latest version (what a new policy publishes).
+    pub fn latest_version(&self) -> Result<u32, KmsError> {
+        let data = self.call(Req::ReadKey)?;
+        data["latest_version"]
+            .as_u64()
+            .and_then(|v| u32::try_from(v).ok())
+            .filter(|v| *v > 0)
+            .ok_or_else(|| KmsError::Protocol("the key has no latest_version".into()))
+    }
+
     fn endpoint(&self, op: &str) -> String {
         format!(
             "{}/v1/{}/{op}/{}",

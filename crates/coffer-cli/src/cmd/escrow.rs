@@ -1,16 +1,27 @@
 //! Organisation escrow keys: `coffer escrow keygen`, and reading the
 //! public key (`init --escrow`, `slots add escrow`) and the private key
-//! file (`recover --escrow-key`).
+//! file (`recover --escrow-key`); for a key in a KMS/HSM, `coffer escrow
+//! kms-key` (the policy block) and `coffer escrow recover`.
 
-use std::io::Write;
-use std::path::Path;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 
+use coffer_core::config::{Credential, NewSlot, Slot, SlotKind};
+use coffer_core::crypto::rsa_oaep::fingerprint_text;
 use coffer_core::escrow_key;
+use coffer_core::escrow_key::kms::{KmsProvider, KmsSlot};
+use coffer_core::kdf::Argon2Params;
 use coffer_core::wrap::{PrivateKey, PublicKey};
+use coffer_kms::pkcs11::{Pkcs11Options, Pkcs11Store};
+use coffer_kms::transit::{Transit, TransitOptions};
+use coffer_kms::{KmsError, OrgKeyStore};
 use serde_json::json;
+use zeroize::Zeroizing;
 
+use crate::cli::KmsArgs;
+use crate::creds;
 use crate::ctx::Ctx;
-use crate::exit::Failure;
+use crate::exit::{self, Failure};
 use crate::userfile::{MAX_KEY_FILE_LEN, read_small_text};
 
 /// The organisation public key from `--escrow`: the line `keygen` printed,
@@ -83,4 +94,222 @@ fn escrow_private_key_from_text(text: &str) -> Result<PrivateKey, Failure> {
     })?;
     escrow_key::parse_private(line)
         .map_err(|_| Failure::usage("the escrow key file is damaged", None))
+}
+
+/// The organisation key store `--transit` or `--pkcs11-module` names,
+/// with its provider name for the policy.
+fn kms_store(kms: &KmsArgs) -> Result<(Box<dyn OrgKeyStore>, KmsProvider), Failure> {
+    if let Some(url) = &kms.transit {
+        let key = kms
+            .key
+            .clone()
+            .ok_or_else(|| Failure::usage("--transit needs --key NAME", None))?;
+        let token = transit_token(kms.token_file.as_deref())?;
+        let ca_file = kms.ca_cert.clone().or_else(|| {
+            ["BAO_CACERT", "VAULT_CACERT"]
+                .iter()
+                .find_map(|v| std::env::var_os(v).map(PathBuf::from))
+        });
+        let t = Transit::new(TransitOptions {
+            url: url.clone(),
+            mount: kms.mount.clone(),
+            key,
+            token,
+            ca_file,
+        })
+        .map_err(kms_failure)?;
+        let provider = if kms.hashicorp {
+            KmsProvider::VaultTransit
+        } else {
+            KmsProvider::OpenbaoTransit
+        };
+        return Ok((Box::new(t), provider));
+    }
+    let (Some(module), Some(token_label), Some(key_label)) =
+        (&kms.pkcs11_module, &kms.token_label, &kms.key_label)
+    else {
+        return Err(Failure::usage(
+            "name the key: --transit URL --key NAME, or --pkcs11-module SO --token-label L --key-label K",
+            None,
+        ));
+    };
+    let pin = match std::env::var("COFFER_PKCS11_PIN") {
+        Ok(p) => Zeroizing::new(p),
+        Err(_) if std::io::stdin().is_terminal() => Zeroizing::new(
+            rpassword::prompt_password(format!("PIN of token {token_label}: "))
+                .map_err(|e| Failure::usage(format!("could not read the PIN: {e}"), None))?,
+        ),
+        Err(_) => {
+            return Err(Failure::usage(
+                "the token's PIN is needed but there is no terminal to ask on",
+                Some("set COFFER_PKCS11_PIN for scripts"),
+            ));
+        }
+    };
+    let store = Pkcs11Store::open(Pkcs11Options {
+        module: module.clone(),
+        token_label: token_label.clone(),
+        key_label: key_label.clone(),
+        pin,
+    })
+    .map_err(kms_failure)?;
+    Ok((Box::new(store), KmsProvider::Pkcs11))
+}
+
+/// The transit token: --token-file, else BAO_TOKEN, else VAULT_TOKEN.
+fn transit_token(file: Option<&Path>) -> Result<Zeroizing<String>, Failure> {
+    if let Some(path) = file {
+        let text = read_small_text(path, MAX_KEY_FILE_LEN, "reading the token file")?;
+        let t = text.trim();
+        if t.is_empty() {
+            return Err(Failure::usage("the token file is empty", None));
+        }
+        return Ok(Zeroizing::new(t.to_owned()));
+    }
+    ["BAO_TOKEN", "VAULT_TOKEN"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|t| !t.is_empty()))
+        .map(Zeroizing::new)
+        .ok_or_else(|| {
+            Failure::usage(
+                "no token for the transit server",
+                Some("set BAO_TOKEN or VAULT_TOKEN, or pass --token-file FILE"),
+            )
+        })
+}
+
+/// `coffer escrow kms-key`: the `[escrow.kms]` block for the policy.
+pub fn kms_key(ctx: &Ctx, kms: &KmsArgs, version: Option<u32>) -> Result<(), Failure> {
+    let (store, provider) = kms_store(kms)?;
+    let version = match version {
+        Some(0) => return Err(Failure::usage("key versions start at 1", None)),
+        Some(v) => v,
+        None if kms.transit.is_some() => {
+            // Only transit keys have versions to ask about.
+            let url = kms.transit.clone().unwrap_or_default();
+            Transit::new(TransitOptions {
+                url,
+                mount: kms.mount.clone(),
+                key: store.key_name().to_owned(),
+                token: transit_token(kms.token_file.as_deref())?,
+                ca_file: kms.ca_cert.clone(),
+            })
+            .and_then(|t| t.latest_version())
+            .map_err(kms_failure)?
+        }
+        None => 1,
+    };
+    let key = store.public_key(version).map_err(kms_failure)?;
+    let fp = fingerprint_text(&key.fingerprint());
+    let pem = key.to_pem();
+    let name = store.key_name();
+    ctx.say(
+        format!(
+            "# RSA {} bits. Paste into the organisation policy, under [escrow].\n[escrow.kms]\nprovider = \"{}\"\nkey = \"{name}\"\nversion = {version}\nfingerprint = \"{fp}\"\npublic_key = \"\"\"\n{}\"\"\"",
+            key.bits(),
+            provider.as_str(),
+            pem
+        ),
+        json!({"provider": provider, "key": name, "version": version,
+               "fingerprint": fp, "public_key": pem, "bits": key.bits()}),
+    );
+    Ok(())
+}
+
+/// `coffer escrow recover`: the KMS/HSM unwraps the vault's slot key, the
+/// vault is unlocked with it (audited as a recovery) and gets a new
+/// passphrase. Everything before the unlock only reads the vault.
+pub fn kms_recover(ctx: &Ctx, kms: &KmsArgs, kdf: Argon2Params) -> Result<(), Failure> {
+    let mut v = ctx.open()?;
+    let slots: Vec<KmsSlot> = v
+        .config()
+        .slots
+        .iter()
+        .filter_map(|s| match s {
+            Slot::KmsEscrow(k) => Some(k.clone()),
+            _ => None,
+        })
+        .collect();
+    let unwrapped = || -> Result<_, Failure> {
+        if slots.is_empty() {
+            return Err(kms_failure(KmsError::NoSlot));
+        }
+        let (store, _) = kms_store(kms)?;
+        coffer_kms::unwrap_slot(store.as_ref(), &slots).map_err(kms_failure)
+    };
+    // Up to here the vault was only read: say so, whatever failed.
+    let (slot_key, slot) = unwrapped().map_err(|mut f| {
+        if !f.message.contains(UNCHANGED) {
+            f.message.push_str(UNCHANGED);
+        }
+        f
+    })?;
+    let used = slot.describe();
+    v.unlock(&Credential::KmsEscrow(&slot_key))?;
+    let p = creds::new_passphrase(&ctx.cred, "COFFER_NEW_PASSPHRASE")?;
+    v.replace_slots(SlotKind::Passphrase, NewSlot::Passphrase(&p, kdf))?;
+    ctx.say(
+        format!("Recovered through {used}: the vault has a new passphrase. The recovery is in the vault's audit trail and in the KMS/HSM's own log."),
+        json!({"recovered": true, "method": "kms_escrow", "key": slot.key_name,
+               "key_version": slot.key_version, "provider": slot.provider}),
+    );
+    Ok(())
+}
+
+/// What every KMS/HSM failure adds: none of them touches the vault.
+const UNCHANGED: &str = "; nothing was changed on the vault";
+
+/// A KMS/HSM failure as the CLI reports it; docs/CLI.md lists the kinds.
+pub fn kms_failure(e: KmsError) -> Failure {
+    let (code, kind, hint) = match &e {
+        KmsError::Denied => (
+            exit::WRONG_CREDENTIAL,
+            "kms_denied",
+            "check the token (BAO_TOKEN, VAULT_TOKEN or --token-file) or the PIN; a transit token needs read on <mount>/keys/<key> and update on <mount>/decrypt/<key>",
+        ),
+        KmsError::Unreachable(_) => (
+            exit::KMS_UNAVAILABLE,
+            "kms_unreachable",
+            "check that the server is running and the URL and port are right",
+        ),
+        KmsError::Tls { .. } => (
+            exit::KMS_UNAVAILABLE,
+            "kms_tls",
+            "the server's certificate is not valid for that host name or not signed by a trusted CA: use the name its certificate carries, or --ca-cert FILE for a private CA (verification is never switched off)",
+        ),
+        KmsError::KeyNotFound(_) => (
+            exit::NOT_FOUND,
+            "kms_key_not_found",
+            "check the key's name (and mount), or the token's key label",
+        ),
+        KmsError::OtherKey { .. } => (
+            exit::WRONG_CREDENTIAL,
+            "kms_other_key",
+            "this vault was enrolled to another organisation key: recover it with that key, or with the vault's recovery key",
+        ),
+        KmsError::NoSlot => (
+            exit::NOT_FOUND,
+            "no_kms_slot",
+            "this vault holds no KMS escrow slot; it enrols at its next unlock under a policy with [escrow.kms]",
+        ),
+        KmsError::DecryptFailed => (
+            exit::INTEGRITY,
+            "integrity",
+            "the KMS/HSM could not decrypt the slot: it is damaged; use the vault's recovery key",
+        ),
+        KmsError::Token(_) => (
+            exit::KMS_UNAVAILABLE,
+            "kms_token",
+            "check the module path and the token's label (`pkcs11-tool --module SO -L` lists them)",
+        ),
+        KmsError::Protocol(_) => (exit::FAILURE, "kms_protocol", "check the URL: it should be the OpenBao/Vault server's address"),
+        KmsError::Config(_) => (exit::USAGE, "usage", "see `coffer escrow recover --help`"),
+        _ => (exit::FAILURE, "failure", "see docs/CLI.md"),
+    };
+    Failure {
+        code,
+        kind,
+        message: format!("{e}{UNCHANGED}"),
+        hint: Some(hint.to_owned()),
+    }
 }

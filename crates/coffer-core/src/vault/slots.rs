@@ -51,15 +51,12 @@ impl Vault {
         self.reload_config()?;
         let keys = self.keys.as_ref().ok_or(Error::Locked)?;
         let mut cfg = self.config.clone();
-        cfg.slots.retain(|s| s.kind() != kind);
+        // KMS escrow slots follow the policy only (enrol_kms_escrow).
+        let replaced = |s: &Slot| s.kind() == kind && !matches!(s, Slot::KmsEscrow(_));
+        cfg.slots.retain(|s| !replaced(s));
         let i = cfg.add_slot(keys, new)?;
         let id = cfg.slots[i].id_hex();
-        let removed = self
-            .config
-            .slots
-            .iter()
-            .filter(|s| s.kind() == kind)
-            .count();
+        let removed = self.config.slots.iter().filter(|s| replaced(s)).count();
         self.config = cfg;
         self.save_config()?;
         let mut events: Vec<AuditEvent> = (0..removed)
