@@ -136,14 +136,12 @@ impl Fleet {
 }
 
 fn transit_args(url: &str, key: &str) -> Vec<String> {
-    vec![
-        "escrow".into(),
-        "recover".into(),
-        "--transit".into(),
-        url.into(),
-        "--key".into(),
-        key.into(),
-    ]
+    let mut v: Vec<String> = ["escrow", "recover", "--transit", url, "--key", key]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    v.extend(FAST_KDF.iter().map(|s| s.to_string()));
+    v
 }
 
 fn strs(v: &[String]) -> Vec<&str> {
@@ -386,6 +384,7 @@ fn pkcs11_softhsm_full_flow_and_bad_pin() {
         let mut p = pkcs11(label);
         p[3] = token.to_owned();
         args.extend(p);
+        args.extend(FAST_KDF.iter().map(|s| s.to_string()));
         f.run(
             &strs(&args),
             &[

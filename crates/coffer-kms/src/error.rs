@@ -23,6 +23,9 @@ pub enum KmsError {
     /// No key of that name (or version) at the KMS/HSM.
     #[error("no key {0} at the KMS/HSM")]
     KeyNotFound(String),
+    /// The key exists but not at that version.
+    #[error("the key has no version {0}")]
+    NoSuchVersion(u32),
     /// The vault's slot was made for another key.
     #[error("this vault's KMS escrow slot is for another key ({slot}); the KMS/HSM key is {store}")]
     OtherKey {

@@ -24,6 +24,7 @@
 //! ```
 
 mod error;
+mod oaep;
 pub mod pkcs11;
 pub mod transit;
 
@@ -63,8 +64,8 @@ pub fn unwrap_slot<'a>(
         let version = if store.has_versions() { slot.key_version } else { 1 };
         let key = match store.public_key(version) {
             Ok(k) => k,
-            Err(KmsError::KeyNotFound(_)) if first_err.is_none() => {
-                first_err = Some(other_key(slot, None));
+            Err(KmsError::NoSuchVersion(_)) => {
+                first_err.get_or_insert_with(|| other_key(slot, None));
                 continue;
             }
             Err(e) => return Err(e),
@@ -89,7 +90,7 @@ fn other_key(slot: &KmsSlot, key: Option<&OrgRsaKey>) -> KmsError {
             fingerprint_text(&slot.fingerprint)
         ),
         store: key.map_or_else(
-            || "no such version".to_owned(),
+            || format!("{} with no version {}", slot.key_name, slot.key_version),
             |k| fingerprint_text(&k.fingerprint()),
         ),
     }

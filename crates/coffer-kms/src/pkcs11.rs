@@ -2,7 +2,9 @@
 //! private key is sensitive and never extractable, found by the token's
 //! label and the key's label (`CKA_LABEL`). Decryption is
 //! `CKM_RSA_PKCS_OAEP` with `CKM_SHA256`, `CKG_MGF1_SHA256` and no
-//! label. PKCS#11 has no key versions: each version of the organisation
+//! label; a token that refuses those parameters (SoftHSM2 before 2.7 does
+//! OAEP with SHA-1 only) is asked for the raw RSA operation instead and
+//! the padding is checked on this machine (`oaep.rs`). PKCS#11 has no key versions: each version of the organisation
 //! key is its own key pair under its own label, and the policy's version
 //! number is IT's own.
 
@@ -151,11 +153,24 @@ impl OrgKeyStore for Pkcs11Store {
             PkcsMgfType::MGF1_SHA256,
             PkcsOaepSource::empty(),
         );
-        match self
+        let raw = match self
             .session
             .decrypt(&Mechanism::RsaPkcsOaep(params), h, ciphertext)
         {
-            Ok(v) => Ok(Zeroizing::new(v)),
+            Ok(v) => return Ok(Zeroizing::new(v)),
+            // The token does OAEP with SHA-1 only (SoftHSM2 < 2.7): raw RSA
+            // on the token, the OAEP-SHA-256 padding checked here.
+            Err(PError::Pkcs11(
+                RvError::ArgumentsBad | RvError::MechanismParamInvalid | RvError::MechanismInvalid,
+                _,
+            )) => self
+                .session
+                .decrypt(&Mechanism::RsaX509, h, ciphertext)
+                .map(Zeroizing::new),
+            Err(e) => Err(e),
+        };
+        match raw {
+            Ok(em) => crate::oaep::decode(&em, ciphertext.len()).ok_or(KmsError::DecryptFailed),
             Err(PError::Pkcs11(
                 RvError::EncryptedDataInvalid | RvError::EncryptedDataLenRange,
                 _,

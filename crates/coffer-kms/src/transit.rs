@@ -216,7 +216,7 @@ impl OrgKeyStore for Transit {
             )));
         }
         let info: KeyVersionInfo = serde_json::from_value(data["keys"][version.to_string()].clone())
-            .map_err(|_| KmsError::KeyNotFound(format!("{} version {version}", self.opts.key)))?;
+            .map_err(|_| KmsError::NoSuchVersion(version))?;
         OrgRsaKey::from_pem(&info.public_key)
             .map_err(|e| KmsError::Protocol(format!("the key's public half: {e}")))
     }

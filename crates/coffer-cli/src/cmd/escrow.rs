@@ -277,7 +277,7 @@ pub fn kms_failure(e: KmsError) -> Failure {
             "kms_tls",
             "the server's certificate is not valid for that host name or not signed by a trusted CA: use the name its certificate carries, or --ca-cert FILE for a private CA (verification is never switched off)",
         ),
-        KmsError::KeyNotFound(_) => (
+        KmsError::KeyNotFound(_) | KmsError::NoSuchVersion(_) => (
             exit::NOT_FOUND,
             "kms_key_not_found",
             "check the key's name (and mount), or the token's key label",
