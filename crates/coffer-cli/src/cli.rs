@@ -418,13 +418,23 @@ pub enum EscrowCmd {
 pub struct KmsArgs {
     /// OpenBao/Vault address, e.g. https://bao.clinic.example:8200 (token from
     /// BAO_TOKEN or VAULT_TOKEN, or --token-file).
-    #[arg(long, value_name = "URL", required_unless_present = "pkcs11_module", conflicts_with = "pkcs11_module")]
+    #[arg(
+        long,
+        value_name = "URL",
+        required_unless_present = "pkcs11_module",
+        conflicts_with = "pkcs11_module"
+    )]
     pub transit: Option<String>,
     /// The transit key's name.
     #[arg(long, value_name = "NAME", requires = "transit")]
     pub key: Option<String>,
     /// The transit mount path.
-    #[arg(long, value_name = "PATH", default_value = "transit", requires = "transit")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "transit",
+        requires = "transit"
+    )]
     pub mount: String,
     /// A file holding the token (instead of BAO_TOKEN / VAULT_TOKEN).
     #[arg(long, value_name = "FILE", requires = "transit")]

@@ -183,14 +183,21 @@ fn transit_full_flow_and_key_rotation() {
     let token = bao.recovery_token("coffer-escrow");
     let r = f.run(
         &strs(&transit_args(&bao.addr, "coffer-escrow")),
-        &[("BAO_TOKEN", &token), ("COFFER_NEW_PASSPHRASE", "new passphrase 1")],
+        &[
+            ("BAO_TOKEN", &token),
+            ("COFFER_NEW_PASSPHRASE", "new passphrase 1"),
+        ],
     );
     r.assert_ok();
     assert_eq!(r.json()["method"], "kms_escrow");
     assert_eq!(r.json()["key_version"], 1);
     f.t.pass = "new passphrase 1".into();
     f.assert_files_intact();
-    assert_eq!(f.recovery_records(), before + 1, "the recovery is audited on the laptop");
+    assert_eq!(
+        f.recovery_records(),
+        before + 1,
+        "the recovery is audited on the laptop"
+    );
     assert!(
         bao.audit_text().contains("transit/decrypt/coffer-escrow"),
         "the recovery is in the KMS's own log"
@@ -246,7 +253,12 @@ fn transit_bad_input_changes_nothing() {
     let cases: Vec<(&str, Run, i32, &str)> = vec![
         (
             "wrong token",
-            recover(&bao.addr, "coffer-escrow", &[("BAO_TOKEN", "not-a-token")], &[]),
+            recover(
+                &bao.addr,
+                "coffer-escrow",
+                &[("BAO_TOKEN", "not-a-token")],
+                &[],
+            ),
             code::WRONG_CREDENTIAL,
             "kms_denied",
         ),
@@ -298,7 +310,12 @@ fn transit_bad_input_changes_nothing() {
         ),
         (
             "plain http to another machine",
-            recover("http://192.0.2.1:8200", "coffer-escrow", &[("BAO_TOKEN", root)], &[]),
+            recover(
+                "http://192.0.2.1:8200",
+                "coffer-escrow",
+                &[("BAO_TOKEN", root)],
+                &[],
+            ),
             code::USAGE,
             "usage",
         ),
@@ -308,10 +325,16 @@ fn transit_bad_input_changes_nothing() {
         let e = r.json_error();
         assert_eq!(e["kind"], want_kind, "{what}: {e}");
         assert!(
-            e["message"].as_str().unwrap().contains("nothing was changed"),
+            e["message"]
+                .as_str()
+                .unwrap()
+                .contains("nothing was changed"),
             "{what}: {e}"
         );
-        assert!(!e["message"].as_str().unwrap().contains(root), "{what}: token leaked");
+        assert!(
+            !e["message"].as_str().unwrap().contains(root),
+            "{what}: token leaked"
+        );
         assert!(f.snapshot() == before, "{what}: the vault changed");
     }
 
@@ -319,12 +342,21 @@ fn transit_bad_input_changes_nothing() {
     // as a policy error before the vault is touched.
     let pem = bao.public_pem("coffer-escrow", 1);
     let other_fp = pem_fingerprint(&bao.public_pem("other-org", 1));
-    f.set_policy(&kms_policy("openbao_transit", "coffer-escrow", 1, &other_fp, &pem));
+    f.set_policy(&kms_policy(
+        "openbao_transit",
+        "coffer-escrow",
+        1,
+        &other_fp,
+        &pem,
+    ));
     let r = f.run(&["ls"], &[]);
     r.assert_code(code::USAGE);
     let e = r.json_error();
     assert_eq!(e["kind"], "policy");
-    assert!(e["message"].as_str().unwrap().contains("fingerprint"), "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("fingerprint"),
+        "{e}"
+    );
     assert!(f.snapshot() == before, "bad policy: the vault changed");
     let r = f.run(&["policy", "validate", f.policy.to_str().unwrap()], &[]);
     assert_ne!(r.code, 0);
@@ -338,7 +370,9 @@ fn transit_bad_input_changes_nothing() {
 
 #[test]
 fn pkcs11_softhsm_full_flow_and_bad_pin() {
-    let Some(hsm) = SoftHsm::init("coffer-it") else { return };
+    let Some(hsm) = SoftHsm::init("coffer-it") else {
+        return;
+    };
     let spki = hsm.keypair("org-escrow", "01", 3072);
     let other = hsm.keypair("other-org", "02", 3072);
     let module = hsm.module.to_str().unwrap().to_owned();

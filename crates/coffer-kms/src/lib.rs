@@ -61,7 +61,11 @@ pub fn unwrap_slot<'a>(
     order.sort_by_key(|s| std::cmp::Reverse(s.key_version));
     let mut first_err = None;
     for slot in order {
-        let version = if store.has_versions() { slot.key_version } else { 1 };
+        let version = if store.has_versions() {
+            slot.key_version
+        } else {
+            1
+        };
         let key = match store.public_key(version) {
             Ok(k) => k,
             Err(KmsError::NoSuchVersion(_)) => {

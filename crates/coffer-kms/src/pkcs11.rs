@@ -63,9 +63,8 @@ impl Pkcs11Store {
                 break;
             }
         }
-        let slot = found.ok_or_else(|| {
-            KmsError::Token(format!("no token labelled {:?}", opts.token_label))
-        })?;
+        let slot = found
+            .ok_or_else(|| KmsError::Token(format!("no token labelled {:?}", opts.token_label)))?;
         let session = ctx.open_ro_session(slot).map_err(token_err)?;
         let pin = AuthPin::from(opts.pin.as_str().to_owned());
         match session.login(UserType::User, Some(&pin)) {
@@ -135,9 +134,9 @@ impl OrgKeyStore for Pkcs11Store {
                 _ => {}
             }
         }
-        let (n, e) = n
-            .zip(e)
-            .ok_or_else(|| KmsError::Protocol("the public key has no modulus or exponent".into()))?;
+        let (n, e) = n.zip(e).ok_or_else(|| {
+            KmsError::Protocol("the public key has no modulus or exponent".into())
+        })?;
         let bad = || KmsError::Protocol("the token's public key is not a usable RSA key".into());
         let n = rsa::BoxedUint::from_be_slice_vartime(&n);
         let e = rsa::BoxedUint::from_be_slice_vartime(&e);

@@ -215,8 +215,9 @@ impl OrgKeyStore for Transit {
                 self.opts.key
             )));
         }
-        let info: KeyVersionInfo = serde_json::from_value(data["keys"][version.to_string()].clone())
-            .map_err(|_| KmsError::NoSuchVersion(version))?;
+        let info: KeyVersionInfo =
+            serde_json::from_value(data["keys"][version.to_string()].clone())
+                .map_err(|_| KmsError::NoSuchVersion(version))?;
         OrgRsaKey::from_pem(&info.public_key)
             .map_err(|e| KmsError::Protocol(format!("the key's public half: {e}")))
     }
@@ -304,7 +305,10 @@ mod tests {
             ("https://x", "transit", ""),
         ] {
             assert!(
-                matches!(Transit::new(opts(url, mount, key)), Err(KmsError::Config(_))),
+                matches!(
+                    Transit::new(opts(url, mount, key)),
+                    Err(KmsError::Config(_))
+                ),
                 "{url} {mount} {key}"
             );
         }

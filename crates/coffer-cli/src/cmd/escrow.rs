@@ -302,7 +302,11 @@ pub fn kms_failure(e: KmsError) -> Failure {
             "kms_token",
             "check the module path and the token's label (`pkcs11-tool --module SO -L` lists them)",
         ),
-        KmsError::Protocol(_) => (exit::FAILURE, "kms_protocol", "check the URL: it should be the OpenBao/Vault server's address"),
+        KmsError::Protocol(_) => (
+            exit::FAILURE,
+            "kms_protocol",
+            "check the URL: it should be the OpenBao/Vault server's address",
+        ),
         KmsError::Config(_) => (exit::USAGE, "usage", "see `coffer escrow recover --help`"),
         _ => (exit::FAILURE, "failure", "see docs/CLI.md"),
     };

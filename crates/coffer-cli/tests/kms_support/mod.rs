@@ -27,7 +27,9 @@ pub fn tool(name: &str) -> Option<PathBuf> {
     });
     if found.is_none() {
         if std::env::var_os("COFFER_REQUIRE_KMS_SERVERS").is_some() {
-            panic!("{name} is not installed but COFFER_REQUIRE_KMS_SERVERS is set (scripts/test.sh installs it)");
+            panic!(
+                "{name} is not installed but COFFER_REQUIRE_KMS_SERVERS is set (scripts/test.sh installs it)"
+            );
         }
         eprintln!(
             "\n*** SKIPPED: {name} is not installed; this KMS/HSM test did not run. \
@@ -175,8 +177,7 @@ impl Bao {
             .unwrap();
         (
             o.status.success(),
-            String::from_utf8_lossy(&o.stdout).into_owned()
-                + &String::from_utf8_lossy(&o.stderr),
+            String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr),
         )
     }
 
@@ -189,7 +190,12 @@ impl Bao {
 
     /// Creates a transit RSA key of `kind` (rsa-3072 or rsa-4096).
     pub fn create_key(&self, name: &str, kind: &str) {
-        self.cmd(&["write", "-f", &format!("transit/keys/{name}"), &format!("type={kind}")]);
+        self.cmd(&[
+            "write",
+            "-f",
+            &format!("transit/keys/{name}"),
+            &format!("type={kind}"),
+        ]);
     }
 
     /// The PEM public key of `name` at `version`, read with `bao`.
@@ -213,13 +219,13 @@ impl Bao {
             ),
         )
         .unwrap();
-        self.cmd(&["policy", "write", "coffer-recovery", &policy.display().to_string()]);
-        let out = self.cmd(&[
-            "token",
-            "create",
-            "-policy=coffer-recovery",
-            "-field=token",
+        self.cmd(&[
+            "policy",
+            "write",
+            "coffer-recovery",
+            &policy.display().to_string(),
         ]);
+        let out = self.cmd(&["token", "create", "-policy=coffer-recovery", "-field=token"]);
         out.trim().to_owned()
     }
 
@@ -240,7 +246,9 @@ impl Drop for Bao {
 /// with `openssl`.
 fn write_self_signed(cert: &Path, key: &Path) {
     let o = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"])
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
         .args(["-subj", "/CN=kms.other.example"])
         .args(["-addext", "subjectAltName=DNS:kms.other.example"])
         .arg("-keyout")
@@ -275,7 +283,10 @@ impl SoftHsm {
     pub fn init(label: &str) -> Option<Self> {
         tool("softhsm2-util")?;
         tool("pkcs11-tool")?;
-        let module = SOFTHSM_MODULES.iter().map(PathBuf::from).find(|p| p.is_file());
+        let module = SOFTHSM_MODULES
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.is_file());
         let Some(module) = module else {
             if std::env::var_os("COFFER_REQUIRE_KMS_SERVERS").is_some() {
                 panic!("libsofthsm2.so not found in {SOFTHSM_MODULES:?}");
@@ -308,7 +319,13 @@ impl SoftHsm {
         hsm.run(
             "softhsm2-util",
             &[
-                "--init-token", "--free", "--label", label, "--pin", &hsm.pin, "--so-pin",
+                "--init-token",
+                "--free",
+                "--label",
+                label,
+                "--pin",
+                &hsm.pin,
+                "--so-pin",
                 "8765-so",
             ],
         );
@@ -337,9 +354,21 @@ impl SoftHsm {
         self.run(
             "pkcs11-tool",
             &[
-                "--module", &m, "--token-label", &self.token, "--login", "--pin", &self.pin,
-                "--keypairgen", "--key-type", &format!("rsa:{bits}"), "--label", label, "--id",
-                id, "--usage-decrypt",
+                "--module",
+                &m,
+                "--token-label",
+                &self.token,
+                "--login",
+                "--pin",
+                &self.pin,
+                "--keypairgen",
+                "--key-type",
+                &format!("rsa:{bits}"),
+                "--label",
+                label,
+                "--id",
+                id,
+                "--usage-decrypt",
             ],
         );
         let out = self.dir.path().join(format!("{label}.der"));
@@ -347,8 +376,17 @@ impl SoftHsm {
         self.run(
             "pkcs11-tool",
             &[
-                "--module", &m, "--token-label", &self.token, "--read-object", "--type",
-                "pubkey", "--label", label, "--output-file", &o,
+                "--module",
+                &m,
+                "--token-label",
+                &self.token,
+                "--read-object",
+                "--type",
+                "pubkey",
+                "--label",
+                label,
+                "--output-file",
+                &o,
             ],
         );
         std::fs::read(&out).unwrap()

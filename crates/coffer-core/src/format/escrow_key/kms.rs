@@ -144,7 +144,12 @@ impl KmsSlot {
 
     /// The slot's name in listings: `key_name v<version>`.
     pub fn describe(&self) -> String {
-        format!("{} v{} ({})", self.key_name, self.key_version, self.provider.as_str())
+        format!(
+            "{} v{} ({})",
+            self.key_name,
+            self.key_version,
+            self.provider.as_str()
+        )
     }
 
     /// Structural checks on a slot read from disk.
@@ -198,7 +203,9 @@ mod b64_fixed {
     ) -> std::result::Result<[u8; N], D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
         if s.len() > 4 * N.div_ceil(3) {
-            return Err(serde::de::Error::custom(format!("expected {N} bytes of base64")));
+            return Err(serde::de::Error::custom(format!(
+                "expected {N} bytes of base64"
+            )));
         }
         STANDARD
             .decode(s.as_bytes())
