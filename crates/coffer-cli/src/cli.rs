@@ -400,6 +400,9 @@ pub enum EscrowCmd {
         #[arg(long, value_name = "N")]
         version: Option<u32>,
     },
+    /// Show the vault's KMS escrow slots: key, version, and the RSA-OAEP
+    /// ciphertext a KMS decrypts (for KMSs Coffer does not call itself).
+    Slot,
     /// Recover a vault through the organisation key in OpenBao/Vault transit
     /// or a PKCS#11 token, then set a new passphrase. Run by IT on their own
     /// machine, on a vault folder it can reach; the private key never
@@ -421,8 +424,8 @@ pub struct KmsArgs {
     #[arg(
         long,
         value_name = "URL",
-        required_unless_present = "pkcs11_module",
-        conflicts_with = "pkcs11_module"
+        required_unless_present_any = ["pkcs11_module", "slot_key_stdin"],
+        conflicts_with_all = ["pkcs11_module", "slot_key_stdin"]
     )]
     pub transit: Option<String>,
     /// The transit key's name.
@@ -456,6 +459,10 @@ pub struct KmsArgs {
     /// The key pair's label on the token.
     #[arg(long, value_name = "LABEL", requires = "pkcs11_module")]
     pub key_label: Option<String>,
+    /// `recover` only: read the slot key (base64) that IT's own KMS tool
+    /// decrypted from `coffer escrow slot` output (AWS, Google, Azure).
+    #[arg(long, conflicts_with = "pkcs11_module")]
+    pub slot_key_stdin: bool,
 }
 
 /// `audit export --format`. Case is ignored, as it always was.

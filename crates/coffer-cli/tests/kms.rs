@@ -338,6 +338,38 @@ fn transit_bad_input_changes_nothing() {
         assert!(f.snapshot() == before, "{what}: the vault changed");
     }
 
+    // The shape for KMSs Coffer does not call (AWS, Google, Azure): IT
+    // decrypts `coffer escrow slot`'s ciphertext with the KMS's own tool
+    // (here `bao write transit/decrypt`) and pipes the slot key in.
+    let r = f.run(&["escrow", "slot"], &[]);
+    r.assert_ok();
+    let slot = r.json()["slots"][0].clone();
+    assert_eq!(slot["key"], "coffer-escrow");
+    let ct = format!("ciphertext=vault:v1:{}", slot["oaep"].as_str().unwrap());
+    let slot_key = bao
+        .cmd(&[
+            "write",
+            "-field=plaintext",
+            "transit/decrypt/coffer-escrow",
+            &ct,
+        ])
+        .trim()
+        .to_owned();
+    let stdin_recover = |key: &str| {
+        let mut args = vec!["escrow", "recover", "--slot-key-stdin"];
+        args.extend_from_slice(&FAST_KDF);
+        let mut c = f.cmd(&args);
+        c.env("COFFER_NEW_PASSPHRASE", "from the kms cli");
+        run_with_stdin(&mut c, format!("{key}\n").as_bytes())
+    };
+    let wrong = stdin_recover("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+    wrong.assert_code(code::WRONG_CREDENTIAL);
+    assert!(f.snapshot() == before, "a wrong slot key changed the vault");
+    stdin_recover(&slot_key).assert_ok();
+    f.t.pass = "from the kms cli".into();
+    f.assert_files_intact();
+    let before = f.snapshot();
+
     // A policy whose public key does not match its fingerprint: refused
     // as a policy error before the vault is touched.
     let pem = bao.public_pem("coffer-escrow", 1);

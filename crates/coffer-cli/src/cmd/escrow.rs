@@ -11,6 +11,7 @@ use coffer_core::crypto::rsa_oaep::fingerprint_text;
 use coffer_core::escrow_key;
 use coffer_core::escrow_key::kms::{KmsProvider, KmsSlot};
 use coffer_core::kdf::Argon2Params;
+use coffer_core::secret::Key32;
 use coffer_core::wrap::{PrivateKey, PublicKey};
 use coffer_kms::pkcs11::{Pkcs11Options, Pkcs11Store};
 use coffer_kms::transit::{Transit, TransitOptions};
@@ -180,6 +181,12 @@ fn transit_token(file: Option<&Path>) -> Result<Zeroizing<String>, Failure> {
 
 /// `coffer escrow kms-key`: the `[escrow.kms]` block for the policy.
 pub fn kms_key(ctx: &Ctx, kms: &KmsArgs, version: Option<u32>) -> Result<(), Failure> {
+    if kms.slot_key_stdin {
+        return Err(Failure::usage(
+            "--slot-key-stdin belongs to `coffer escrow recover`",
+            None,
+        ));
+    }
     let (store, provider) = kms_store(kms)?;
     let version = match version {
         Some(0) => return Err(Failure::usage("key versions start at 1", None)),
@@ -230,9 +237,13 @@ pub fn kms_recover(ctx: &Ctx, kms: &KmsArgs, kdf: Argon2Params) -> Result<(), Fa
             _ => None,
         })
         .collect();
+    let vault_id = *v.config().vault_id();
     let unwrapped = || -> Result<_, Failure> {
         if slots.is_empty() {
             return Err(kms_failure(KmsError::NoSlot));
+        }
+        if kms.slot_key_stdin {
+            return slot_key_from_stdin(&slots, &vault_id);
         }
         let (store, _) = kms_store(kms)?;
         coffer_kms::unwrap_slot(store.as_ref(), &slots).map_err(kms_failure)
@@ -254,6 +265,75 @@ pub fn kms_recover(ctx: &Ctx, kms: &KmsArgs, kdf: Argon2Params) -> Result<(), Fa
                "key_version": slot.key_version, "provider": slot.provider}),
     );
     Ok(())
+}
+
+/// `coffer escrow slot`: what a KMS must decrypt, for the KMSs Coffer does
+/// not reach itself (AWS, Google, Azure): no unlock, nothing secret.
+pub fn kms_slots(ctx: &Ctx) -> Result<(), Failure> {
+    use base64::Engine as _;
+    let v = ctx.open()?;
+    let slots: Vec<serde_json::Value> = v
+        .config()
+        .slots
+        .iter()
+        .filter_map(|s| match s {
+            Slot::KmsEscrow(k) => Some(json!({
+                "slot": s.id_hex(), "provider": k.provider, "key": k.key_name,
+                "key_version": k.key_version, "fingerprint": fingerprint_text(&k.fingerprint),
+                "oaep": base64::engine::general_purpose::STANDARD.encode(&k.oaep),
+            })),
+            _ => None,
+        })
+        .collect();
+    if slots.is_empty() {
+        return Err(kms_failure(KmsError::NoSlot));
+    }
+    let human: Vec<String> = slots
+        .iter()
+        .map(|s| {
+            format!(
+                "slot {} — {} v{} ({}, {})
+RSA-OAEP-SHA-256 ciphertext (base64):
+{}",
+                s["slot"].as_str().unwrap_or_default(),
+                s["key"].as_str().unwrap_or_default(),
+                s["key_version"],
+                s["provider"].as_str().unwrap_or_default(),
+                s["fingerprint"].as_str().unwrap_or_default(),
+                s["oaep"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    ctx.say(human.join("\n\n"), json!({ "slots": slots }));
+    Ok(())
+}
+
+/// The slot key IT's own KMS tool decrypted, one base64 line on stdin;
+/// a key that opens none of the vault's KMS slots is a wrong credential.
+fn slot_key_from_stdin<'a>(
+    slots: &'a [KmsSlot],
+    vault_id: &[u8; 16],
+) -> Result<(Key32, &'a KmsSlot), Failure> {
+    use base64::Engine as _;
+    use std::io::BufRead;
+    let mut line = Zeroizing::new(String::new());
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Failure::usage(format!("could not read standard input: {e}"), None))?;
+    let bytes = Zeroizing::new(
+        base64::engine::general_purpose::STANDARD
+            .decode(line.trim())
+            .map_err(|_| Failure::usage("the slot key is not base64", None))?,
+    );
+    let key = Key32::from_slice(&bytes)
+        .ok_or_else(|| Failure::usage("the slot key is not 32 bytes", None))?;
+    // Which slot it opens, before the vault is touched.
+    let slot = slots
+        .iter()
+        .find(|s| s.open(vault_id, &key).is_ok())
+        .ok_or_else(|| Failure::from(coffer_core::Error::WrongCredential))?;
+    Ok((key, slot))
 }
 
 /// What every KMS/HSM failure adds: none of them touches the vault.

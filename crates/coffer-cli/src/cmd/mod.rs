@@ -63,6 +63,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Escrow { action } => match action {
             EscrowCmd::Keygen { out } => escrow::keygen(&ctx, &out),
             EscrowCmd::KmsKey { kms, version } => escrow::kms_key(&ctx, &kms, version),
+            EscrowCmd::Slot => escrow::kms_slots(&ctx),
             EscrowCmd::Recover { kms, kdf } => escrow::kms_recover(&ctx, &kms, kdf.params()),
         },
         Command::Rotate { reencrypt, kdf } => rotate::rotate(&ctx, reencrypt, kdf.params()),
