@@ -171,7 +171,13 @@ fn transit_full_flow_and_key_rotation() {
     let Some(bao) = Bao::start() else { return };
     bao.create_key("coffer-escrow", "rsa-3072");
     let mut f = Fleet::new("");
-    let policy = transit_policy(&bao, &f, "coffer-escrow", 1);
+    let sink = f.t.path("sink");
+    fs::create_dir(&sink).unwrap();
+    let sink_policy = format!(
+        "\n[[audit.sinks]]\nkind = \"directory\"\npath = \"{}\"\n",
+        sink.display()
+    );
+    let policy = transit_policy(&bao, &f, "coffer-escrow", 1) + &sink_policy;
     f.set_policy(&policy);
     f.create_with_files();
     assert_eq!(f.kms_slots(), vec![("coffer-escrow".to_owned(), 1)]);
@@ -205,12 +211,24 @@ fn transit_full_flow_and_key_rotation() {
 
     // IT rotates the organisation key: the policy publishes version 2.
     bao.cmd(&["write", "-f", "transit/keys/coffer-escrow/rotate"]);
-    let policy2 = transit_policy(&bao, &f, "coffer-escrow", 2);
+    let policy2 = transit_policy(&bao, &f, "coffer-escrow", 2) + &sink_policy;
     f.set_policy(&policy2);
     assert_eq!(f.kms_slots(), vec![("coffer-escrow".to_owned(), 1)]);
+    // Until it unlocks, the device is listed in the fleet view as still on
+    // version 1 (its status record, written locked, shipped to the sink).
+    let fleet_problems = || {
+        f.run(&["status", "--record"], &[]).assert_ok();
+        let r = f.run(&["audit", "fleet", "--log", sink.to_str().unwrap()], &[]);
+        r.assert_ok();
+        r.json()["devices"][0]["problems"].to_string()
+    };
+    let p = fleet_problems();
+    assert!(p.contains("still on KMS key coffer-escrow v1"), "{p}");
     // The next unlock re-enrols, offline, and drops the version 1 slot.
     f.run(&["ls"], &[]).assert_ok();
     assert_eq!(f.kms_slots(), vec![("coffer-escrow".to_owned(), 2)]);
+    let p = fleet_problems();
+    assert!(!p.contains("KMS key"), "{p}");
     // Version 1 is no longer needed: the KMS may refuse it and recovery works.
     bao.cmd(&[
         "write",
