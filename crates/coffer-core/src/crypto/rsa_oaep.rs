@@ -192,7 +192,8 @@ pub(crate) mod tests {
 
     #[test]
     fn small_keys_and_junk_are_refused() {
-        let small = "-----BEGIN PUBLIC KEY-----\nMFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAJ1SC7FU/RfS3aUMo13SCAqrJ+bOLzXz\n0uI/HuIP7++ssWY+F/3IwIGuBzGsWPIvzGIfLZ0Bucqh3ZHILQEHv8MCAwEAAQ==\n-----END PUBLIC KEY-----\n";
+        // RSA 2048: below the 3072 bits Coffer requires.
+        let small = "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAxcVdqIOJBu75ieq4cpHr\n/T2OETqlfE9aiYU6Ld+lLm3FURrR8Rdb3SRz6wu/WXOQLsdB6NWAVH/T8vR5lRig\n5vzdQ4EIMlT/PbmlWn3Oowe/ZI2HFZmmCiPQ0I35Gfa6lB+aeGsG+oe5ToZVzWZx\nnv7Wm8DzcNq+7helc+p5jVaTXi35lnmBRCa8o8hPr+SrRcZEqo719mDoN+EZyWxE\nfp5ayO9/q6sjxAYB3lFEQdoZGf+Hi4T0iI8XlGvAor4/m/8AcEkeAHWb57EWEYIX\n9WOiNEDU4B4D4ebTytQx5PtUCXO8QJ+MoK0WAWjK0gStJP2/lqWc4ci43cgAXXqN\n3QIDAQAB\n-----END PUBLIC KEY-----\n";
         assert!(OrgRsaKey::from_pem(small).is_err());
         assert!(OrgRsaKey::from_pem("not a key").is_err());
         assert!(OrgRsaKey::from_pem(&"A".repeat(MAX_PEM_LEN + 1)).is_err());

@@ -249,3 +249,68 @@ pub(super) fn expand(f: &str, home: &Path) -> PathBuf {
         None => PathBuf::from(f),
     }
 }
+
+#[cfg(test)]
+mod kms_tests {
+    use crate::crypto::rsa_oaep::{fingerprint_text, tests::test_key};
+    use crate::error::Error;
+    use crate::policy::Policy;
+
+    fn policy(provider: &str, version: u32, fp: &str, pem: &str) -> String {
+        format!(
+            "[escrow]\nrequired = true\n[escrow.kms]\nprovider = \"{provider}\"\nkey = \"coffer-escrow\"\nversion = {version}\nfingerprint = \"{fp}\"\npublic_key = \"\"\"\n{pem}\"\"\"\n"
+        )
+    }
+
+    fn invalid(text: &str, needle: &str) {
+        match Policy::parse(text) {
+            Err(Error::PolicyInvalid { why }) => assert!(why.contains(needle), "{why}"),
+            other => panic!("expected an invalid policy ({needle}), got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_kms_key_is_checked_against_its_fingerprint() {
+        let (_, key) = test_key();
+        let fp = fingerprint_text(&key.fingerprint());
+        let pem = key.to_pem();
+        let text = policy("openbao_transit", 3, &fp, &pem);
+        let p = Policy::parse(&text).unwrap_or_else(|e| panic!("{text}\n{e}"));
+        let org = p.kms_escrow_key().unwrap();
+        assert_eq!((org.name.as_str(), org.version), ("coffer-escrow", 3));
+        assert_eq!(org.key.fingerprint(), key.fingerprint());
+        assert!(p.escrow_key().is_none(), "no file-based key named");
+        // Upper-case hex and colons, as some tools print it.
+        let loud = fp.to_uppercase().replace("SHA256:", "sha256:");
+        assert!(Policy::parse(&policy("pkcs11", 1, &loud, &pem)).is_ok());
+
+        let mut other = key.fingerprint();
+        other[31] ^= 1;
+        invalid(
+            &policy("openbao_transit", 1, &fingerprint_text(&other), &pem),
+            "does not match its fingerprint",
+        );
+        invalid(
+            &policy("openbao_transit", 1, "sha256:00", &pem),
+            "fingerprint",
+        );
+        invalid(&policy("openbao_transit", 0, &fp, &pem), "version");
+        invalid(&policy("aws", 1, &fp, &pem), "provider");
+        invalid(
+            &policy(
+                "openbao_transit",
+                1,
+                &fp,
+                "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+            ),
+            "RSA",
+        );
+        // RSA 2048: below the 3072 bits Coffer requires.
+        let small = "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAxcVdqIOJBu75ieq4cpHr\n/T2OETqlfE9aiYU6Ld+lLm3FURrR8Rdb3SRz6wu/WXOQLsdB6NWAVH/T8vR5lRig\n5vzdQ4EIMlT/PbmlWn3Oowe/ZI2HFZmmCiPQ0I35Gfa6lB+aeGsG+oe5ToZVzWZx\nnv7Wm8DzcNq+7helc+p5jVaTXi35lnmBRCa8o8hPr+SrRcZEqo719mDoN+EZyWxE\nfp5ayO9/q6sjxAYB3lFEQdoZGf+Hi4T0iI8XlGvAor4/m/8AcEkeAHWb57EWEYIX\n9WOiNEDU4B4D4ebTytQx5PtUCXO8QJ+MoK0WAWjK0gStJP2/lqWc4ci43cgAXXqN\n3QIDAQAB\n-----END PUBLIC KEY-----\n";
+        invalid(&policy("openbao_transit", 1, &fp, small), "3072 or 4096");
+        invalid(
+            "[escrow]\nrequired = true\n",
+            "public_key or an [escrow.kms]",
+        );
+    }
+}
