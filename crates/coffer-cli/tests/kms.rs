@@ -181,6 +181,18 @@ fn transit_full_flow_and_key_rotation() {
     f.set_policy(&policy);
     f.create_with_files();
     assert_eq!(f.kms_slots(), vec![("coffer-escrow".to_owned(), 1)]);
+    let listed = f.run(&["slots", "list"], &[]).json()["slots"].clone();
+    let kms: Vec<&Value> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kms"].is_object())
+        .collect();
+    assert_eq!(kms.len(), 1, "{listed}");
+    assert_eq!(kms[0]["kind"], "escrow");
+    assert_eq!(kms[0]["kms"]["key"], "coffer-escrow");
+    assert_eq!(kms[0]["kms"]["version"], 1);
+    assert_eq!(kms[0]["kms"]["provider"], "openbao_transit");
     // Enrolment was offline: nothing reached the server's decrypt path.
     assert!(!bao.audit_text().contains("transit/decrypt"));
 

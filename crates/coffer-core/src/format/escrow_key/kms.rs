@@ -99,7 +99,28 @@ pub struct KmsSlot {
     pub wrapped: [u8; 48],
 }
 
+/// What a listing shows of a KMS escrow slot: which key, which version,
+/// where it lives. Nothing secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KmsKeyInfo {
+    /// The organisation key's name in the KMS/HSM.
+    pub key: String,
+    /// Its version.
+    pub version: u32,
+    /// Where it lives.
+    pub provider: KmsProvider,
+}
+
 impl KmsSlot {
+    /// The slot's key, version and provider, for listings.
+    pub fn info(&self) -> KmsKeyInfo {
+        KmsKeyInfo {
+            key: self.key_name.clone(),
+            version: self.key_version,
+            provider: self.provider,
+        }
+    }
+
     /// Seals `master` for `org`: a fresh slot key, OAEP to the org key,
     /// the master key under AES-256-GCM bound to the vault and the slot.
     pub fn seal(
