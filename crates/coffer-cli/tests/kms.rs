@@ -259,6 +259,24 @@ fn transit_full_flow_and_key_rotation() {
     assert_eq!(r.json()["key_version"], 2);
     f.t.pass = "new passphrase 2".into();
     f.assert_files_intact();
+
+    // A compromise response (new master key, every slot re-made) keeps the
+    // vault enrolled to the organisation key, and that slot opens it.
+    let mut args = vec!["rotate", "--reencrypt"];
+    args.extend_from_slice(&FAST_KDF);
+    f.run(&args, &[]).assert_ok();
+    assert_eq!(f.kms_slots(), vec![("coffer-escrow".to_owned(), 2)]);
+    f.forget_passphrase();
+    let r = f.run(
+        &strs(&transit_args(&bao.addr, "coffer-escrow")),
+        &[
+            ("BAO_TOKEN", &bao.root_token),
+            ("COFFER_NEW_PASSPHRASE", "new passphrase 3"),
+        ],
+    );
+    r.assert_ok();
+    f.t.pass = "new passphrase 3".into();
+    f.assert_files_intact();
 }
 
 #[test]
