@@ -41,6 +41,8 @@ pub trait OrgKeyStore {
     fn key_name(&self) -> &str;
     /// Whether the store keeps versions of one key under one name.
     fn has_versions(&self) -> bool;
+    /// The newest version, where the store has versions.
+    fn latest_version(&self) -> Result<Option<u32>, KmsError>;
     /// The public key of `version`.
     fn public_key(&self, version: u32) -> Result<OrgRsaKey, KmsError>;
     /// RSA-OAEP-SHA-256 decryption of `ciphertext` with `version`.

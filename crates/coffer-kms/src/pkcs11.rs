@@ -120,6 +120,10 @@ impl OrgKeyStore for Pkcs11Store {
         false
     }
 
+    fn latest_version(&self) -> Result<Option<u32>, KmsError> {
+        Ok(None)
+    }
+
     fn public_key(&self, _version: u32) -> Result<OrgRsaKey, KmsError> {
         let h = self.find(ObjectClass::PUBLIC_KEY)?;
         let attrs = self

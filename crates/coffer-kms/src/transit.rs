@@ -98,9 +98,16 @@ impl Transit {
         })
     }
 
-    /// The key's latest version (what a new policy publishes).
-    pub fn latest_version(&self) -> Result<u32, KmsError> {
-        let data = self.call(Req::ReadKey)?;
+    /// The `data` of the key's description (public keys only).
+    fn read_key(&self) -> Result<serde_json::Value, KmsError> {
+        let text = self.call(Req::ReadKey)?;
+        let json: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|_| KmsError::Protocol("the answer is not JSON".into()))?;
+        Ok(json["data"].clone())
+    }
+
+    fn latest(&self) -> Result<u32, KmsError> {
+        let data = self.read_key()?;
         data["latest_version"]
             .as_u64()
             .and_then(|v| u32::try_from(v).ok())
@@ -115,8 +122,9 @@ impl Transit {
         )
     }
 
-    /// Sends a request and returns the JSON `data` of a 2xx answer.
-    fn call(&self, req: Req<'_>) -> Result<serde_json::Value, KmsError> {
+    /// Sends a request and returns the body of a 2xx answer (zeroized when
+    /// dropped: a decrypt answer holds the slot key).
+    fn call(&self, req: Req<'_>) -> Result<Zeroizing<String>, KmsError> {
         let url = match req {
             Req::ReadKey => self.endpoint("keys"),
             Req::Decrypt(_) => self.endpoint("decrypt"),
@@ -135,15 +143,18 @@ impl Transit {
         };
         let mut resp = sent.map_err(|e| self.transport_error(e))?;
         let status = resp.status().as_u16();
-        let text = resp
-            .body_mut()
-            .with_config()
-            .limit(MAX_ANSWER)
-            .read_to_string()
-            .map_err(|e| self.transport_error(e))?;
+        let text = Zeroizing::new(
+            resp.body_mut()
+                .with_config()
+                .limit(MAX_ANSWER)
+                .read_to_string()
+                .map_err(|e| self.transport_error(e))?,
+        );
+        if (200..=299).contains(&status) {
+            return Ok(text);
+        }
         let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
         match status {
-            200..=299 => Ok(json["data"].clone()),
             401 | 403 => Err(KmsError::Denied),
             404 => Err(KmsError::KeyNotFound(format!(
                 "{} (mount {})",
@@ -192,6 +203,16 @@ enum Req<'a> {
 }
 
 #[derive(Deserialize)]
+struct DecryptAnswer {
+    data: DecryptData,
+}
+
+#[derive(Deserialize)]
+struct DecryptData {
+    plaintext: Zeroizing<String>,
+}
+
+#[derive(Deserialize)]
 struct KeyVersionInfo {
     #[serde(default)]
     public_key: String,
@@ -206,8 +227,12 @@ impl OrgKeyStore for Transit {
         true
     }
 
+    fn latest_version(&self) -> Result<Option<u32>, KmsError> {
+        self.latest().map(Some)
+    }
+
     fn public_key(&self, version: u32) -> Result<OrgRsaKey, KmsError> {
-        let data = self.call(Req::ReadKey)?;
+        let data = self.read_key()?;
         let kind = data["type"].as_str().unwrap_or("");
         if !matches!(kind, "rsa-3072" | "rsa-4096") {
             return Err(KmsError::Config(format!(
@@ -226,15 +251,11 @@ impl OrgKeyStore for Transit {
         let body = serde_json::json!({
             "ciphertext": format!("vault:v{version}:{}", STANDARD.encode(ciphertext)),
         });
-        let data = self.call(Req::Decrypt(&body))?;
-        let b64 = Zeroizing::new(
-            data["plaintext"]
-                .as_str()
-                .ok_or_else(|| KmsError::Protocol("no plaintext in the answer".into()))?
-                .to_owned(),
-        );
+        let text = self.call(Req::Decrypt(&body))?;
+        let answer: DecryptAnswer = serde_json::from_str(&text)
+            .map_err(|_| KmsError::Protocol("no plaintext in the answer".into()))?;
         STANDARD
-            .decode(b64.as_bytes())
+            .decode(answer.data.plaintext.as_bytes())
             .map(Zeroizing::new)
             .map_err(|_| KmsError::Protocol("the plaintext is not base64".into()))
     }

@@ -191,20 +191,7 @@ pub fn kms_key(ctx: &Ctx, kms: &KmsArgs, version: Option<u32>) -> Result<(), Fai
     let version = match version {
         Some(0) => return Err(Failure::usage("key versions start at 1", None)),
         Some(v) => v,
-        None if kms.transit.is_some() => {
-            // Only transit keys have versions to ask about.
-            let url = kms.transit.clone().unwrap_or_default();
-            Transit::new(TransitOptions {
-                url,
-                mount: kms.mount.clone(),
-                key: store.key_name().to_owned(),
-                token: transit_token(kms.token_file.as_deref())?,
-                ca_file: kms.ca_cert.clone(),
-            })
-            .and_then(|t| t.latest_version())
-            .map_err(kms_failure)?
-        }
-        None => 1,
+        None => store.latest_version().map_err(kms_failure)?.unwrap_or(1),
     };
     let key = store.public_key(version).map_err(kms_failure)?;
     let fp = fingerprint_text(&key.fingerprint());
