@@ -119,11 +119,12 @@ impl Fleet {
         }
     }
 
+    /// Audit records of recoveries through the KMS/HSM.
     fn recovery_records(&self) -> usize {
         fs::read_to_string(self.t.vault.join("audit/log.jsonl"))
             .unwrap_or_default()
             .lines()
-            .filter(|l| l.contains("\"recovered\"") || l.contains("\"recovery\""))
+            .filter(|l| l.contains("\"kms_escrow\""))
             .count()
     }
 

@@ -132,7 +132,11 @@ impl Vault {
     /// Every attempt is audited; recovery and escrow unlocks are recorded
     /// as recoveries.
     pub fn unlock(&mut self, cred: &Credential<'_>) -> Result<SlotKind> {
-        let method = cred.kind().as_str().to_owned();
+        // A KMS/HSM recovery is named as such in the audit trail.
+        let method = match cred {
+            Credential::KmsEscrow(_) => "kms_escrow".to_owned(),
+            _ => cred.kind().as_str().to_owned(),
+        };
         self.policy.check_unlock(cred.kind())?;
         match self.config.unlock(cred) {
             Ok((keys, i)) => {
