@@ -62,6 +62,13 @@ impl Policy {
             // The slot added at each unlock would be refused, and so the unlock.
             return bad("[escrow] required = true needs \"escrow\" in [unlock] allowed".into());
         }
+        if let (Some(e), Some(u)) = (&self.escrow, &self.unlock)
+            && e.kms.is_some()
+            && !u.allowed.contains(&SlotKind::Escrow)
+        {
+            // Every unlock enrols the KMS key; the enrolment would be refused.
+            return bad("[escrow.kms] needs \"escrow\" in [unlock] allowed".into());
+        }
         for f in &self.folders.mandatory {
             if !user_path(f) {
                 return bad(format!("[folders] {f:?} must be absolute or start with ~/"));

@@ -312,5 +312,10 @@ mod kms_tests {
             "[escrow]\nrequired = true\n",
             "public_key or an [escrow.kms]",
         );
+        let plain = policy("openbao_transit", 1, &fp, &pem).replace("required = true", "");
+        invalid(
+            &format!("[unlock]\nallowed = [\"passphrase\"]\n{plain}"),
+            "needs \"escrow\" in [unlock] allowed",
+        );
     }
 }
