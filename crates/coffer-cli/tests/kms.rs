@@ -199,6 +199,10 @@ fn transit_full_flow_and_key_rotation() {
 
     f.forget_passphrase();
     let before = f.recovery_records();
+    let old_oaep = f.run(&["escrow", "slot"], &[]).json()["slots"][0]["oaep"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let token = bao.recovery_token("coffer-escrow");
     let r = f.run(
         &strs(&transit_args(&bao.addr, "coffer-escrow")),
@@ -210,8 +214,31 @@ fn transit_full_flow_and_key_rotation() {
     r.assert_ok();
     assert_eq!(r.json()["method"], "kms_escrow");
     assert_eq!(r.json()["key_version"], 1);
+    assert_eq!(r.json()["resealed"], true);
     f.t.pass = "new passphrase 1".into();
     f.assert_files_intact();
+    // The slot was resealed: the slot key that passed through IT's
+    // machine opens nothing any more.
+    assert_eq!(f.kms_slots(), vec![("coffer-escrow".to_owned(), 1)]);
+    let new_oaep = f.run(&["escrow", "slot"], &[]).json()["slots"][0]["oaep"].clone();
+    assert_ne!(new_oaep, old_oaep.as_str());
+    let ct = format!("ciphertext=vault:v1:{old_oaep}");
+    let old_key = bao.cmd(&[
+        "write",
+        "-field=plaintext",
+        "transit/decrypt/coffer-escrow",
+        &ct,
+    ]);
+    let unchanged = f.snapshot();
+    let mut args = vec!["escrow", "recover", "--slot-key-stdin"];
+    args.extend_from_slice(&FAST_KDF);
+    let mut c = f.cmd(&args);
+    c.env("COFFER_NEW_PASSPHRASE", "never set");
+    run_with_stdin(&mut c, old_key.as_bytes()).assert_code(code::WRONG_CREDENTIAL);
+    assert!(
+        f.snapshot() == unchanged,
+        "an old slot key changed the vault"
+    );
     assert_eq!(
         f.recovery_records(),
         before + 1,
@@ -414,7 +441,9 @@ fn transit_bad_input_changes_nothing() {
     let wrong = stdin_recover("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
     wrong.assert_code(code::WRONG_CREDENTIAL);
     assert!(f.snapshot() == before, "a wrong slot key changed the vault");
-    stdin_recover(&slot_key).assert_ok();
+    let r = stdin_recover(&slot_key);
+    r.assert_ok();
+    assert_eq!(r.json()["resealed"], true, "the policy publishes the key");
     f.t.pass = "from the kms cli".into();
     f.assert_files_intact();
     let before = f.snapshot();

@@ -18,8 +18,8 @@
 //!     ca_file: None,
 //! })?;
 //! # let slots = Vec::new();
-//! let (slot_key, _slot) = coffer_kms::unwrap_slot(&store, &slots)?;
-//! # let _ = slot_key;
+//! let unwrapped = coffer_kms::unwrap_slot(&store, &slots)?;
+//! # let _ = unwrapped.slot_key;
 //! # Ok(()) }
 //! ```
 
@@ -49,13 +49,24 @@ pub trait OrgKeyStore {
     fn decrypt(&self, version: u32, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, KmsError>;
 }
 
+/// What [`unwrap_slot`] gives back.
+pub struct Unwrapped<'a> {
+    /// The slot key, which opens the slot's master key.
+    pub slot_key: Key32,
+    /// The slot it came from.
+    pub slot: &'a KmsSlot,
+    /// The store's public key for that slot (its fingerprint checked), to
+    /// seal a fresh slot with after the recovery.
+    pub public_key: OrgRsaKey,
+}
+
 /// Unwraps the slot key of the first slot made for the store's key (the
 /// newest version first). A slot whose fingerprint is not the store's key
 /// is never sent to it: [`KmsError::OtherKey`] says which key it was for.
 pub fn unwrap_slot<'a>(
     store: &dyn OrgKeyStore,
     slots: &'a [KmsSlot],
-) -> Result<(Key32, &'a KmsSlot), KmsError> {
+) -> Result<Unwrapped<'a>, KmsError> {
     if slots.is_empty() {
         return Err(KmsError::NoSlot);
     }
@@ -81,8 +92,12 @@ pub fn unwrap_slot<'a>(
             continue;
         }
         let plain = store.decrypt(version, &slot.oaep)?;
-        let k = Key32::from_slice(&plain).ok_or(KmsError::DecryptFailed)?;
-        return Ok((k, slot));
+        let slot_key = Key32::from_slice(&plain).ok_or(KmsError::DecryptFailed)?;
+        return Ok(Unwrapped {
+            slot_key,
+            slot,
+            public_key: key,
+        });
     }
     Err(first_err.unwrap_or(KmsError::NoSlot))
 }

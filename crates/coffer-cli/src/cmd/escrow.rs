@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use coffer_core::config::{Credential, NewSlot, Slot, SlotKind};
 use coffer_core::crypto::rsa_oaep::fingerprint_text;
 use coffer_core::escrow_key;
-use coffer_core::escrow_key::kms::{KmsProvider, KmsSlot};
+use coffer_core::escrow_key::kms::{KmsProvider, KmsSlot, OrgKmsKey};
 use coffer_core::kdf::Argon2Params;
 use coffer_core::secret::Key32;
 use coffer_core::wrap::{PrivateKey, PublicKey};
@@ -225,18 +225,26 @@ pub fn kms_recover(ctx: &Ctx, kms: &KmsArgs, kdf: Argon2Params) -> Result<(), Fa
         })
         .collect();
     let vault_id = *v.config().vault_id();
+    let policy_key = v.policy().policy.kms_escrow_key().map(|k| k.key);
     let unwrapped = || -> Result<_, Failure> {
         if slots.is_empty() {
             return Err(kms_failure(KmsError::NoSlot));
         }
         if kms.slot_key_stdin {
-            return slot_key_from_stdin(&slots, &vault_id);
+            let (slot_key, slot) = slot_key_from_stdin(&slots, &vault_id)?;
+            // Without the KMS, the public key to reseal with is the policy's.
+            let public_key = policy_key
+                .as_ref()
+                .filter(|k| k.fingerprint() == slot.fingerprint)
+                .cloned();
+            return Ok((slot_key, slot, public_key));
         }
         let (store, _) = kms_store(kms)?;
-        coffer_kms::unwrap_slot(store.as_ref(), &slots).map_err(kms_failure)
+        let u = coffer_kms::unwrap_slot(store.as_ref(), &slots).map_err(kms_failure)?;
+        Ok((u.slot_key, u.slot, Some(u.public_key)))
     };
     // Up to here the vault was only read: say so, whatever failed.
-    let (slot_key, slot) = unwrapped().map_err(|mut f| {
+    let (slot_key, slot, public_key) = unwrapped().map_err(|mut f| {
         if !f.message.contains(UNCHANGED) {
             f.message.push_str(UNCHANGED);
         }
@@ -246,10 +254,33 @@ pub fn kms_recover(ctx: &Ctx, kms: &KmsArgs, kdf: Argon2Params) -> Result<(), Fa
     v.unlock(&Credential::KmsEscrow(&slot_key))?;
     let p = creds::new_passphrase(&ctx.cred, "COFFER_NEW_PASSPHRASE")?;
     v.replace_slots(SlotKind::Passphrase, NewSlot::Passphrase(&p, kdf))?;
+    // The slot key has been on this machine (and, with --slot-key-stdin, in
+    // a pipe): a fresh slot for the same key makes it worthless.
+    let resealed = match public_key {
+        Some(key) => {
+            v.reseal_kms_slot(
+                &slot.id,
+                &OrgKmsKey {
+                    provider: slot.provider,
+                    name: slot.key_name.clone(),
+                    version: slot.key_version,
+                    key,
+                },
+            )?;
+            true
+        }
+        None => false,
+    };
+    let note = if resealed {
+        "The escrow slot was resealed, so the unwrapped slot key opens nothing any more."
+    } else {
+        "The escrow slot could not be resealed here (this machine's policy does not publish its key): to make the unwrapped slot key worthless, publish a new key version; the vault re-enrols at its next unlock."
+    };
     ctx.say(
-        format!("Recovered through {used}: the vault has a new passphrase. The recovery is in the vault's audit trail and in the KMS/HSM's own log."),
+        format!("Recovered through {used}: the vault has a new passphrase. The recovery is in the vault's audit trail and in the KMS/HSM's own log. {note}"),
         json!({"recovered": true, "method": "kms_escrow", "key": slot.key_name,
-               "key_version": slot.key_version, "provider": slot.provider}),
+               "key_version": slot.key_version, "provider": slot.provider,
+               "resealed": resealed}),
     );
     Ok(())
 }

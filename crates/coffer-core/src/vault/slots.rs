@@ -114,6 +114,35 @@ impl Vault {
         Ok(changed)
     }
 
+    /// Replaces the KMS escrow slot `id` by a fresh one for the same key
+    /// (needs unlock), in one config write: after a recovery, the slot key
+    /// that passed through IT's machine no longer opens anything.
+    pub fn reseal_kms_slot(
+        &mut self,
+        id: &[u8; 16],
+        org: &crate::format::escrow_key::kms::OrgKmsKey,
+    ) -> Result<String> {
+        let _w = self.writer()?;
+        self.reload_config()?;
+        let keys = self.keys.as_ref().ok_or(Error::Locked)?;
+        let old = |s: &Slot| matches!(s, Slot::KmsEscrow(k) if k.id == *id);
+        if !self.config.slots.iter().any(old) {
+            return Err(Error::NotFound("KMS escrow slot".into()));
+        }
+        let mut cfg = self.config.clone();
+        cfg.slots.retain(|s| !old(s));
+        let i = cfg.add_slot(keys, NewSlot::KmsEscrow(org))?;
+        let new_id = cfg.slots[i].id_hex();
+        self.config = cfg;
+        self.save_config()?;
+        let kind = SlotKind::Escrow.as_str();
+        self.audit.append(&[
+            AuditEvent::SlotRemoved { kind: kind.into() },
+            AuditEvent::SlotAdded { kind: kind.into() },
+        ])?;
+        Ok(new_id)
+    }
+
     pub(super) fn check_new_slot(&self, new: &NewSlot<'_>) -> Result<()> {
         let (kind, kdf) = match new {
             NewSlot::Passphrase(_, k) => (SlotKind::Passphrase, Some(*k)),
