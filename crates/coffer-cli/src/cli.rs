@@ -398,6 +398,78 @@ pub enum EscrowCmd {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// Print the policy's [escrow.kms] block for an organisation key kept
+    /// in OpenBao/Vault transit or a PKCS#11 token (IT, once per key version).
+    KmsKey {
+        #[command(flatten)]
+        kms: KmsArgs,
+        /// The key version to publish (transit: default the latest; PKCS#11: default 1).
+        #[arg(long, value_name = "N")]
+        version: Option<u32>,
+    },
+    /// Show the vault's KMS escrow slots: key, version, and the RSA-OAEP
+    /// ciphertext a KMS decrypts (for KMSs Coffer does not call itself).
+    Slot,
+    /// Recover a vault through the organisation key in OpenBao/Vault transit
+    /// or a PKCS#11 token, then set a new passphrase. Run by IT on their own
+    /// machine, on a vault folder it can reach; the private key never
+    /// leaves the KMS/HSM.
+    Recover {
+        #[command(flatten)]
+        kms: KmsArgs,
+        #[command(flatten)]
+        kdf: KdfArgs,
+    },
+}
+
+/// Where the organisation key lives: transit (`--transit URL --key NAME`)
+/// or PKCS#11 (`--pkcs11-module SO --token-label L --key-label K`).
+#[derive(Args, Clone)]
+pub struct KmsArgs {
+    /// OpenBao/Vault address, e.g. https://bao.clinic.example:8200 (token from
+    /// BAO_TOKEN or VAULT_TOKEN, or --token-file).
+    #[arg(
+        long,
+        value_name = "URL",
+        required_unless_present_any = ["pkcs11_module", "slot_key_stdin"],
+        conflicts_with_all = ["pkcs11_module", "slot_key_stdin"]
+    )]
+    pub transit: Option<String>,
+    /// The transit key's name.
+    #[arg(long, value_name = "NAME", requires = "transit")]
+    pub key: Option<String>,
+    /// The transit mount path.
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "transit",
+        requires = "transit"
+    )]
+    pub mount: String,
+    /// A file holding the token (instead of BAO_TOKEN / VAULT_TOKEN).
+    #[arg(long, value_name = "FILE", requires = "transit")]
+    pub token_file: Option<PathBuf>,
+    /// PEM CA certificates to trust for the server (a private CA; also
+    /// BAO_CACERT / VAULT_CACERT). Verification is never switched off.
+    #[arg(long, value_name = "FILE", requires = "transit")]
+    pub ca_cert: Option<PathBuf>,
+    /// HashiCorp Vault rather than OpenBao (only the policy's provider name differs).
+    #[arg(long, requires = "transit")]
+    pub hashicorp: bool,
+    /// The PKCS#11 module (e.g. /usr/lib/softhsm/libsofthsm2.so); PIN typed,
+    /// or from COFFER_PKCS11_PIN for scripts.
+    #[arg(long, value_name = "SO", requires_all = ["token_label", "key_label"])]
+    pub pkcs11_module: Option<PathBuf>,
+    /// The token's label.
+    #[arg(long, value_name = "LABEL", requires = "pkcs11_module")]
+    pub token_label: Option<String>,
+    /// The key pair's label on the token.
+    #[arg(long, value_name = "LABEL", requires = "pkcs11_module")]
+    pub key_label: Option<String>,
+    /// `recover` only: read the slot key (base64) that IT's own KMS tool
+    /// decrypted from `coffer escrow slot` output (AWS, Google, Azure).
+    #[arg(long, conflicts_with = "pkcs11_module")]
+    pub slot_key_stdin: bool,
 }
 
 /// `audit export --format`. Case is ignored, as it always was.

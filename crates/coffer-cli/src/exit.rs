@@ -26,6 +26,9 @@ pub const NOT_FOUND: i32 = 5;
 pub const IO: i32 = 6;
 /// Another process is writing to the vault.
 pub const IN_USE: i32 = 7;
+/// The KMS or HSM could not be used: server down, TLS failure, PKCS#11
+/// module or token missing.
+pub const KMS_UNAVAILABLE: i32 = 8;
 
 /// A failure on its way out of the CLI: what happened, what to do, how to exit.
 #[derive(Debug)]

@@ -149,6 +149,9 @@ pub enum Slot {
         /// HPKE ciphertext of the master key.
         wrapped: B64<48>,
     },
+    /// RSA-OAEP to the organisation's key in a KMS/HSM; of kind
+    /// [`SlotKind::Escrow`] for policy and listing.
+    KmsEscrow(crate::format::escrow_key::kms::KmsSlot),
 }
 
 /// The kinds of slot, for listing and for policy.
@@ -179,12 +182,13 @@ impl SlotKind {
 
 impl Slot {
     /// The slot's id.
-    pub fn id(&self) -> &B64<16> {
+    pub fn id(&self) -> B64<16> {
         match self {
             Slot::Passphrase { id, .. }
             | Slot::Keychain { id, .. }
             | Slot::Recovery { id, .. }
-            | Slot::Escrow { id, .. } => id,
+            | Slot::Escrow { id, .. } => *id,
+            Slot::KmsEscrow(k) => B64(k.id),
         }
     }
 
@@ -194,7 +198,7 @@ impl Slot {
             Slot::Passphrase { .. } => SlotKind::Passphrase,
             Slot::Keychain { .. } => SlotKind::Keychain,
             Slot::Recovery { .. } => SlotKind::Recovery,
-            Slot::Escrow { .. } => SlotKind::Escrow,
+            Slot::Escrow { .. } | Slot::KmsEscrow(_) => SlotKind::Escrow,
         }
     }
 
@@ -205,6 +209,7 @@ impl Slot {
             | Slot::Keychain { created, .. }
             | Slot::Recovery { created, .. }
             | Slot::Escrow { created, .. } => *created,
+            Slot::KmsEscrow(k) => k.created,
         }
     }
 
@@ -224,6 +229,8 @@ pub enum Credential<'a> {
     Recovery(&'a Key32),
     /// The organisation's escrow private key.
     Escrow(&'a PrivateKey),
+    /// The slot key a KMS/HSM unwrapped from a `kms_escrow` slot.
+    KmsEscrow(&'a Key32),
 }
 
 impl Credential<'_> {
@@ -233,7 +240,7 @@ impl Credential<'_> {
             Credential::Passphrase(_) => SlotKind::Passphrase,
             Credential::Keychain(_) => SlotKind::Keychain,
             Credential::Recovery(_) => SlotKind::Recovery,
-            Credential::Escrow(_) => SlotKind::Escrow,
+            Credential::Escrow(_) | Credential::KmsEscrow(_) => SlotKind::Escrow,
         }
     }
 }
@@ -248,6 +255,8 @@ pub enum NewSlot<'a> {
     Recovery(&'a Key32),
     /// An organisation's escrow public key.
     Escrow(&'a PublicKey),
+    /// An organisation's key in a KMS/HSM.
+    KmsEscrow(&'a crate::format::escrow_key::kms::OrgKmsKey),
 }
 
 /// The parsed `vault.json`.
@@ -558,6 +567,9 @@ impl VaultConfig {
                     wrapped: B64(ct.try_into().expect("48 bytes")),
                 }
             }
+            NewSlot::KmsEscrow(org) => Slot::KmsEscrow(
+                crate::format::escrow_key::kms::KmsSlot::seal(&vid, id, created, org, master)?,
+            ),
         };
         self.slots.push(slot);
         Ok(self.slots.len() - 1)
@@ -672,6 +684,7 @@ impl VaultConfig {
                     let kek = hkdf32(&salt.0, rk.expose(), &[LABEL_RECOVERY]);
                     primitives::open(&kek, &nonce.0, &aad, &wrapped.0)
                 }
+                (Slot::KmsEscrow(k), Credential::KmsEscrow(key)) => k.open(&vid, key),
                 (Slot::Escrow { enc, wrapped, .. }, Credential::Escrow(sk)) => wrap::open(
                     sk,
                     &enc.0,
@@ -756,8 +769,10 @@ impl VaultConfig {
             return Err(Error::corrupt(WHAT, "too many slots"));
         }
         for s in &self.slots {
-            if let Slot::Passphrase { kdf, .. } = s {
-                kdf.check(&Argon2Params::FLOOR)?;
+            match s {
+                Slot::Passphrase { kdf, .. } => kdf.check(&Argon2Params::FLOOR)?,
+                Slot::KmsEscrow(k) => k.validate()?,
+                _ => {}
             }
         }
         Ok(())

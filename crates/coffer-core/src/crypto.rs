@@ -4,10 +4,12 @@
 //! format) build on it and on [`crate::format`].
 //!
 //! Inside, dependencies run one way: `random` ← `secret` ← `primitives`
-//! ← `kdf`, `wrap`.
+//! ← `kdf`, `wrap`; `rsa_oaep` (encryption to an organisation key in a
+//! KMS/HSM) stands alone.
 
 pub mod kdf;
 pub mod primitives;
 pub mod random;
+pub mod rsa_oaep;
 pub mod secret;
 pub mod wrap;

@@ -18,6 +18,11 @@ use serde_json::Value;
 /// A valid escrow public key (random; nobody holds its private key).
 const KEY: &str = "coffer-escrow-public:MoVbMU08A7PE3xUloUc4IZP1r8CGnbXFHxNjD+kr/s0=";
 
+/// An RSA 3072 key for `[escrow.kms]` (nobody holds its private key) and
+/// the SHA-256 of its SubjectPublicKeyInfo DER.
+const KMS_FP: &str = "sha256:6e1231dde9c89ac318f37895c645e8817877f733888e36f13a12042a35fbc178";
+const KMS_PEM: &str = "-----BEGIN PUBLIC KEY-----\nMIIBojANBgkqhkiG9w0BAQEFAAOCAY8AMIIBigKCAYEAuEj2K/Y1E71N3ei/Mv13\nynKj8K1hmfZdULMv0I5tvRHmiNWTcRLuXOqCVOXlt9DexObmGzCed5ZwWNHLJx5T\nWnOkFN/ChRZph0PYFSGMm0dNUK5l5N98zxfrc72i/oW4Z1wNhgl3g4e3ZbexhAty\ngeCimcuyezf+VmUShRbg9MOznnHkmd6P1pEQ8USiTnb7IMW6ivQGqBOh/B2mRt69\nfW+5xZR/84ED61uQGWmayXk/ctCx6nljG0KP+nZ53XKM7bxdP57buxOWhr4ck73k\nU9ULs8/VVx9IoFBRt6qxouKemukDNChnWGKJLjDD+/s/n4rrql+AObN0QYQVZpil\nNpHHcvWhLNgH4r6iD2ykqVZHivfGuTXM6zYvP02+PdFsbV2T3pJNbFuRktQlOJcy\nJwhQYkLzmdc+R27Ne8iK1vVJP7rrWvyy2ixwSF1enS7KYbv8UjA3mOHQBnTnPGsT\nhPLJCmLHWdConE6gbHGDNKs2ExoeDk+73zgBqo+zOb1fAgMBAAE=\n-----END PUBLIC KEY-----";
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -290,6 +295,7 @@ fn schema_and_docs_cover_every_key() {
         "[kdf]\nmin_memory_mib = 256\nmin_time = 3\nmin_lanes = 4\n\
          [unlock]\nallowed = [\"passphrase\", \"escrow\"]\n\
          [escrow]\npublic_key = \"{KEY}\"\nrequired = true\n\
+         [escrow.kms]\nprovider = \"pkcs11\"\nkey = \"k\"\nversion = 1\nfingerprint = \"{KMS_FP}\"\npublic_key = \"\"\"\n{KMS_PEM}\n\"\"\"\n\
          [folders]\nmandatory = [\"~/Scans\"]\ntemporary_quiet_seconds = 60\n\
          [lock]\nmax_auto_lock_minutes = 15\n\
          [rotation]\nperiod_days = 90\n\

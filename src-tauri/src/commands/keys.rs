@@ -39,6 +39,10 @@ pub struct SlotView {
     kind: &'static str,
     required_by_policy: bool,
     removable: bool,
+    /// For the escrow row: the organisation key in a KMS/HSM (name,
+    /// version, where it lives), when the vault is enrolled to one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kms: Option<coffer_core::escrow_key::kms::KmsKeyInfo>,
 }
 
 #[derive(Serialize)]
@@ -74,6 +78,13 @@ fn key_info_of(v: &Vault) -> CmdResult<KeyInfo> {
             continue;
         }
         let required = s.kind == SlotKind::Escrow && escrow_required;
+        // The newest KMS key the vault is enrolled to (two during a change).
+        let kms = st
+            .slots
+            .iter()
+            .filter(|o| o.kind == s.kind)
+            .filter_map(|o| o.kms.clone())
+            .max_by_key(|k| k.version);
         slots.push(SlotView {
             kind: s.kind.as_str(),
             required_by_policy: required,
@@ -81,6 +92,7 @@ fn key_info_of(v: &Vault) -> CmdResult<KeyInfo> {
             removable: !required
                 && s.kind != SlotKind::Passphrase
                 && (s.kind == SlotKind::Escrow || user_slots > 1),
+            kms,
         });
     }
     Ok(KeyInfo {

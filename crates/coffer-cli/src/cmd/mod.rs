@@ -60,9 +60,12 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Recover { escrow_key, kdf } => {
             slots::recover(&ctx, escrow_key.as_deref(), kdf.params())
         }
-        Command::Escrow {
-            action: EscrowCmd::Keygen { out },
-        } => escrow::keygen(&ctx, &out),
+        Command::Escrow { action } => match action {
+            EscrowCmd::Keygen { out } => escrow::keygen(&ctx, &out),
+            EscrowCmd::KmsKey { kms, version } => escrow::kms_key(&ctx, &kms, version),
+            EscrowCmd::Slot => escrow::kms_slots(&ctx),
+            EscrowCmd::Recover { kms, kdf } => escrow::kms_recover(&ctx, &kms, kdf.params()),
+        },
         Command::Rotate { reencrypt, kdf } => rotate::rotate(&ctx, reencrypt, kdf.params()),
         Command::Audit { action } => audit::audit(&ctx, action),
         Command::Policy { action } => policy::policy(&ctx, action),

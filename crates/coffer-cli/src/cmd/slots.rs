@@ -24,8 +24,11 @@ pub fn slots(ctx: &Ctx, action: SlotsCmd) -> Result<(), Failure> {
                 println!("{}", json!({"slots": s.slots}));
             } else {
                 for sl in &s.slots {
+                    let kms = sl.kms.as_ref().map_or(String::new(), |k| {
+                        format!("  key {} v{} in {}", k.key, k.version, k.provider.as_str())
+                    });
                     println!(
-                        "{}  {:<10} created {}",
+                        "{}  {:<10} created {}{kms}",
                         sl.id,
                         sl.kind.as_str(),
                         fmt_time(sl.created * 1_000_000_000)

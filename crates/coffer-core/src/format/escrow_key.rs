@@ -1,7 +1,10 @@
 //! The organisation escrow key as text: the two lines `coffer escrow
 //! keygen` prints and writes, `coffer-escrow-public:BASE64` and
 //! `coffer-escrow-private:BASE64` (standard base64 of the 32-byte X25519
-//! key), and the key file holding both.
+//! key), and the key file holding both. The KMS/HSM escrow slot, whose
+//! key is never in a file, is [`kms`].
+
+pub mod kms;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;

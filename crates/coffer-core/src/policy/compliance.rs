@@ -155,6 +155,38 @@ impl Policy {
                 .into(),
             );
         }
+        if let Some(org) = self.kms_escrow_key() {
+            // A device still on an old key version shows in the fleet view
+            // through this check (its hourly status record) until it
+            // unlocks and re-enrols.
+            let ok = facts
+                .slots
+                .iter()
+                .any(|s| matches!(s, Slot::KmsEscrow(k) if k.is_for(&org)));
+            let on: Vec<String> = facts
+                .slots
+                .iter()
+                .filter_map(|s| match s {
+                    Slot::KmsEscrow(k) => Some(format!("{} v{}", k.key_name, k.key_version)),
+                    _ => None,
+                })
+                .collect();
+            let want = format!("{} v{}", org.name, org.version);
+            check(
+                Rule::Escrow,
+                ok,
+                if ok {
+                    format!("enrolled to KMS key {want}")
+                } else if on.is_empty() {
+                    format!("not enrolled to KMS key {want} (enrolled at the next unlock)")
+                } else {
+                    format!(
+                        "still on KMS key {}, the policy names {want} (re-enrolled at the next unlock)",
+                        on.join(", ")
+                    )
+                },
+            );
+        }
         for f in self.mandatory_folders(facts.home) {
             if let Some((relation, what)) = facts.own.conflict(&f) {
                 check(

@@ -140,7 +140,7 @@ impl Policy {
     /// The escrow key to enrol: the policy requires one, names a usable
     /// key, and `slots` hold no escrow slot yet.
     pub fn missing_escrow(&self, slots: &[Slot]) -> Option<PublicKey> {
-        if self.requires_escrow() && !slots.iter().any(|s| s.kind() == SlotKind::Escrow) {
+        if self.requires_escrow() && !slots.iter().any(|s| matches!(s, Slot::Escrow { .. })) {
             self.escrow_key()
         } else {
             None

@@ -45,7 +45,15 @@ impl Policy {
             return bad("[unlock] allowed must include passphrase or keychain".into());
         }
         if let Some(e) = &self.escrow {
-            parse_public_key(&e.public_key)?;
+            if e.public_key.is_none() && e.kms.is_none() {
+                return bad("[escrow] needs public_key or an [escrow.kms] key".into());
+            }
+            if let Some(k) = &e.public_key {
+                parse_public_key(k)?;
+            }
+            if let Some(k) = &e.kms {
+                k.org_key()?;
+            }
         }
         if let (Some(e), Some(u)) = (&self.escrow, &self.unlock)
             && e.required
@@ -53,6 +61,13 @@ impl Policy {
         {
             // The slot added at each unlock would be refused, and so the unlock.
             return bad("[escrow] required = true needs \"escrow\" in [unlock] allowed".into());
+        }
+        if let (Some(e), Some(u)) = (&self.escrow, &self.unlock)
+            && e.kms.is_some()
+            && !u.allowed.contains(&SlotKind::Escrow)
+        {
+            // Every unlock enrols the KMS key; the enrolment would be refused.
+            return bad("[escrow.kms] needs \"escrow\" in [unlock] allowed".into());
         }
         for f in &self.folders.mandatory {
             if !user_path(f) {

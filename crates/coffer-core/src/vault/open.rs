@@ -64,6 +64,9 @@ impl Vault {
         if let Some(pk) = &escrow {
             config.add_slot(&keys, NewSlot::Escrow(pk))?;
         }
+        if let Some(org) = policy.policy.kms_escrow_key() {
+            config.add_slot(&keys, NewSlot::KmsEscrow(&org))?;
+        }
         config.authenticate(&keys);
         let vault = Vault {
             dir: dir.to_path_buf(),
@@ -138,7 +141,11 @@ impl Vault {
     /// Every attempt is audited; recovery and escrow unlocks are recorded
     /// as recoveries.
     pub fn unlock(&mut self, cred: &Credential<'_>) -> Result<SlotKind> {
-        let method = cred.kind().as_str().to_owned();
+        // A KMS/HSM recovery is named as such in the audit trail.
+        let method = match cred {
+            Credential::KmsEscrow(_) => "kms_escrow".to_owned(),
+            _ => cred.kind().as_str().to_owned(),
+        };
         self.policy.check_unlock(cred.kind())?;
         match self.config.unlock(cred) {
             Ok((keys, i)) => {
@@ -290,6 +297,9 @@ impl Vault {
         if let Some(pk) = pol.missing_escrow(&self.config.slots) {
             self.add_slot(NewSlot::Escrow(&pk))?;
             changed.push("escrow");
+        }
+        if self.enrol_kms_escrow()? {
+            changed.push("kms escrow");
         }
         let forbidden: Vec<String> = pol
             .forbidden_slots(&self.config.slots)

@@ -216,6 +216,10 @@ impl Vault {
                         for pk in &escrow {
                             cfg.add_slot(keys, NewSlot::Escrow(pk))?;
                         }
+                        // A KMS slot's public key is the policy's, never stored.
+                        if let Some(org) = self.policy.policy.kms_escrow_key() {
+                            cfg.add_slot(keys, NewSlot::KmsEscrow(&org))?;
+                        }
                         // The listing cache is sealed under the old master.
                         remove_if_exists(&self.dir.join(super::INDEX_FILE))?;
                     }

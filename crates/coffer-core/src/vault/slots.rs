@@ -3,7 +3,7 @@
 
 use super::Vault;
 use crate::audit::AuditEvent;
-use crate::config::{NewSlot, SlotKind};
+use crate::config::{NewSlot, Slot, SlotKind};
 use crate::error::{Error, Result};
 
 impl Vault {
@@ -51,15 +51,12 @@ impl Vault {
         self.reload_config()?;
         let keys = self.keys.as_ref().ok_or(Error::Locked)?;
         let mut cfg = self.config.clone();
-        cfg.slots.retain(|s| s.kind() != kind);
+        // KMS escrow slots follow the policy only (enrol_kms_escrow).
+        let replaced = |s: &Slot| s.kind() == kind && !matches!(s, Slot::KmsEscrow(_));
+        cfg.slots.retain(|s| !replaced(s));
         let i = cfg.add_slot(keys, new)?;
         let id = cfg.slots[i].id_hex();
-        let removed = self
-            .config
-            .slots
-            .iter()
-            .filter(|s| s.kind() == kind)
-            .count();
+        let removed = self.config.slots.iter().filter(|s| replaced(s)).count();
         self.config = cfg;
         self.save_config()?;
         let mut events: Vec<AuditEvent> = (0..removed)
@@ -74,12 +71,84 @@ impl Vault {
         Ok(id)
     }
 
+    /// Enrols the vault to the policy's KMS/HSM key when it is not yet
+    /// enrolled to that key and version (needs unlock; offline: only the
+    /// public key is used). Once the new slot is on disk, slots for other
+    /// versions or keys are removed in a second write, so a crash between
+    /// the two leaves both, never neither; keeping them would keep an old
+    /// key version in use at the KMS. Returns whether anything changed.
+    pub(super) fn enrol_kms_escrow(&mut self) -> Result<bool> {
+        let Some(org) = self.policy.policy.kms_escrow_key() else {
+            return Ok(false);
+        };
+        let enrolled = |s: &Slot| matches!(s, Slot::KmsEscrow(k) if k.is_for(&org));
+        let stale = |s: &Slot| matches!(s, Slot::KmsEscrow(k) if !k.is_for(&org));
+        if self.config.slots.iter().any(enrolled) && !self.config.slots.iter().any(stale) {
+            return Ok(false);
+        }
+        self.check_new_slot(&NewSlot::KmsEscrow(&org))?;
+        let _w = self.writer()?;
+        self.reload_config()?;
+        let keys = self.keys.as_ref().ok_or(Error::Locked)?;
+        let mut changed = false;
+        if !self.config.slots.iter().any(enrolled) {
+            self.config.add_slot(keys, NewSlot::KmsEscrow(&org))?;
+            self.save_config()?;
+            self.audit.append(&[AuditEvent::SlotAdded {
+                kind: SlotKind::Escrow.as_str().into(),
+            }])?;
+            changed = true;
+        }
+        let removed = self.config.slots.iter().filter(|s| stale(s)).count();
+        if removed > 0 {
+            self.config.slots.retain(|s| !stale(s));
+            self.save_config()?;
+            let events: Vec<AuditEvent> = (0..removed)
+                .map(|_| AuditEvent::SlotRemoved {
+                    kind: SlotKind::Escrow.as_str().into(),
+                })
+                .collect();
+            self.audit.append(&events)?;
+            changed = true;
+        }
+        Ok(changed)
+    }
+
+    /// Replaces the KMS escrow slot `id` by a fresh one for the same key
+    /// (needs unlock), in one config write: after a recovery, the slot key
+    /// that passed through IT's machine no longer opens anything.
+    pub fn reseal_kms_slot(
+        &mut self,
+        id: &[u8; 16],
+        org: &crate::format::escrow_key::kms::OrgKmsKey,
+    ) -> Result<String> {
+        let _w = self.writer()?;
+        self.reload_config()?;
+        let keys = self.keys.as_ref().ok_or(Error::Locked)?;
+        let old = |s: &Slot| matches!(s, Slot::KmsEscrow(k) if k.id == *id);
+        if !self.config.slots.iter().any(old) {
+            return Err(Error::NotFound("KMS escrow slot".into()));
+        }
+        let mut cfg = self.config.clone();
+        cfg.slots.retain(|s| !old(s));
+        let i = cfg.add_slot(keys, NewSlot::KmsEscrow(org))?;
+        let new_id = cfg.slots[i].id_hex();
+        self.config = cfg;
+        self.save_config()?;
+        let kind = SlotKind::Escrow.as_str();
+        self.audit.append(&[
+            AuditEvent::SlotRemoved { kind: kind.into() },
+            AuditEvent::SlotAdded { kind: kind.into() },
+        ])?;
+        Ok(new_id)
+    }
+
     pub(super) fn check_new_slot(&self, new: &NewSlot<'_>) -> Result<()> {
         let (kind, kdf) = match new {
             NewSlot::Passphrase(_, k) => (SlotKind::Passphrase, Some(*k)),
             NewSlot::Keychain(_) => (SlotKind::Keychain, None),
             NewSlot::Recovery(_) => (SlotKind::Recovery, None),
-            NewSlot::Escrow(_) => (SlotKind::Escrow, None),
+            NewSlot::Escrow(_) | NewSlot::KmsEscrow(_) => (SlotKind::Escrow, None),
         };
         self.policy.check_new_slot(kind, kdf.as_ref())
     }

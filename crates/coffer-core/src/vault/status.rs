@@ -53,6 +53,9 @@ pub struct SlotInfo {
     /// Argon2id parameters, for passphrase slots.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kdf: Option<Argon2Params>,
+    /// For a KMS/HSM escrow slot: the key, its version and where it lives.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms: Option<crate::format::escrow_key::kms::KmsKeyInfo>,
 }
 
 impl Vault {
@@ -88,6 +91,10 @@ impl Vault {
                     created: s.created(),
                     kdf: match s {
                         crate::config::Slot::Passphrase { kdf, .. } => Some(*kdf),
+                        _ => None,
+                    },
+                    kms: match s {
+                        crate::config::Slot::KmsEscrow(k) => Some(k.info()),
                         _ => None,
                     },
                 })
