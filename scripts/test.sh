@@ -42,6 +42,14 @@ export COFFER_REQUIRE_KMS_SERVERS=1
 stage "web UI: install, build, unit tests, browser flows (mocked IPC)"
 (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build && npm test && npm run e2e)
 
+stage "the format document's own decryptor (Python, written from docs/FORMAT.md alone)"
+# It opens every object vector and checks the authenticated config, the
+# manifest and the endorsements exactly as the manifest files say.
+python3 -c 'import cryptography' 2>/dev/null \
+  || python3 -m pip install -q cryptography 2>/dev/null \
+  || python3 -m pip install -q --break-system-packages cryptography
+python3 crates/coffer-core/tests/vectors/reference_decrypt.py >/dev/null
+
 stage "format and lints"
 # Import cycles between each crate's top-level modules (issue #14); the UI's
 # own cycle check runs in `npm test` above.

@@ -490,3 +490,23 @@ fn a_config_downgraded_to_the_previous_format_is_not_taken_on_trust() {
     assert_eq!(config(&t)["version"], 2);
     assert_eq!(t.json_ok(&["verify"])["ok"], true);
 }
+
+#[test]
+fn a_restored_vault_folder_is_caught_by_the_shipped_audit_copy_alone() {
+    let t = vault_with(&[("a.txt", b"one")]);
+    let share = t.path("share");
+    fs::create_dir_all(&share).unwrap();
+    t.json_ok(&["audit", "sink", "add-dir", share.to_str().unwrap()]);
+    let backup = t.path("backup");
+    copy_dir(&t.vault, &backup);
+    write_tree(&t.path("more"), &[("b.txt", b"two")]);
+    common::run_cmd(&mut t.cmd_nopass(["--json", "add", "more/."])).assert_ok();
+    t.json_ok(&["ls"]);
+    t.json_ok(&["audit", "ship"]);
+    // The old folder comes back (its own log is old too), on a device
+    // with no anchor for it: only the copy on the share knows better.
+    fs::remove_dir_all(&t.vault).unwrap();
+    copy_dir(&backup, &t.vault);
+    let _ = fs::remove_file(anchor(&t));
+    assert_detected(&t, "rolled_back");
+}

@@ -141,3 +141,59 @@ fn a_broken_policy_file_says_so_and_not_that_the_vault_is_damaged() {
     assert!(hint.contains("policy validate"), "{e}");
     assert!(!hint.contains("backup"), "not a damaged-vault hint: {e}");
 }
+
+#[test]
+fn a_new_organisation_escrow_key_is_enrolled_at_the_next_unlock_and_the_old_one_stops_working() {
+    let mut t = TestVault::empty();
+    t.init(&[]);
+    let old_key = t.path("old.key");
+    let new_key = t.path("new.key");
+    let old_pub = t.json_ok(&["escrow", "keygen", "--out", old_key.to_str().unwrap()])["public_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let new_pub = t.json_ok(&["escrow", "keygen", "--out", new_key.to_str().unwrap()])["public_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let policy = |public: &str| {
+        format!(
+            "[unlock]\nallowed = [\"passphrase\", \"recovery\", \"escrow\"]\n\n\
+             [escrow]\npublic_key = \"{public}\"\nrequired = true\n"
+        )
+    };
+    let m = Managed {
+        policy: t.path("policy.toml"),
+        t,
+    };
+    fs::write(&m.policy, policy(&old_pub)).unwrap();
+    m.ok(&["ls"]);
+    let escrow_slots = |m: &Managed| -> Vec<String> {
+        m.ok(&["status"])["slots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["kind"] == "escrow")
+            .map(|s| s["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let before = escrow_slots(&m);
+    assert_eq!(before.len(), 1);
+    // IT publishes a new key: the next unlock re-enrols.
+    fs::write(&m.policy, policy(&new_pub)).unwrap();
+    m.ok(&["ls"]);
+    let after = escrow_slots(&m);
+    assert_eq!(after.len(), 1);
+    assert_ne!(after, before, "a new slot for the new key");
+    let log = fs::read_to_string(m.t.vault.join("audit/log.jsonl")).unwrap();
+    assert!(log.contains("escrow key changed"), "recorded");
+    // The old key recovers nothing; the new one does.
+    let recover = |key: &PathBuf| {
+        let mut c = m.cmd(&["recover", "--escrow-key", key.to_str().unwrap()]);
+        c.env_remove("COFFER_PASSPHRASE")
+            .env("COFFER_NEW_PASSPHRASE", "a new passphrase from IT");
+        run_cmd(&mut c)
+    };
+    recover(&old_key).assert_code(code::WRONG_CREDENTIAL);
+    recover(&new_key).assert_ok();
+}

@@ -191,6 +191,10 @@ fn regenerate() {
             "torn_tail": true
         },
         "damaged": damaged_cases(),
+        "files": ["vault-v2.json", "manifest.bin", "endorsements.bin"].iter().map(|f| {
+            let b = std::fs::read(out.join(f)).unwrap();
+            json!({"file": f, "len": b.len(), "sha256": hex(&Sha256::digest(&b))})
+        }).collect::<Vec<_>>(),
     });
     std::fs::write(
         out.join("integrity.json"),
@@ -233,6 +237,12 @@ fn integrity_vectors_match_the_document() {
             .unwrap();
     let m: Value =
         serde_json::from_slice(&std::fs::read(dir().join("manifest.json")).unwrap()).unwrap();
+    // The stored files are exactly the ones the expectations were made for.
+    for f in doc["files"].as_array().unwrap() {
+        let bytes = std::fs::read(dir().join("integrity").join(f["file"].as_str().unwrap())).unwrap();
+        assert_eq!(bytes.len() as u64, f["len"].as_u64().unwrap(), "{f}");
+        assert_eq!(hex(&Sha256::digest(&bytes)), f["sha256"], "{f}");
+    }
     let rk = recovery::decode(m["recovery_key"].as_str().unwrap()).unwrap();
     let config = std::fs::read(dir().join("integrity/vault-v2.json")).unwrap();
     let cfg = VaultConfig::parse(&config).unwrap();

@@ -147,6 +147,19 @@ impl Policy {
         }
     }
 
+    /// The X25519 escrow slots whose organisation key is not the one the
+    /// policy publishes now: the organisation changed its key, and these
+    /// go once a slot for the new one is in place.
+    pub fn outdated_escrow<'a>(&self, slots: &'a [Slot]) -> Vec<&'a Slot> {
+        let Some(current) = self.escrow_key() else {
+            return Vec::new();
+        };
+        slots
+            .iter()
+            .filter(|s| matches!(s, Slot::Escrow { org_public_key, .. } if org_public_key.0 != current.0))
+            .collect()
+    }
+
     /// The slots of kinds the policy does not allow.
     pub fn forbidden_slots<'a>(&'a self, slots: &'a [Slot]) -> impl Iterator<Item = &'a Slot> {
         slots.iter().filter(|s| !self.allows(s.kind()))

@@ -298,6 +298,27 @@ impl Vault {
             self.add_slot(NewSlot::Escrow(&pk))?;
             changed.push("escrow");
         }
+        // Escrow follows the policy: when the organisation publishes a new
+        // key, the vault is enrolled to it (new slot first), then the slots
+        // for the old key go.
+        let outdated: Vec<String> = pol
+            .outdated_escrow(&self.config.slots)
+            .into_iter()
+            .map(|s| s.id_hex())
+            .collect();
+        if !outdated.is_empty() {
+            if let Some(pk) = pol.escrow_key()
+                && !self.config.slots.iter().any(
+                    |s| matches!(s, crate::config::Slot::Escrow { org_public_key, .. } if org_public_key.0 == pk.0),
+                )
+            {
+                self.add_slot(NewSlot::Escrow(&pk))?;
+            }
+            for id in outdated {
+                self.remove_slot(&id)?;
+            }
+            changed.push("escrow key changed");
+        }
         if self.enrol_kms_escrow()? {
             changed.push("kms escrow");
         }
