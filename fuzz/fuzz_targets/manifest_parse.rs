@@ -20,6 +20,6 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(e.torn_tail, data.len() % ENDORSEMENT_LEN != 0);
     for en in &e.valid {
         let bytes = en.to_bytes(&key, &VAULT_ID);
-        assert!(data.chunks_exact(ENDORSEMENT_LEN).any(|c| c == bytes));
+        assert!(data.chunks_exact(ENDORSEMENT_LEN).any(|c| c == &bytes[..]));
     }
 });

@@ -161,6 +161,13 @@ fn regenerate() {
     std::fs::write(out.join("endorsements.bin"), &journal).unwrap();
 
     let c = compact_without_mac(&config);
+    let files: Vec<Value> = ["vault-v2.json", "manifest.bin", "endorsements.bin"]
+        .iter()
+        .map(|f| {
+            let b = std::fs::read(out.join(f)).unwrap();
+            json!({"file": f, "len": b.len(), "sha256": hex(&Sha256::digest(&b))})
+        })
+        .collect();
     let doc = json!({
         "about": [
             "Vectors of docs/FORMAT.md §4.5 (the authenticated config) and §17 (manifest, endorsements).",
@@ -191,10 +198,7 @@ fn regenerate() {
             "torn_tail": true
         },
         "damaged": damaged_cases(),
-        "files": ["vault-v2.json", "manifest.bin", "endorsements.bin"].iter().map(|f| {
-            let b = std::fs::read(out.join(f)).unwrap();
-            json!({"file": f, "len": b.len(), "sha256": hex(&Sha256::digest(&b))})
-        }).collect::<Vec<_>>(),
+        "files": files,
     });
     std::fs::write(
         out.join("integrity.json"),
