@@ -234,6 +234,7 @@ impl State {
         }
         self.folders = folders;
         let mut found = 0;
+        let mut files = Vec::new();
         for f in self.folders.clone() {
             if self.watched.contains(&f.path) {
                 continue;
@@ -251,7 +252,7 @@ impl State {
                     continue;
                 }
             }
-            found += self.scan(&f.path);
+            found += self.scan(&f.path, &mut files);
         }
         if found > 0 {
             let _ = self
@@ -259,6 +260,7 @@ impl State {
                 .audit()
                 .append(&[crate::audit::AuditEvent::PlaintextFound {
                     count: found as u64,
+                    files,
                 }]);
         }
         let _ = self.vault.record_status();
@@ -289,7 +291,9 @@ impl State {
 
     /// Queues every file under `dir`, temporary ones that must wait
     /// included; returns how many.
-    fn scan(&mut self, dir: &Path) -> usize {
+    /// Queues the plaintext under `dir`, adding each file's audit identity
+    /// to `files` (a report matches them against their encryption).
+    fn scan(&mut self, dir: &Path, files: &mut Vec<String>) -> usize {
         let Ok(c) = self.vault.collect(dir, "x") else {
             return 0;
         };
@@ -306,6 +310,12 @@ impl State {
             .chain(waiting)
             .cloned()
             .collect();
+        let vault = &self.vault.audit().identity().vault;
+        files.extend(found.iter().map(|p| {
+            std::fs::symlink_metadata(p)
+                .map(|m| crate::audit::file_identity_of(vault, &m))
+                .unwrap_or_default()
+        }));
         for p in &found {
             self.pending.entry(p.clone()).or_insert(Candidate {
                 due: now,
@@ -407,7 +417,7 @@ impl State {
         }
         match std::fs::symlink_metadata(p) {
             Ok(m) if m.is_dir() => {
-                self.scan(p);
+                self.scan(p, &mut Vec::new());
             }
             Ok(_) => self.touch(p, false),
             Err(_) => {}
@@ -471,7 +481,7 @@ impl State {
     /// (files already pending keep their place; the quiet period applies).
     fn rescan_all(&mut self) {
         for f in self.folders.clone() {
-            self.scan(&f.path);
+            self.scan(&f.path, &mut Vec::new());
         }
     }
 

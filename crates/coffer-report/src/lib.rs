@@ -64,7 +64,8 @@ pub use access::{
     access_report,
 };
 pub use incident::{
-    Assessment, Finding, IncidentFacts, IncidentReport, KdfParams, Verdict, incident_report,
+    Assessment, DEFAULT_MAX_GAP_SECS, Finding, IncidentFacts, IncidentOptions, IncidentReport,
+    KdfParams, Verdict, incident_report, incident_report_with,
 };
 pub use records::{ChainStatus, ShippedCopy, load_shipped, load_shipped_copies, parse_records};
 pub use render::{ReportFormat, fleet_html};

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde_json::Map;
 
 use super::chain::{ChainReport, Checkpoint, GENESIS, line_hash, verify_chain};
-use super::identity::Identity;
+use super::identity::{Identity, session_id};
 use super::record::{AuditEvent, EventKind, Record};
 use super::sinks::Sink;
 use super::{AUDIT_DIR, LOG_FILE};
@@ -114,6 +114,7 @@ impl AuditLog {
                     device: self.id.device.clone(),
                     host: self.id.host.clone(),
                     user: self.id.user.clone(),
+                    session: Some(session_id().to_owned()),
                     event: event.as_str().into(),
                     detail,
                     prev: prev.clone(),

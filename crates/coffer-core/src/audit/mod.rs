@@ -19,7 +19,11 @@ mod sinks;
 mod status;
 
 pub use chain::{ChainReport, Checkpoint, GENESIS, line_hash, verify_chain};
-pub use identity::{Identity, device_id, host_name, user_name};
+#[cfg(unix)]
+pub use identity::user_name_of;
+pub use identity::{
+    Identity, device_id, file_identity, file_identity_of, host_name, session_id, user_name,
+};
 pub use log::{AuditLog, verify_vault_log};
 pub use record::{AuditEvent, EventKind, MAX_LINE, Record, parse_record, parse_records};
 pub use ship::{ShipOnRelease, ShipReport, ship_all};

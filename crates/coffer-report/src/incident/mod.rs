@@ -63,6 +63,47 @@ pub fn incident_report(
     device: &str,
     lost_at: Timestamp,
 ) -> IncidentReport {
+    incident_report_with(records, raw, device, lost_at, &IncidentOptions::default())
+}
+
+/// What an incident report is held to besides the records.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct IncidentOptions {
+    /// The longest stretch (seconds) before the loss that may go without a
+    /// record before the verdict cannot be established (default
+    /// [`DEFAULT_MAX_GAP_SECS`]).
+    pub max_gap_secs: i64,
+}
+
+/// Three hours: a running Coffer writes a status record hourly, so two
+/// missed heartbeats and some slack.
+pub const DEFAULT_MAX_GAP_SECS: i64 = 3 * 3600;
+
+impl Default for IncidentOptions {
+    fn default() -> Self {
+        IncidentOptions {
+            max_gap_secs: DEFAULT_MAX_GAP_SECS,
+        }
+    }
+}
+
+impl IncidentOptions {
+    /// Holds the evidence to a gap of at most `secs` seconds.
+    pub fn max_gap_secs(mut self, secs: i64) -> Self {
+        self.max_gap_secs = secs;
+        self
+    }
+}
+
+/// [`incident_report`] held to `opts`.
+pub fn incident_report_with(
+    records: &[Record],
+    raw: &[u8],
+    device: &str,
+    lost_at: Timestamp,
+    opts: &IncidentOptions,
+) -> IncidentReport {
     let chain = ChainStatus::new(&verify_chain(raw, None));
     let mut facts = IncidentFacts {
         disk_encryption: "unknown".into(),
@@ -72,13 +113,26 @@ pub fn incident_report(
     let t = timeline::place(records, lost_at, &mut facts, &mut notes);
     let who = timeline::provenance(records, device, &mut notes);
     chain::chain(&chain, records, &mut notes);
-    lock::lock_state(&t.before, lost_at, &mut facts, &mut notes);
+    lock::lock_state(
+        &t.before,
+        lost_at,
+        opts.max_gap_secs,
+        &mut facts,
+        &mut notes,
+    );
     protection::protection(&t.before, lost_at, &mut facts, &mut notes);
     protection::rotation(&t.before, &mut facts, &mut notes);
     plaintext::plaintext(&t.before, &mut facts, &mut notes);
     protection::disk_encryption(&facts, &mut notes);
     protection::escrow(&facts, &mut notes);
-    evidence::evidence(records, &t.before, lost_at, &mut facts, &mut notes);
+    evidence::evidence(
+        records,
+        &t.before,
+        lost_at,
+        opts.max_gap_secs,
+        &mut facts,
+        &mut notes,
+    );
     evidence::after_loss(&t.after, &mut notes);
     evidence::integrity(&t.before, &mut notes);
     let Notes {
@@ -177,6 +231,7 @@ pub(crate) mod testing {
             device: "d".into(),
             host: "h".into(),
             user: "alice".into(),
+            session: None,
             event: event.into(),
             detail: match detail {
                 Value::Object(m) => m,

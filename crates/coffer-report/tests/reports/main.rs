@@ -9,3 +9,4 @@ mod fleet;
 mod incident;
 mod pdf;
 mod shipped;
+mod verdict_rules;
