@@ -290,6 +290,11 @@ pub enum AuditCmd {
         /// The audit sink folder holding the shipped copies.
         #[arg(long, value_name = "DIR")]
         log: PathBuf,
+        /// The longest stretch before the loss that may go without any
+        /// record (a running Coffer writes a status record hourly); a longer
+        /// one makes the verdict "cannot be established".
+        #[arg(long, value_name = "HOURS", default_value_t = 3)]
+        max_gap_hours: u32,
         /// json, html or pdf.
         #[arg(
             long,

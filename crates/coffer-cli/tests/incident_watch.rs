@@ -55,9 +55,8 @@ fn watcher(vault: &Path) -> Child {
     c.args(["--json", "watch"]).stdout(Stdio::piped());
     let mut child = c.spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let ready = lines.any(|l| {
-        serde_json::from_str::<Value>(&l.unwrap()).is_ok_and(|v| v["event"] == "ready")
-    });
+    let ready = lines
+        .any(|l| serde_json::from_str::<Value>(&l.unwrap()).is_ok_and(|v| v["event"] == "ready"));
     assert!(ready, "the watcher never became ready");
     // Keep draining its output so it never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
@@ -84,7 +83,7 @@ fn added(vault: &Path) -> usize {
         .sum()
 }
 
-fn incident(vault: &Path, share: &Path) -> Value {
+fn incident(vault: &Path, share: &Path, at: jiff::Timestamp, extra: &[&str]) -> Value {
     run(vault, &["audit", "ship"]);
     let device = fs::read_dir(share)
         .unwrap()
@@ -93,9 +92,10 @@ fn incident(vault: &Path, share: &Path) -> Value {
         .find(|n| n.ends_with(".jsonl"))
         .unwrap();
     let device = device.split('-').next().unwrap().to_owned();
-    let at = jiff::Timestamp::now().to_string();
+    let at = at.to_string();
     let mut c = coffer(vault);
     c.args(["audit", "incident", "--device", &device, "--lost-at", &at])
+        .args(extra)
         .args(["--format", "json", "--log"])
         .arg(share);
     serde_json::from_slice(&ok(c).stdout).unwrap()
@@ -115,8 +115,15 @@ fn folders_protected_while_the_watcher_runs_give_holds() {
     let share = t.path().join("share");
     fs::create_dir(&share).unwrap();
     let mut c = coffer(&vault);
-    c.env("COFFER_PASSPHRASE", PASS)
-        .args(["init", "--kdf-memory", "19", "--kdf-time", "2", "--kdf-lanes", "1"]);
+    c.env("COFFER_PASSPHRASE", PASS).args([
+        "init",
+        "--kdf-memory",
+        "19",
+        "--kdf-time",
+        "2",
+        "--kdf-lanes",
+        "1",
+    ]);
     ok(c);
     let mut c = coffer(&vault);
     c.args(["audit", "sink", "add-dir"]).arg(&share);
@@ -164,13 +171,24 @@ fn folders_protected_while_the_watcher_runs_give_holds() {
     for f in &found {
         let files = f["detail"]["files"].as_array().unwrap();
         assert_eq!(files.len() as u64, f["detail"]["count"].as_u64().unwrap());
-        assert!(files.iter().all(|x| x.as_str().is_some_and(|s| s.len() == 32)));
+        assert!(
+            files
+                .iter()
+                .all(|x| x.as_str().is_some_and(|s| s.len() == 32))
+        );
     }
     // Every record names the OS account and its process's session.
-    assert!(recs.iter().all(|r| r["session"].as_str().is_some_and(|s| s.len() == 24)));
-    assert!(recs.iter().all(|r| !r["user"].as_str().unwrap().starts_with("uid0")));
+    assert!(
+        recs.iter()
+            .all(|r| r["session"].as_str().is_some_and(|s| s.len() == 24))
+    );
+    assert!(
+        recs.iter()
+            .all(|r| !r["user"].as_str().unwrap().starts_with("uid0"))
+    );
 
-    let rep = incident(&vault, &share);
+    let now = jiff::Timestamp::now();
+    let rep = incident(&vault, &share, now, &[]);
     assert_eq!(rep["verdict"], "holds", "{rep:#}");
     assert_eq!(rep["facts"]["plaintext_pending"], 0, "{rep:#}");
     let pt = rep["findings"]
@@ -180,7 +198,46 @@ fn folders_protected_while_the_watcher_runs_give_holds() {
         .find(|f| f["topic"] == "plaintext")
         .unwrap();
     assert!(
-        pt["answer"].as_str().unwrap().contains("matched by its file identity"),
+        pt["answer"]
+            .as_str()
+            .unwrap()
+            .contains("matched by its file identity"),
         "{pt:#}"
     );
+}
+
+#[test]
+fn a_loss_two_days_after_the_last_record_cannot_be_established_unless_the_bound_allows() {
+    let t = tempfile::tempdir().unwrap();
+    let vault = t.path().join("vault");
+    let share = t.path().join("share");
+    fs::create_dir(&share).unwrap();
+    let mut c = coffer(&vault);
+    c.env("COFFER_PASSPHRASE", PASS).args([
+        "init",
+        "--kdf-memory",
+        "19",
+        "--kdf-time",
+        "2",
+        "--kdf-lanes",
+        "1",
+    ]);
+    ok(c);
+    let mut c = coffer(&vault);
+    c.args(["audit", "sink", "add-dir"]).arg(&share);
+    ok(c);
+    run(&vault, &["status", "--record"]);
+    let later = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(48);
+    let rep = incident(&vault, &share, later, &[]);
+    assert_eq!(rep["verdict"], "cannot_be_established", "{rep:#}");
+    assert!(
+        rep["reasons"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("no record covers the 2 days"),
+        "{rep:#}"
+    );
+    assert_eq!(rep["facts"]["max_gap_secs"], 3 * 3600);
+    let rep = incident(&vault, &share, later, &["--max-gap-hours", "49"]);
+    assert_eq!(rep["verdict"], "holds", "{rep:#}");
 }

@@ -19,9 +19,18 @@ pub fn audit(ctx: &Ctx, action: AuditCmd) -> Result<(), Failure> {
             device,
             lost_at,
             log,
+            max_gap_hours,
             format,
             out,
-        } => incident(ctx, &device, &lost_at, &log, format, out.as_deref()),
+        } => incident(
+            ctx,
+            &device,
+            &lost_at,
+            &log,
+            max_gap_hours,
+            format,
+            out.as_deref(),
+        ),
         AuditCmd::Fleet { log, format, out } => fleet(ctx, &log, format, out.as_deref()),
         AuditCmd::Ship => ship(ctx),
         AuditCmd::Sink { action } => sinks(ctx, action),
@@ -153,6 +162,7 @@ fn incident(
     device: &str,
     lost_at: &str,
     log: &Path,
+    max_gap_hours: u32,
     format: IncidentFormat,
     out: Option<&Path>,
 ) -> Result<(), Failure> {
@@ -164,7 +174,8 @@ fn incident(
         IncidentFormat::Pdf => report::ReportFormat::Pdf,
     };
     let (records, raw) = report::load_shipped(log, device)?;
-    let rep = report::incident_report(&records, &raw, device, lost_at);
+    let opts = report::IncidentOptions::default().max_gap_secs(i64::from(max_gap_hours) * 3600);
+    let rep = report::incident_report_with(&records, &raw, device, lost_at, &opts);
     let body = rep.render(fmt)?;
     write_output(out, &body, fmt == report::ReportFormat::Pdf)?;
     if out.is_some() {
