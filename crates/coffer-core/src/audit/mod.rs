@@ -14,6 +14,7 @@ mod chain;
 mod identity;
 mod log;
 mod record;
+pub mod seal;
 mod ship;
 mod sinks;
 mod status;
@@ -25,6 +26,7 @@ pub use identity::{
     Identity, device_id, file_identity, file_identity_of, host_name, session_id, user_name,
 };
 pub use log::{AuditLog, verify_vault_log};
+pub use seal::{AuditKeys, SealBreak, SealReport, verify_seals};
 pub use record::{AuditEvent, EventKind, MAX_LINE, Record, parse_record, parse_records};
 pub use ship::{ShipOnRelease, ShipReport, ship_all};
 pub use sinks::Sink;

@@ -42,6 +42,11 @@ pub struct Record {
     pub detail: Map<String, Value>,
     /// SHA-256 (hex) of the previous line, or [`super::GENESIS`].
     pub prev: String,
+    /// The record's seal ([`super::seal`]): HMAC-SHA256 (hex) under the
+    /// writing device's ratcheted key, over the line without this member,
+    /// which is always last. Absent in records of older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
 }
 
 impl Record {
@@ -130,11 +135,13 @@ pub enum EventKind {
     Status,
     /// A line torn by a crash was terminated (written by the log itself).
     LogRepaired,
+    /// A device enrolled its audit key (written by the log itself).
+    AuditKey,
 }
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 22] = [
+    pub const ALL: [EventKind; 23] = [
         EventKind::VaultCreated,
         EventKind::Unlock,
         EventKind::UnlockFailed,
@@ -157,6 +164,7 @@ impl EventKind {
         EventKind::PolicyApplied,
         EventKind::Status,
         EventKind::LogRepaired,
+        EventKind::AuditKey,
     ];
 
     /// The name written in the `event` field.
@@ -184,6 +192,7 @@ impl EventKind {
             EventKind::PolicyApplied => "policy_applied",
             EventKind::Status => "status",
             EventKind::LogRepaired => "log_repaired",
+            EventKind::AuditKey => "audit_key",
         }
     }
 
@@ -575,6 +584,7 @@ mod tests {
             event: "lock".into(),
             detail: Map::new(),
             prev: super::super::GENESIS.into(),
+            mac: None,
         };
         let line = serde_json::to_vec(&r).unwrap();
         let mut bytes = line.clone();

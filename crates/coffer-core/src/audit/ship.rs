@@ -385,7 +385,8 @@ mod tests {
         let bytes = fs::read(copy_of(&share, &log)).unwrap();
         let rep = verify_chain(&bytes, log.checkpoint().as_ref());
         assert!(rep.ok(), "{rep:?}");
-        assert_eq!(rep.verified, 3);
+        // Three records and the device's enrolment.
+        assert_eq!(rep.verified, 4);
         assert_eq!(
             fs::read(log.path()).unwrap(),
             bytes,

@@ -238,6 +238,7 @@ pub(crate) mod testing {
                 _ => Default::default(),
             },
             prev: String::new(),
+            mac: None,
         }
     }
 

@@ -51,6 +51,7 @@ impl Chain {
                 _ => Map::new(),
             },
             prev: self.prev.clone(),
+            mac: None,
         };
         let line = serde_json::to_vec(&r).unwrap();
         self.prev = line_hash(&line);
