@@ -57,7 +57,10 @@ fn values(bytes: &[u8]) -> Vec<serde_json::Map<String, Value>> {
 /// with `key` (the key of record `from`), sealing records from `from` on.
 /// Members keep the order the format gives them (serde_json's preserve
 /// order is off: the writer's order is the struct's, so rebuild it).
-fn write_lines(recs: &[serde_json::Map<String, Value>], mut key: Option<(u64, Vec<u8>)>) -> Vec<u8> {
+fn write_lines(
+    recs: &[serde_json::Map<String, Value>],
+    mut key: Option<(u64, Vec<u8>)>,
+) -> Vec<u8> {
     let order = [
         "seq", "ts", "vault", "device", "host", "user", "session", "event", "detail", "prev",
     ];
@@ -68,7 +71,11 @@ fn write_lines(recs: &[serde_json::Map<String, Value>], mut key: Option<(u64, Ve
         let mut first = true;
         for k in order {
             let Some(v) = r.get(k) else { continue };
-            let v = if k == "prev" { Value::String(prev.clone()) } else { v.clone() };
+            let v = if k == "prev" {
+                Value::String(prev.clone())
+            } else {
+                v.clone()
+            };
             if !first {
                 s.push(',');
             }
@@ -103,7 +110,10 @@ fn stolen_state(vault: &Path, device: &str) -> (u64, Vec<u8>) {
     let v: Value =
         serde_json::from_slice(&fs::read(vault.join(format!("audit/seal-{device}.json"))).unwrap())
             .unwrap();
-    (v["seq"].as_u64().unwrap(), unhex(v["key"].as_str().unwrap()))
+    (
+        v["seq"].as_u64().unwrap(),
+        unhex(v["key"].as_str().unwrap()),
+    )
 }
 
 // ------------------------------------------------ setting up
@@ -157,7 +167,9 @@ impl Setup {
         serde_json::from_slice(&fs::read(self.dir.join("audit/head.json")).unwrap()).unwrap()
     }
     fn keys(&self) -> AuditKeys {
-        AuditKeys::escrow(wrap::PrivateKey::from_secret_bytes(&self.escrow.to_secret_bytes()).unwrap())
+        AuditKeys::escrow(
+            wrap::PrivateKey::from_secret_bytes(&self.escrow.to_secret_bytes()).unwrap(),
+        )
     }
 }
 
@@ -169,7 +181,10 @@ fn an_untouched_log_verifies_as_authenticated_and_the_device_keeps_no_old_key() 
     let log = s.log();
     let recs = values(&log);
     assert_eq!(recs[0]["event"], "audit_key", "the device enrols first");
-    assert!(recs.iter().all(|r| r["mac"].as_str().is_some_and(|m| m.len() == 64)));
+    assert!(
+        recs.iter()
+            .all(|r| r["mac"].as_str().is_some_and(|m| m.len() == 64))
+    );
     let rep = verify_seals(&log, Some(&s.checkpoint()), &s.keys());
     assert!(rep.authenticated(), "{rep:?}");
     assert_eq!(rep.sealed_ok, 7);
@@ -194,9 +209,15 @@ fn a_forged_record_is_named() {
     forged.insert("mac".into(), Value::String("ab".repeat(32)));
     recs.push(forged);
     let bytes = write_lines(&recs, None);
-    assert!(verify_chain(&bytes, None).ok(), "the hash chain alone is fooled");
+    assert!(
+        verify_chain(&bytes, None).ok(),
+        "the hash chain alone is fooled"
+    );
     let rep = verify_seals(&bytes, None, &s.keys());
-    assert_eq!(rep.broken.as_ref().map(|b| (b.0, b.1)), Some((SealBreak::ForgedRecord, 8)));
+    assert_eq!(
+        rep.broken.as_ref().map(|b| (b.0, b.1)),
+        Some((SealBreak::ForgedRecord, 8))
+    );
 }
 
 #[test]
@@ -208,7 +229,10 @@ fn a_suffix_rewritten_with_a_recomputed_chain_is_named() {
     recs[5].insert("event".into(), "lock".into());
     let (at, key) = stolen_state(&s.dir, &s.device);
     let bytes = write_lines(&recs, Some((at, key)));
-    assert!(verify_chain(&bytes, None).ok(), "the hash chain alone is fooled");
+    assert!(
+        verify_chain(&bytes, None).ok(),
+        "the hash chain alone is fooled"
+    );
     let rep = verify_seals(&bytes, None, &s.keys());
     let b = rep.broken.unwrap();
     assert_eq!((b.0, b.1, b.2), (SealBreak::SuffixRewritten, 6, vec![6, 7]));
@@ -241,7 +265,11 @@ fn records_forged_by_another_devices_process_are_named() {
     recs.push(forged);
     let bytes = write_lines(&recs, Some((at, key)));
     let rep = verify_seals(&bytes, None, &s.keys());
-    assert_eq!(rep.broken.as_ref().map(|b| (b.0, b.1)), Some((SealBreak::OtherDevice, at)), "{rep:?}");
+    assert_eq!(
+        rep.broken.as_ref().map(|b| (b.0, b.1)),
+        Some((SealBreak::OtherDevice, at)),
+        "{rep:?}"
+    );
 }
 
 #[test]
@@ -250,7 +278,11 @@ fn a_truncated_tail_with_a_rewritten_checkpoint_and_an_edited_checkpoint_are_nam
     let log = s.log();
     // Tool: cut the last two records and write a checkpoint for #5 with
     // the only key the thief has (the next record's).
-    let keep: Vec<&[u8]> = log.split(|b| *b == b'\n').filter(|l| !l.is_empty()).take(5).collect();
+    let keep: Vec<&[u8]> = log
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .take(5)
+        .collect();
     let mut cut = keep.join(&b'\n');
     cut.push(b'\n');
     let (_, key) = stolen_state(&s.dir, &s.device);
@@ -263,19 +295,31 @@ fn a_truncated_tail_with_a_rewritten_checkpoint_and_an_edited_checkpoint_are_nam
         hash,
         mac: Some(hex(&hmac(&key, &[&m]))),
     };
-    assert!(verify_chain(&cut, Some(&cp)).ok(), "the hash chain alone is fooled");
+    assert!(
+        verify_chain(&cut, Some(&cp)).ok(),
+        "the hash chain alone is fooled"
+    );
     let rep = verify_seals(&cut, Some(&cp), &s.keys());
-    assert_eq!(rep.broken.as_ref().map(|b| b.0), Some(SealBreak::CheckpointEdited));
+    assert_eq!(
+        rep.broken.as_ref().map(|b| b.0),
+        Some(SealBreak::CheckpointEdited)
+    );
 
     // Tool: edit the checkpoint's hash (or drop its seal).
     let mut cp = s.checkpoint();
     cp.hash = "0".repeat(64);
     let rep = verify_seals(&log, Some(&cp), &s.keys());
-    assert_eq!(rep.broken.as_ref().map(|b| b.0), Some(SealBreak::CheckpointEdited));
+    assert_eq!(
+        rep.broken.as_ref().map(|b| b.0),
+        Some(SealBreak::CheckpointEdited)
+    );
     let mut cp = s.checkpoint();
     cp.mac = None;
     let rep = verify_seals(&log, Some(&cp), &s.keys());
-    assert_eq!(rep.broken.as_ref().map(|b| b.0), Some(SealBreak::CheckpointEdited));
+    assert_eq!(
+        rep.broken.as_ref().map(|b| b.0),
+        Some(SealBreak::CheckpointEdited)
+    );
     // The real one verifies.
     assert!(verify_seals(&log, Some(&s.checkpoint()), &s.keys()).authenticated());
 }
@@ -289,7 +333,10 @@ fn a_stripped_seal_is_named_and_older_logs_verify_as_unauthenticated() {
     let bytes = write_lines(&recs, None);
     assert!(verify_chain(&bytes, None).ok());
     let rep = verify_seals(&bytes, None, &s.keys());
-    assert_eq!(rep.broken.as_ref().map(|b| (b.0, b.1)), Some((SealBreak::Unsealed, 5)));
+    assert_eq!(
+        rep.broken.as_ref().map(|b| (b.0, b.1)),
+        Some((SealBreak::Unsealed, 5))
+    );
 
     // An older log: no enrolment, no seal: not a failure, not authenticated.
     let mut old = values(&s.log());

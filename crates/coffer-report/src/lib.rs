@@ -54,6 +54,7 @@
 pub mod access;
 pub mod fleet;
 pub mod incident;
+pub mod receipts;
 pub mod records;
 pub mod render;
 mod text;

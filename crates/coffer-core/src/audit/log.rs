@@ -18,12 +18,12 @@ use serde_json::Map;
 
 use super::chain::{ChainReport, Checkpoint, GENESIS, line_hash, verify_chain};
 use super::identity::{Identity, session_id};
-use super::seal::{self, SealState};
-use crate::crypto::secret::Key32;
-use crate::crypto::wrap::PublicKey;
 use super::record::{AuditEvent, EventKind, Record};
+use super::seal::{self, SealState};
 use super::sinks::Sink;
 use super::{AUDIT_DIR, LOG_FILE};
+use crate::crypto::secret::Key32;
+use crate::crypto::wrap::PublicKey;
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 

@@ -26,8 +26,8 @@ pub use identity::{
     Identity, device_id, file_identity, file_identity_of, host_name, session_id, user_name,
 };
 pub use log::{AuditLog, verify_vault_log};
-pub use seal::{AuditKeys, SealBreak, SealReport, verify_seals};
 pub use record::{AuditEvent, EventKind, MAX_LINE, Record, parse_record, parse_records};
+pub use seal::{AuditKeys, SealBreak, SealReport, verify_seals};
 pub use ship::{ShipOnRelease, ShipReport, ship_all};
 pub use sinks::Sink;
 pub use status::{StatusKdf, StatusRecord, waiting_by_name};

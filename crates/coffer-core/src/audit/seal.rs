@@ -65,7 +65,10 @@ pub fn record_mac(key: &Key32, unsealed: &[u8]) -> String {
 
 /// The checkpoint MAC (hex) of record `seq` with line hash `hash`.
 pub fn checkpoint_mac(key: &Key32, seq: u64, hash: &str) -> String {
-    data_encoding::HEXLOWER.encode(&hmac(key, &[CHECKPOINT, &seq.to_be_bytes(), hash.as_bytes()]))
+    data_encoding::HEXLOWER.encode(&hmac(
+        key,
+        &[CHECKPOINT, &seq.to_be_bytes(), hash.as_bytes()],
+    ))
 }
 
 /// Splits a sealed line into the line without its `mac` member and the
@@ -352,9 +355,9 @@ pub fn verify_seals(
             rep.unverifiable += 1;
             continue;
         };
-        let ok = dk
-            .key_at(r.seq)
-            .is_some_and(|k| crate::crypto::primitives::ct_eq(record_mac(&k, &unsealed).as_bytes(), mac.as_bytes()));
+        let ok = dk.key_at(r.seq).is_some_and(|k| {
+            crate::crypto::primitives::ct_eq(record_mac(&k, &unsealed).as_bytes(), mac.as_bytes())
+        });
         if ok {
             rep.sealed_ok += 1;
             continue;
@@ -402,9 +405,10 @@ pub fn verify_seals(
             .and_then(|k| k.as_mut())
             .and_then(|k| k.key_at(cp.seq));
         let ok = match (&cp.mac, verified) {
-            (Some(m), Some(k)) => {
-                crate::crypto::primitives::ct_eq(checkpoint_mac(&k, cp.seq, &cp.hash).as_bytes(), m.as_bytes())
-            }
+            (Some(m), Some(k)) => crate::crypto::primitives::ct_eq(
+                checkpoint_mac(&k, cp.seq, &cp.hash).as_bytes(),
+                m.as_bytes(),
+            ),
             // A sealed log's checkpoint must be sealed too.
             (None, Some(_)) => false,
             (_, None) => true,

@@ -22,12 +22,14 @@
 //! The steps run in that order; later ones read the facts earlier ones
 //! filled (the status record's disk encryption, say).
 
-use coffer_core::audit::{Record, verify_chain};
+use coffer_core::audit::{AuditKeys, Record, verify_chain};
 use jiff::Timestamp;
 
+use crate::receipts::Arrivals;
 use crate::records::ChainStatus;
 use crate::text::human_time;
 
+mod authenticity;
 mod chain;
 mod evidence;
 mod lock;
@@ -67,13 +69,20 @@ pub fn incident_report(
 }
 
 /// What an incident report is held to besides the records.
-#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct IncidentOptions {
     /// The longest stretch (seconds) before the loss that may go without a
     /// record before the verdict cannot be established (default
     /// [`DEFAULT_MAX_GAP_SECS`]).
     pub max_gap_secs: i64,
+    /// The keys that verify the devices' seals (opened with the
+    /// organisation's escrow private key).
+    pub keys: Option<AuditKeys>,
+    /// The collector's receipts and the copy's change time.
+    pub arrivals: Option<Arrivals>,
+    /// Records not shown to be the device's own leave the verdict open
+    /// (by default they are a caveat).
+    pub require_authenticated: bool,
 }
 
 /// Three hours: a running Coffer writes a status record hourly, so two
@@ -84,6 +93,9 @@ impl Default for IncidentOptions {
     fn default() -> Self {
         IncidentOptions {
             max_gap_secs: DEFAULT_MAX_GAP_SECS,
+            keys: None,
+            arrivals: None,
+            require_authenticated: false,
         }
     }
 }
@@ -92,6 +104,24 @@ impl IncidentOptions {
     /// Holds the evidence to a gap of at most `secs` seconds.
     pub fn max_gap_secs(mut self, secs: i64) -> Self {
         self.max_gap_secs = secs;
+        self
+    }
+
+    /// Verifies the devices' seals with `keys`.
+    pub fn keys(mut self, keys: AuditKeys) -> Self {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// Orders evidence by the collector's arrival times.
+    pub fn arrivals(mut self, arrivals: Arrivals) -> Self {
+        self.arrivals = Some(arrivals);
+        self
+    }
+
+    /// Makes records not shown to be the device's own an open question.
+    pub fn require_authenticated(mut self, yes: bool) -> Self {
+        self.require_authenticated = yes;
         self
     }
 }
@@ -110,9 +140,27 @@ pub fn incident_report_with(
         ..Default::default()
     };
     let mut notes = Notes::default();
-    let t = timeline::place(records, lost_at, &mut facts, &mut notes);
+    let t = timeline::place(
+        records,
+        lost_at,
+        opts.arrivals.as_ref(),
+        &mut facts,
+        &mut notes,
+    );
     let who = timeline::provenance(records, device, &mut notes);
     chain::chain(&chain, records, &mut notes);
+    authenticity::authenticity(
+        records,
+        raw,
+        device,
+        &authenticity::Given {
+            keys: opts.keys.as_ref(),
+            arrivals: opts.arrivals.as_ref(),
+            require: opts.require_authenticated,
+        },
+        &mut facts,
+        &mut notes,
+    );
     lock::lock_state(
         &t.before,
         lost_at,
@@ -301,6 +349,7 @@ mod tests {
             topics,
             [
                 "chain",
+                "authenticity",
                 "lock_state",
                 "protection",
                 "rotation",

@@ -151,6 +151,17 @@ pub struct IncidentFacts {
     pub last_record_seq: Option<u64>,
     /// Its time.
     pub last_record_at: Option<String>,
+    /// Whether every record's device seal verified (`None`: not checked).
+    pub authenticated: Option<bool>,
+    /// How the seals failed, if they did.
+    pub seal_break: Option<coffer_core::audit::SealBreak>,
+    /// The records whose seals failed.
+    pub seal_break_records: Vec<u64>,
+    /// How the copy differs from what the collector received, if it does.
+    pub copy_change: Option<crate::receipts::CopyChange>,
+    /// Records dated before the loss that are not shown to have arrived
+    /// at the collector before it (treated as after the loss).
+    pub late_records: Vec<u64>,
     /// Records dated more than a moment before the record preceding them.
     pub clock_backwards_seqs: Vec<u64>,
     /// The longest stretch, in seconds, between the last record before the

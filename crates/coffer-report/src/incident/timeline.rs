@@ -7,7 +7,8 @@ use coffer_core::audit::Record;
 use jiff::Timestamp;
 
 use super::{IncidentFacts, Notes};
-use crate::text::{parse_ts, seq_list};
+use crate::receipts::Arrivals;
+use crate::text::{human_ts, parse_ts, seq_list};
 
 /// How far (seconds) a record may be dated before the one preceding it
 /// before the clock counts as having gone backwards: time daemons step a
@@ -30,6 +31,7 @@ pub(crate) struct Timeline<'a> {
 pub(crate) fn place<'a>(
     records: &'a [Record],
     lost_at: Timestamp,
+    arrivals: Option<&Arrivals>,
     facts: &mut IncidentFacts,
     notes: &mut Notes,
 ) -> Timeline<'a> {
@@ -38,6 +40,7 @@ pub(crate) fn place<'a>(
     let mut prev_t: Option<Timestamp> = None;
     let mut backwards = Vec::new();
     let mut undated = Vec::new();
+    let mut late = Vec::new();
     for r in records {
         let t = match parse_ts(&r.ts) {
             Some(t) => {
@@ -52,11 +55,27 @@ pub(crate) fn place<'a>(
                 prev_t
             }
         };
-        if t.is_none_or(|t| t <= lost_at) {
-            before.push(r);
-        } else {
+        if t.is_some_and(|t| t > lost_at) {
             after.push(r);
+        } else if arrivals.is_some_and(|a| !a.arrived_before(r.seq, lost_at)) {
+            // Dated before the loss, but the collector did not have it
+            // before: whatever time it claims, it counts as after.
+            late.push(r.seq);
+            after.push(r);
+        } else {
+            before.push(r);
         }
+    }
+    if let (Some(a), false) = (arrivals, late.is_empty()) {
+        let by = a
+            .arrived_by(late[0])
+            .map(|t| format!("first shown at the collector at {}", human_ts(t)))
+            .unwrap_or_else(|| "no collector receipt or file time shows when".into());
+        notes.unknowns.push(format!(
+            "record(s) {} are dated before the loss but are not shown to have arrived before it ({by}): they are treated as after the loss",
+            seq_list(&late, 8)
+        ));
+        facts.late_records = late;
     }
     facts.records_before_loss = before.len() as u64;
     facts.records_after_loss = after.len() as u64;
@@ -140,7 +159,7 @@ mod tests {
             rec(5, "garbled", "lock", json!({})),
         ];
         let (mut f, mut n) = (facts(), Notes::default());
-        let t = place(&records, ts("2026-03-02T18:30:00Z"), &mut f, &mut n);
+        let t = place(&records, ts("2026-03-02T18:30:00Z"), None, &mut f, &mut n);
         let seqs = |v: &[&Record]| v.iter().map(|r| r.seq).collect::<Vec<_>>();
         // An unreadable time inherits the one before it.
         assert_eq!(seqs(&t.before), [1, 2, 3]);
@@ -161,7 +180,7 @@ mod tests {
             rec(3, "2026-03-02T09:59:57Z", "status", json!({})),
         ];
         let (mut f, mut n) = (facts(), Notes::default());
-        place(&records, ts("2026-03-02T18:30:00Z"), &mut f, &mut n);
+        place(&records, ts("2026-03-02T18:30:00Z"), None, &mut f, &mut n);
         assert_eq!(f.clock_backwards_seqs, [3]);
         assert_eq!(n.unknowns.len(), 1);
     }

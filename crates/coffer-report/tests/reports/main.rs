@@ -6,6 +6,7 @@
 mod access;
 mod fixtures;
 mod fleet;
+mod forgery;
 mod incident;
 mod pdf;
 mod shipped;
