@@ -241,3 +241,69 @@ fn a_loss_two_days_after_the_last_record_cannot_be_established_unless_the_bound_
     let rep = incident(&vault, &share, later, &["--max-gap-hours", "49"]);
     assert_eq!(rep["verdict"], "holds", "{rep:#}");
 }
+
+#[test]
+fn the_auditor_verifies_seals_with_the_escrow_key_and_the_collectors_receipts() {
+    let t = tempfile::tempdir().unwrap();
+    let vault = t.path().join("vault");
+    let share = t.path().join("share");
+    let org = t.path().join("org.key");
+    fs::create_dir(&share).unwrap();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_coffer"));
+    c.args(["--json", "escrow", "keygen", "--out"]).arg(&org);
+    let v: Value = serde_json::from_slice(&ok(c).stdout).unwrap();
+    let public = v["public_key"].as_str().unwrap().to_owned();
+    let mut c = coffer(&vault);
+    c.env("COFFER_PASSPHRASE", PASS).args([
+        "init",
+        "--kdf-memory",
+        "19",
+        "--kdf-time",
+        "2",
+        "--kdf-lanes",
+        "1",
+        "--escrow",
+        &public,
+    ]);
+    ok(c);
+    let mut c = coffer(&vault);
+    c.args(["audit", "sink", "add-dir"]).arg(&share);
+    ok(c);
+    run(&vault, &["status", "--record"]);
+    run(&vault, &["audit", "ship"]);
+    let mut c = coffer(&vault);
+    c.args(["--json", "audit", "receive", "--log"]).arg(&share);
+    let v: Value = serde_json::from_slice(&ok(c).stdout).unwrap();
+    assert_eq!(v["noted"].as_array().unwrap().len(), 1, "{v}");
+
+    let key = [
+        "--escrow-key",
+        org.to_str().unwrap(),
+        "--require-authenticated",
+    ];
+    let now = jiff::Timestamp::now() + jiff::SignedDuration::from_mins(1);
+    let rep = incident(&vault, &share, now, &key);
+    assert_eq!(rep["verdict"], "holds", "{rep:#}");
+    assert_eq!(rep["facts"]["authenticated"], true);
+    // Without the key, the seals cannot be checked: not shown.
+    let rep = incident(&vault, &share, now, &key[2..]);
+    assert_eq!(rep["verdict"], "cannot_be_established", "{rep:#}");
+
+    // A record of the copy edited: the chain breaks and the seal names it.
+    let copy = fs::read_dir(&share)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .unwrap();
+    let text = fs::read_to_string(&copy).unwrap();
+    let edited = text.replacen("\"reason\":\"process_end\"", "\"reason\":\"manual\"", 1);
+    assert_ne!(text, edited);
+    fs::write(&copy, edited).unwrap();
+    let rep = incident(&vault, &share, now, &key);
+    assert_eq!(rep["verdict"], "cannot_be_established", "{rep:#}");
+    assert_eq!(rep["facts"]["seal_break"], "forged_record", "{rep:#}");
+    let reasons = rep["reasons"].to_string();
+    assert!(reasons.contains("fails its device seals"), "{reasons}");
+    assert!(reasons.contains("fails verification"), "{reasons}");
+}
