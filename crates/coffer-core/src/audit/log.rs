@@ -20,6 +20,7 @@ use super::chain::{ChainReport, Checkpoint, GENESIS, line_hash, verify_chain};
 use super::identity::{Identity, session_id};
 use super::record::{AuditEvent, EventKind, Record};
 use super::seal::{self, SealState};
+use super::ship::Background;
 use super::sinks::Sink;
 use super::{AUDIT_DIR, LOG_FILE};
 use crate::crypto::secret::Key32;
@@ -44,6 +45,8 @@ pub struct AuditLog {
     unshipped: Arc<AtomicBool>,
     /// Who a new audit key is sealed to (the organisation's escrow key).
     recipient: Option<PublicKey>,
+    /// The shipment running in the background, shared by clones.
+    background: Background,
 }
 
 struct Tail {
@@ -61,7 +64,13 @@ impl AuditLog {
             extra_sinks: Vec::new(),
             unshipped: Arc::new(AtomicBool::new(false)),
             recipient: None,
+            background: Background::default(),
         }
+    }
+
+    /// The background shipment of this handle and its clones.
+    pub(super) fn background(&self) -> &Background {
+        &self.background
     }
 
     /// Seals this device's audit key, when it enrols, to `recipient` (the
