@@ -27,6 +27,8 @@ fn coffer(vault: &Path) -> Command {
     ] {
         c.env_remove(v);
     }
+    // Records name the OS account from the user database, not $USER.
+    c.env_remove("USER").env_remove("LOGNAME");
     c.arg("--vault").arg(vault).stdin(Stdio::null());
     c
 }
@@ -182,10 +184,12 @@ fn folders_protected_while_the_watcher_runs_give_holds() {
         recs.iter()
             .all(|r| r["session"].as_str().is_some_and(|s| s.len() == 24))
     );
+    let user = recs[0]["user"].as_str().unwrap().to_owned();
     assert!(
-        recs.iter()
-            .all(|r| !r["user"].as_str().unwrap().starts_with("uid0"))
+        !user.is_empty() && user != "unknown" && !user.starts_with("uid0"),
+        "{user}"
     );
+    assert!(recs.iter().all(|r| r["user"] == user.as_str()));
 
     let now = jiff::Timestamp::now();
     let rep = incident(&vault, &share, now, &[]);

@@ -250,7 +250,7 @@ fn verdict(
 fn incident_limits() -> Vec<String> {
     [
         "This report rests on the records the laptop shipped. It cannot show what happened after the last shipped record: records ship on every write while the log store is reachable, and queue on the laptop while it is not.",
-        "Times are the laptop's own clock.",
+        "Times are the laptop's own clock, except where the collector's receipts or the copy's file time show when records arrived: a record that arrived after the loss counts as after it.",
         "Safe harbor also requires that the keys were not compromised. A passphrase written down, shared or phished, or a recovery key kept with the laptop, defeats it; no record can show that.",
         "While the vault is unlocked, files are readable to the user and to any malware in the session. An unlocked session before the loss could have copied files; this report cannot show that.",
         "A locked vault protects the files inside it. Copies outside protected folders, email attachments, application caches and swap are covered only by full-disk encryption.",
