@@ -26,10 +26,7 @@ fuzz_target!(|data: &[u8]| {
     let lost_at = jiff::Timestamp::from_second(1_800_000_000).expect("in range");
     let opts = IncidentOptions::default()
         .keys(keyed)
-        .arrivals(Arrivals {
-            receipts,
-            changed_at: None,
-        });
+        .arrivals(Arrivals::new(receipts, None));
     let rep = incident_report_with(&records, copy, "d", lost_at, &opts);
     let json = rep.render(ReportFormat::Json).expect("json");
     serde_json::from_slice::<serde_json::Value>(&json).expect("valid JSON");

@@ -370,3 +370,24 @@ fn a_lost_state_file_re_enrols_and_is_reported() {
     assert!(rep.broken.is_none(), "{rep:?}");
     assert_eq!(rep.re_enrolments, [(s.device.clone(), 4)]);
 }
+
+#[test]
+fn a_hostile_copy_claiming_huge_gaps_cannot_make_verification_slow() {
+    let s = setup(2);
+    let mut recs = values(&s.log());
+    // Tool: a record numbered far beyond the log, then more of them.
+    for i in 0..50u64 {
+        let mut r = recs[2].clone();
+        r.insert("seq".into(), ((1u64 << 40) + i * (1 << 30)).into());
+        recs.push(r);
+    }
+    let bytes = write_lines(&recs, None);
+    let t = std::time::Instant::now();
+    let rep = verify_seals(&bytes, None, &s.keys());
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        t.elapsed()
+    );
+    assert!(rep.broken.is_some() && !rep.authenticated());
+}

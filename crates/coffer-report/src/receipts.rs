@@ -161,26 +161,55 @@ pub struct Arrivals {
     pub receipts: Vec<Receipt>,
     /// When the copy last changed ([`copy_changed_at`]).
     pub changed_at: Option<Timestamp>,
+    index: std::sync::OnceLock<Vec<(u64, Timestamp)>>,
+}
+
+impl Arrivals {
+    /// The collector's evidence as given.
+    pub fn new(receipts: Vec<Receipt>, changed_at: Option<Timestamp>) -> Self {
+        Arrivals {
+            receipts,
+            changed_at,
+            index: Default::default(),
+        }
+    }
 }
 
 impl Arrivals {
     /// The collector's evidence for the copy at `copy`.
     pub fn for_copy(receipts_dir: &Path, copy: &Path) -> Result<Self> {
-        Ok(Arrivals {
-            receipts: load_receipts(receipts_dir, copy)?,
-            changed_at: copy_changed_at(copy),
-        })
+        Ok(Arrivals::new(
+            load_receipts(receipts_dir, copy)?,
+            copy_changed_at(copy),
+        ))
     }
 
     /// By when record `seq` had arrived: the first receipt that holds it,
     /// else the copy's change time. `None`: nothing shows it.
     pub fn arrived_by(&self, seq: u64) -> Option<Timestamp> {
-        self.receipts
+        self.index()
             .iter()
-            .filter(|r| r.seq >= seq)
-            .filter_map(|r| r.at.parse::<Timestamp>().ok())
-            .min()
+            .find(|(s, _)| *s >= seq)
+            .map(|(_, t)| *t)
             .or(self.changed_at)
+    }
+
+    /// For each receipt's record number, ascending, the earliest time any
+    /// receipt holding it was noted (a suffix minimum), so that
+    /// [`Arrivals::arrived_by`] is the first entry at or above a record.
+    fn index(&self) -> &[(u64, Timestamp)] {
+        self.index.get_or_init(|| {
+            let mut v: Vec<(u64, Timestamp)> = self
+                .receipts
+                .iter()
+                .filter_map(|r| Some((r.seq, r.at.parse::<Timestamp>().ok()?)))
+                .collect();
+            v.sort();
+            for i in (0..v.len().saturating_sub(1)).rev() {
+                v[i].1 = v[i].1.min(v[i + 1].1);
+            }
+            v
+        })
     }
 
     /// Whether record `seq` is shown to have arrived by `t`. A record
@@ -212,17 +241,19 @@ pub fn check_copy(bytes: &[u8], receipts: &[Receipt]) -> Option<(CopyChange, Rec
         .filter(|l| !l.is_empty())
         .collect();
     let first = lines.first().map(|l| line_hash(l));
-    let by_seq = |seq: u64| {
-        lines
-            .iter()
-            .find(|l| parse_record(l).is_some_and(|r| r.seq == seq))
-            .map(|l| line_hash(l))
-    };
+    // Each record's line hash, by sequence number (the first line of a
+    // number wins, as a verifier reads it).
+    let mut by_seq: std::collections::BTreeMap<u64, String> = Default::default();
+    for l in &lines {
+        if let Some(r) = parse_record(l) {
+            by_seq.entry(r.seq).or_insert_with(|| line_hash(l));
+        }
+    }
     for r in receipts {
         if first.as_deref() != Some(r.first.as_str()) {
             return Some((CopyChange::ReplacedWholesale, r.clone()));
         }
-        match by_seq(r.seq) {
+        match by_seq.get(&r.seq).cloned() {
             None => return Some((CopyChange::TailTruncated, r.clone())),
             Some(h) if h != r.hash => return Some((CopyChange::Rewritten, r.clone())),
             Some(_) => {}
@@ -261,10 +292,7 @@ mod tests {
         fs::write(&copy, format!("{}{}", line(1), line(2))).unwrap();
         let t2: Timestamp = "2026-03-02T10:00:00Z".parse().unwrap();
         note_arrivals(&log, &rec, t2).unwrap();
-        let a = Arrivals {
-            receipts: load_receipts(&rec, &copy).unwrap(),
-            changed_at: None,
-        };
+        let a = Arrivals::new(load_receipts(&rec, &copy).unwrap(), None);
         assert_eq!(a.receipts.len(), 2);
         assert_eq!(a.arrived_by(1), Some(t1));
         assert_eq!(a.arrived_by(2), Some(t2));

@@ -27,6 +27,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::Sha256;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::record::{EventKind, Record, parse_record};
 use crate::crypto::secret::Key32;
@@ -41,9 +42,10 @@ const RECORD: &[u8] = b"coffer/v1/audit-record\0";
 const CHECKPOINT: &[u8] = b"coffer/v1/audit-checkpoint\0";
 /// The member a sealed line ends with, before its 64 hex digits and `"}`.
 const MAC_MEMBER: &[u8] = b",\"mac\":\"";
-/// The most records a verifier ratchets over between two of one device's
-/// records: bounds the work a hostile copy can ask for.
-pub const MAX_RATCHET: u64 = 1 << 24;
+/// Ratchet steps a verifier takes beyond two per line of the log: an
+/// honest log needs at most one step per record (per device), so a hostile
+/// copy claiming huge gaps in `seq` cannot make verification take long.
+pub const RATCHET_SLACK: u64 = 1 << 16;
 
 fn hmac(key: &Key32, parts: &[&[u8]]) -> [u8; 32] {
     let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(key.expose()).expect("any key length");
@@ -108,13 +110,14 @@ impl SealState {
     /// Reads the state in `path`; `None` when there is none (or it is
     /// unreadable: the device then enrols again, which reports name).
     pub fn load(path: &Path, device: &str) -> Option<Self> {
-        let b = fsutil::read_bounded(path, 4096, "audit seal state").ok()?;
-        let f: StateFile = serde_json::from_slice(&b).ok()?;
-        let key = data_encoding::HEXLOWER.decode(f.key.as_bytes()).ok()?;
+        let b = Zeroizing::new(fsutil::read_bounded(path, 4096, "audit seal state").ok()?);
+        let mut f: StateFile = serde_json::from_slice(&b).ok()?;
+        let key = Zeroizing::new(data_encoding::HEXLOWER.decode(f.key.as_bytes()).ok());
+        f.key.zeroize();
         (f.device == device).then_some(())?;
         Some(SealState {
             seq: f.seq,
-            key: Key32::from_slice(&key)?,
+            key: Key32::from_slice(key.as_deref()?)?,
         })
     }
 
@@ -135,13 +138,13 @@ impl SealState {
 
     /// Writes the state durably, replacing (so erasing) the older key.
     pub fn save(&self, path: &Path, device: &str) -> Result<()> {
-        let f = StateFile {
+        let mut f = StateFile {
             device: device.into(),
             seq: self.seq,
-            key: zeroize::Zeroizing::new(data_encoding::HEXLOWER.encode(self.key.expose()))
-                .to_string(),
+            key: data_encoding::HEXLOWER.encode(self.key.expose()),
         };
-        let bytes = zeroize::Zeroizing::new(serde_json::to_vec(&f).expect("serializes"));
+        let bytes = Zeroizing::new(serde_json::to_vec(&f).expect("serializes"));
+        f.key.zeroize();
         fsutil::atomic_write(path, &bytes)
     }
 }
@@ -297,10 +300,12 @@ struct DeviceKey {
 }
 
 impl DeviceKey {
-    fn key_at(&mut self, seq: u64) -> Option<Key32> {
-        if seq < self.seq || seq - self.seq > MAX_RATCHET {
+    /// The key of record `seq`, spending ratchet steps from `budget`.
+    fn key_at(&mut self, seq: u64, budget: &mut u64) -> Option<Key32> {
+        if seq < self.seq || seq - self.seq > *budget {
             return None;
         }
+        *budget -= seq - self.seq;
         while self.seq < seq {
             self.key = ratchet(&self.key);
             self.seq += 1;
@@ -322,6 +327,8 @@ pub fn verify_seals(
     let mut other: Vec<u64> = Vec::new();
     let mut stripped: Vec<u64> = Vec::new();
     let mut total_after_first = 0u64;
+    let lines = bytes.split(|b| *b == b'\n').count() as u64;
+    let mut budget = lines.saturating_mul(2).saturating_add(RATCHET_SLACK);
     for line in bytes.split(|b| *b == b'\n') {
         let Some(r) = parse_record(line) else {
             continue;
@@ -355,7 +362,7 @@ pub fn verify_seals(
             rep.unverifiable += 1;
             continue;
         };
-        let ok = dk.key_at(r.seq).is_some_and(|k| {
+        let ok = dk.key_at(r.seq, &mut budget).is_some_and(|k| {
             crate::crypto::primitives::ct_eq(record_mac(&k, &unsealed).as_bytes(), mac.as_bytes())
         });
         if ok {
@@ -370,7 +377,7 @@ pub fn verify_seals(
                         seq: k.seq,
                         key: k.key.clone(),
                     };
-                    probe.key_at(r.seq).is_some_and(|k| {
+                    probe.key_at(r.seq, &mut budget).is_some_and(|k| {
                         crate::crypto::primitives::ct_eq(
                             record_mac(&k, &unsealed).as_bytes(),
                             mac.as_bytes(),
@@ -403,7 +410,7 @@ pub fn verify_seals(
         let verified = last_device
             .and_then(|d| devices.get_mut(&d))
             .and_then(|k| k.as_mut())
-            .and_then(|k| k.key_at(cp.seq));
+            .and_then(|k| k.key_at(cp.seq, &mut budget));
         let ok = match (&cp.mac, verified) {
             (Some(m), Some(k)) => crate::crypto::primitives::ct_eq(
                 checkpoint_mac(&k, cp.seq, &cp.hash).as_bytes(),

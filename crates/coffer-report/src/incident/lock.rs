@@ -181,7 +181,7 @@ pub(crate) fn lock_state(
                 lock_reason_text(d_str(l, "reason").unwrap_or("?"))
             );
             let mut proof = vec![l.seq];
-            if let Some(o) = last_open {
+            if let Some(o) = last_open.filter(|o| o.seq < l.seq) {
                 let _ = write!(answer, " Before that the vault was {}.", opening_text(o));
                 proof.push(o.seq);
             }
