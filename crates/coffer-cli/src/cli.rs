@@ -287,28 +287,18 @@ pub enum AuditCmd {
     Export(ExportArgs),
     /// The lost-laptop incident report, from the shipped records alone
     /// (run it on the auditor's machine; the laptop is not needed).
-    Incident {
-        /// The device id (from `coffer audit fleet` or the copy's file name).
-        #[arg(long)]
-        device: String,
-        /// When the laptop was lost (RFC 3339).
-        #[arg(long, value_name = "TIME")]
-        lost_at: String,
-        /// The audit sink folder holding the shipped copies.
+    Incident(IncidentArgs),
+    /// The collector's step: note which records each shipped copy in a
+    /// sink folder holds now, by the collector's clock (run it on the
+    /// collector, on a timer, as an account the laptops cannot act as).
+    Receive {
+        /// The sink folder holding the shipped copies.
         #[arg(long, value_name = "DIR")]
         log: PathBuf,
-        /// json, html or pdf.
-        #[arg(
-            long,
-            value_enum,
-            ignore_case = true,
-            hide_possible_values = true,
-            default_value = "html"
-        )]
-        format: IncidentFormat,
-        /// Where to write it (default: standard output; required for pdf).
-        #[arg(long, short, value_name = "FILE")]
-        out: Option<PathBuf>,
+        /// Where the receipts go (default: DIR/receipts). Only the
+        /// collector may write there.
+        #[arg(long, value_name = "DIR")]
+        receipts: Option<PathBuf>,
     },
     /// Summarise every device in an audit sink folder: compliant or not
     /// and why, last seen (for IT; needs no vault).
@@ -328,6 +318,49 @@ pub enum AuditCmd {
         #[command(subcommand)]
         action: SinkCmd,
     },
+}
+
+// No doc comment here: the variant's (`AuditCmd::Incident`) is the help.
+#[derive(Args)]
+pub struct IncidentArgs {
+    /// The device id (from `coffer audit fleet` or the copy's file name).
+    #[arg(long)]
+    pub device: String,
+    /// When the laptop was lost (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub lost_at: String,
+    /// The audit sink folder holding the shipped copies.
+    #[arg(long, value_name = "DIR")]
+    pub log: PathBuf,
+    /// The longest stretch before the loss that may go without any
+    /// record (a running Coffer writes a status record hourly); a longer
+    /// one makes the verdict "cannot be established".
+    #[arg(long, value_name = "HOURS", default_value_t = 3)]
+    pub max_gap_hours: u32,
+    /// The organisation's escrow key file (from `coffer escrow keygen`):
+    /// opens each device's audit key to verify its records' seals.
+    #[arg(long, value_name = "FILE")]
+    pub escrow_key: Option<PathBuf>,
+    /// The collector's receipts (from `coffer audit receive`; default:
+    /// the sink folder's receipts/ when there is one).
+    #[arg(long, value_name = "DIR")]
+    pub receipts: Option<PathBuf>,
+    /// Records not shown to be the device's own (no seal, no key) make the
+    /// verdict "cannot be established" instead of a caveat.
+    #[arg(long)]
+    pub require_authenticated: bool,
+    /// json, html or pdf.
+    #[arg(
+        long,
+        value_enum,
+        ignore_case = true,
+        hide_possible_values = true,
+        default_value = "html"
+    )]
+    pub format: IncidentFormat,
+    /// Where to write it (default: standard output; required for pdf).
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 // No doc comment here: the variant's (`AuditCmd::Export`) is the help.

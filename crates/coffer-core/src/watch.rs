@@ -243,6 +243,7 @@ impl State {
         }
         self.folders = folders;
         let mut found = 0;
+        let mut files = Vec::new();
         for f in self.folders.clone() {
             if self.watched.contains(&f.path) {
                 continue;
@@ -260,15 +261,19 @@ impl State {
                     continue;
                 }
             }
-            found += self.scan(&f.path);
+            found += self.scan(&f.path, &mut files);
         }
         if found > 0 {
-            let _ = self
-                .vault
-                .audit()
-                .append(&[crate::audit::AuditEvent::PlaintextFound {
-                    count: found as u64,
-                }]);
+            // One record per 8,192 files keeps each line far below the
+            // record size limit (an identity is 35 bytes of JSON).
+            let events: Vec<_> = files
+                .chunks(8192)
+                .map(|c| crate::audit::AuditEvent::PlaintextFound {
+                    count: c.len() as u64,
+                    files: c.to_vec(),
+                })
+                .collect();
+            let _ = self.vault.audit().append(&events);
         }
         let _ = self.vault.record_status();
         self.emit(WatchEvent::Ready {
@@ -298,7 +303,9 @@ impl State {
 
     /// Queues every file under `dir`, temporary ones that must wait
     /// included; returns how many.
-    fn scan(&mut self, dir: &Path) -> usize {
+    /// Queues the plaintext under `dir`, adding each file's audit identity
+    /// to `files` (a report matches them against their encryption).
+    fn scan(&mut self, dir: &Path, files: &mut Vec<String>) -> usize {
         let Ok(c) = self.vault.collect(dir, "x") else {
             return 0;
         };
@@ -315,6 +322,12 @@ impl State {
             .chain(waiting)
             .cloned()
             .collect();
+        let vault = &self.vault.audit().identity().vault;
+        files.extend(found.iter().map(|p| {
+            std::fs::symlink_metadata(p)
+                .map(|m| crate::audit::file_identity_of(vault, &m))
+                .unwrap_or_default()
+        }));
         for p in &found {
             self.pending.entry(p.clone()).or_insert(Candidate {
                 due: now,
@@ -416,7 +429,7 @@ impl State {
         }
         match std::fs::symlink_metadata(p) {
             Ok(m) if m.is_dir() => {
-                self.scan(p);
+                self.scan(p, &mut Vec::new());
             }
             Ok(_) => self.touch(p, false),
             Err(_) => {}
@@ -480,7 +493,7 @@ impl State {
     /// (files already pending keep their place; the quiet period applies).
     fn rescan_all(&mut self) {
         for f in self.folders.clone() {
-            self.scan(&f.path);
+            self.scan(&f.path, &mut Vec::new());
         }
     }
 

@@ -80,3 +80,52 @@ fn what_a_handle_wrote_is_shipped_when_it_is_dropped() {
     let last = parse_records(&shipped).pop().unwrap();
     assert_eq!(last.event, "lock");
 }
+
+/// Adds 1,000 small files (two batches) to a fresh vault at `dir`; how long
+/// `Vault::add` took, and how long dropping the handle then took.
+fn add_1000(
+    dir: &std::path::Path,
+    files: &std::path::Path,
+    sinks: &[Sink],
+) -> (Duration, Duration) {
+    use coffer_core::vault::{AddOptions, AddSource};
+    drop(new_vault(dir));
+    sink::save(dir, sinks).unwrap();
+    let sources: Vec<AddSource> = (0..1000)
+        .map(|i| AddSource::for_file(&files.join(format!("f{i:04}")), &format!("f{i:04}")).unwrap())
+        .collect();
+    let v = Vault::open(dir).unwrap();
+    let t = std::time::Instant::now();
+    let out = v.add(&sources, AddOptions::default(), &|_| {}).unwrap();
+    let took = t.elapsed();
+    assert_eq!(out.len(), 1000);
+    let t = std::time::Instant::now();
+    drop(v);
+    (took, t.elapsed())
+}
+
+#[test]
+fn adding_1000_files_with_a_syslog_host_that_never_answers_takes_no_longer_than_with_no_sink() {
+    let d = tempfile::tempdir().unwrap();
+    let files = d.path().join("files");
+    fs::create_dir(&files).unwrap();
+    for i in 0..1000 {
+        fs::write(files.join(format!("f{i:04}")), format!("record {i}")).unwrap();
+    }
+    // Accepts (the kernel completes the handshake) and never reads or
+    // answers: each shipment waits out its timeout (3 s).
+    let host = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("tcp://{}", host.local_addr().unwrap());
+    let (none, _) = add_1000(&d.path().join("a"), &files, &[]);
+    let (dead, dropping) = add_1000(&d.path().join("b"), &files, &[Sink::Syslog { url }]);
+    eprintln!("no sink: {none:?}; dead syslog host: {dead:?} (then {dropping:?} to drop)");
+    // Generous, yet below the 6 s two batches would wait if each shipped
+    // inline: the batches never wait on the sink; only noise separates them.
+    assert!(
+        dead <= none * 3 / 2 + Duration::from_secs(2),
+        "a dead sink slowed adding: {dead:?} against {none:?}"
+    );
+    // What is left ships when the handle goes, within one timeout or two.
+    assert!(dropping < Duration::from_secs(10), "{dropping:?}");
+    drop(host);
+}

@@ -54,6 +54,7 @@
 pub mod access;
 pub mod fleet;
 pub mod incident;
+pub mod receipts;
 pub mod records;
 pub mod render;
 mod text;
@@ -64,7 +65,8 @@ pub use access::{
     access_report,
 };
 pub use incident::{
-    Assessment, Finding, IncidentFacts, IncidentReport, KdfParams, Verdict, incident_report,
+    Assessment, DEFAULT_MAX_GAP_SECS, Finding, IncidentFacts, IncidentOptions, IncidentReport,
+    KdfParams, Verdict, incident_report, incident_report_with,
 };
 pub use records::{ChainStatus, ShippedCopy, load_shipped, load_shipped_copies, parse_records};
 pub use render::{ReportFormat, fleet_html};

@@ -119,6 +119,7 @@ fn kind_label(kind: EventKind) -> &'static str {
         EventKind::PolicyApplied => "Policy applied",
         EventKind::Status => "Status",
         EventKind::LogRepaired => "Log repaired",
+        EventKind::AuditKey => "Device audit key enrolled",
         // The enum is non-exhaustive: a kind added to the core before it
         // gets a label here still reads as its name.
         other => other.as_str(),
@@ -232,6 +233,13 @@ pub(crate) fn detail_summary(r: &Record) -> String {
             "{} bytes of a line torn by a crash",
             d_u64(r, "torn_bytes").unwrap_or(0)
         ),
+        Some(EventKind::AuditKey) => {
+            if r.detail.get("sealed").is_some_and(Value::is_string) {
+                "key sealed to the organisation escrow key".to_owned()
+            } else {
+                "key not sealed to any auditor (no organisation escrow key)".to_owned()
+            }
+        }
         Some(EventKind::Status) => {
             let st = r.status().unwrap_or_default();
             let mut parts = Vec::new();

@@ -5,7 +5,9 @@ use std::path::Path;
 use coffer_core::{audit, sink};
 use serde_json::json;
 
-use crate::cli::{AuditCmd, ExportArgs, ExportFormat, FleetFormat, IncidentFormat, SinkCmd};
+use crate::cli::{
+    AuditCmd, ExportArgs, ExportFormat, FleetFormat, IncidentArgs, IncidentFormat, SinkCmd,
+};
 use crate::ctx::Ctx;
 use crate::exit::{self, Failure};
 use crate::userfile::{read_file, write_output};
@@ -15,13 +17,8 @@ pub fn audit(ctx: &Ctx, action: AuditCmd) -> Result<(), Failure> {
     match action {
         AuditCmd::Verify { log } => verify(ctx, log.as_deref()),
         AuditCmd::Export(args) => export(ctx, args),
-        AuditCmd::Incident {
-            device,
-            lost_at,
-            log,
-            format,
-            out,
-        } => incident(ctx, &device, &lost_at, &log, format, out.as_deref()),
+        AuditCmd::Incident(args) => incident(ctx, args),
+        AuditCmd::Receive { log, receipts } => receive(ctx, &log, receipts.as_deref()),
         AuditCmd::Fleet { log, format, out } => fleet(ctx, &log, format, out.as_deref()),
         AuditCmd::Ship => ship(ctx),
         AuditCmd::Sink { action } => sinks(ctx, action),
@@ -148,24 +145,35 @@ fn export(ctx: &Ctx, args: ExportArgs) -> Result<(), Failure> {
 }
 
 /// `audit incident`: the lost-laptop report, from shipped copies alone.
-fn incident(
-    ctx: &Ctx,
-    device: &str,
-    lost_at: &str,
-    log: &Path,
-    format: IncidentFormat,
-    out: Option<&Path>,
-) -> Result<(), Failure> {
+fn incident(ctx: &Ctx, a: IncidentArgs) -> Result<(), Failure> {
     use coffer_report as report;
-    let lost_at = parse_time(Some(lost_at))?.expect("given");
-    let fmt = match format {
+    use coffer_report::receipts::{Arrivals, default_receipts_dir};
+    let lost_at = parse_time(Some(&a.lost_at))?.expect("given");
+    let fmt = match a.format {
         IncidentFormat::Json => report::ReportFormat::Json,
         IncidentFormat::Html => report::ReportFormat::Html,
         IncidentFormat::Pdf => report::ReportFormat::Pdf,
     };
-    let (records, raw) = report::load_shipped(log, device)?;
-    let rep = report::incident_report(&records, &raw, device, lost_at);
+    let copies = report::load_shipped_copies(&a.log, &a.device)?;
+    let (records, raw) = report::load_shipped(&a.log, &a.device)?;
+    let mut opts = report::IncidentOptions::default()
+        .max_gap_secs(i64::from(a.max_gap_hours) * 3600)
+        .require_authenticated(a.require_authenticated);
+    if let Some(path) = &a.escrow_key {
+        opts = opts.keys(audit::AuditKeys::escrow(escrow_private_key(path)?));
+    }
+    // The collector's evidence of arrival: its receipts, and the copy's
+    // change time, which the laptop does not set.
+    let receipts = a
+        .receipts
+        .clone()
+        .unwrap_or_else(|| default_receipts_dir(&a.log));
+    if let Some(copy) = copies.first() {
+        opts = opts.arrivals(Arrivals::for_copy(&receipts, &copy.path)?);
+    }
+    let rep = report::incident_report_with(&records, &raw, &a.device, lost_at, &opts);
     let body = rep.render(fmt)?;
+    let out = a.out.as_deref();
     write_output(out, &body, fmt == report::ReportFormat::Pdf)?;
     if out.is_some() {
         ctx.say(
@@ -173,6 +181,37 @@ fn incident(
             json!({"verdict": rep.verdict, "out": out}),
         );
     }
+    Ok(())
+}
+
+/// The organisation's escrow private key, from a file `escrow keygen` wrote.
+fn escrow_private_key(path: &Path) -> Result<coffer_core::wrap::PrivateKey, Failure> {
+    use coffer_core::escrow_key;
+    let bytes = read_file(path, "reading the escrow key file")?;
+    let text = String::from_utf8_lossy(&bytes);
+    let line = escrow_key::find_private(&text).ok_or_else(|| {
+        Failure::usage(
+            "that file holds no Coffer escrow private key",
+            Some("use the file written by `coffer escrow keygen`"),
+        )
+    })?;
+    escrow_key::parse_private(line)
+        .map_err(|_| Failure::usage("the escrow key file is damaged", None))
+}
+
+/// `audit receive`: the collector notes what each copy holds now.
+fn receive(ctx: &Ctx, log: &Path, receipts: Option<&Path>) -> Result<(), Failure> {
+    use coffer_report::receipts::{default_receipts_dir, note_arrivals};
+    let dir = receipts.map_or_else(|| default_receipts_dir(log), Path::to_path_buf);
+    let noted = note_arrivals(log, &dir, jiff::Timestamp::now())?;
+    ctx.say(
+        format!(
+            "Noted {} changed cop(ies) in {}.",
+            noted.len(),
+            dir.display()
+        ),
+        json!({"noted": noted, "receipts": dir}),
+    );
     Ok(())
 }
 

@@ -24,6 +24,10 @@ pub struct Checkpoint {
     pub seq: u64,
     /// Its line hash.
     pub hash: String,
+    /// Its seal ([`super::seal::checkpoint_mac`]), under the key of record
+    /// `seq`; absent for an unsealed log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
 }
 
 /// What chain verification found.

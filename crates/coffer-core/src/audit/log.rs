@@ -17,10 +17,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde_json::Map;
 
 use super::chain::{ChainReport, Checkpoint, GENESIS, line_hash, verify_chain};
-use super::identity::Identity;
+use super::identity::{Identity, session_id};
 use super::record::{AuditEvent, EventKind, Record};
+use super::seal::{self, SealState};
+use super::ship::Background;
 use super::sinks::Sink;
 use super::{AUDIT_DIR, LOG_FILE};
+use crate::crypto::secret::Key32;
+use crate::crypto::wrap::PublicKey;
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 
@@ -39,6 +43,10 @@ pub struct AuditLog {
     /// Whether this handle (or a clone) appended records not yet offered
     /// to the sinks; shared so a lock guard holding a clone sees it.
     unshipped: Arc<AtomicBool>,
+    /// Who a new audit key is sealed to (the organisation's escrow key).
+    recipient: Option<PublicKey>,
+    /// The shipment running in the background, shared by clones.
+    background: Background,
 }
 
 struct Tail {
@@ -55,7 +63,22 @@ impl AuditLog {
             id,
             extra_sinks: Vec::new(),
             unshipped: Arc::new(AtomicBool::new(false)),
+            recipient: None,
+            background: Background::default(),
         }
+    }
+
+    /// The background shipment of this handle and its clones.
+    pub(super) fn background(&self) -> &Background {
+        &self.background
+    }
+
+    /// Seals this device's audit key, when it enrols, to `recipient` (the
+    /// organisation's escrow public key), so an auditor can verify its
+    /// records ([`super::seal`]).
+    pub fn with_key_recipient(mut self, recipient: Option<PublicKey>) -> Self {
+        self.recipient = recipient;
+        self
     }
 
     /// Also ships to `sinks` (the organisation's, which apply whatever the
@@ -101,40 +124,81 @@ impl AuditLog {
             .ctx("opening the audit log")?;
         f.lock().ctx("locking the audit log")?;
         let tail = read_tail(&mut f)?;
+        let state_path = self.dir.join(seal::state_file_name(&self.id.device));
+        // The key of the next record; none (or one ahead of the log, which
+        // was cut back) means this device enrols a new one first.
+        let mut state = SealState::load(&state_path, &self.id.device)
+            .and_then(|mut s| s.advance_to(tail.seq + 1).ok().map(|()| s));
         let mut out = Vec::new();
         let mut seq = tail.seq;
         let mut prev = tail.hash.clone();
-        let mut push =
-            |event: EventKind, detail: Map<String, serde_json::Value>, out: &mut Vec<u8>| {
-                seq += 1;
-                let r = Record {
-                    seq,
-                    ts: jiff::Timestamp::now().to_string(),
-                    vault: self.id.vault.clone(),
-                    device: self.id.device.clone(),
-                    host: self.id.host.clone(),
-                    user: self.id.user.clone(),
-                    event: event.as_str().into(),
-                    detail,
-                    prev: prev.clone(),
-                };
-                let line = serde_json::to_vec(&r).expect("records serialize");
-                prev = line_hash(&line);
-                out.extend_from_slice(&line);
-                out.push(b'\n');
+        let mut last_key = None;
+        let mut push = |event: EventKind,
+                        detail: Map<String, serde_json::Value>,
+                        state: &mut Option<SealState>,
+                        out: &mut Vec<u8>| {
+            seq += 1;
+            let mut r = Record {
+                seq,
+                ts: jiff::Timestamp::now().to_string(),
+                vault: self.id.vault.clone(),
+                device: self.id.device.clone(),
+                host: self.id.host.clone(),
+                user: self.id.user.clone(),
+                session: Some(session_id().to_owned()),
+                event: event.as_str().into(),
+                detail,
+                prev: prev.clone(),
+                mac: None,
             };
+            if let Some(st) = state.as_mut() {
+                st.advance_to(seq).expect("the state only moves forward");
+                let unsealed = serde_json::to_vec(&r).expect("records serialize");
+                r.mac = Some(seal::record_mac(&st.key, &unsealed));
+                last_key = Some(st.key.clone());
+            }
+            let line = serde_json::to_vec(&r).expect("records serialize");
+            prev = line_hash(&line);
+            out.extend_from_slice(&line);
+            out.push(b'\n');
+        };
         if tail.torn > 0 {
+            // Right after the torn line, as the chain's rule wants; unsealed
+            // when this device has yet to enrol.
             out.push(b'\n');
             let mut d = Map::new();
             d.insert("torn_bytes".into(), tail.torn.into());
-            push(EventKind::LogRepaired, d, &mut out);
+            push(EventKind::LogRepaired, d, &mut state, &mut out);
+        }
+        if state.is_none() {
+            let at = tail.seq + 1 + u64::from(tail.torn > 0);
+            let key = Key32::random();
+            let detail = seal::enrolment_detail(
+                &key,
+                self.recipient.as_ref(),
+                &self.id.vault,
+                &self.id.device,
+                at,
+            );
+            state = Some(SealState { seq: at, key });
+            push(EventKind::AuditKey, detail, &mut state, &mut out);
         }
         for e in events {
-            push(e.kind(), e.detail(), &mut out);
+            push(e.kind(), e.detail(), &mut state, &mut out);
         }
         f.write_all(&out).ctx("writing the audit log")?;
         f.sync_data().ctx("syncing the audit log")?;
-        let head = Checkpoint { seq, hash: prev };
+        let mac = last_key.map(|k| seal::checkpoint_mac(&k, seq, &prev));
+        if let Some(st) = state.as_mut() {
+            // Only the next record's key stays on the device.
+            st.advance_to(seq + 1)?;
+            st.save(&state_path, &self.id.device)?;
+        }
+        let head = Checkpoint {
+            seq,
+            hash: prev,
+            mac,
+        };
         fsutil::atomic_write(
             &self.dir.join(HEAD_FILE),
             &serde_json::to_vec(&head).expect("serializes"),
@@ -265,7 +329,8 @@ mod tests {
         let cp = l.checkpoint().unwrap();
         let good = lines(&l);
         assert!(verify_chain(&join(&good), Some(&cp)).ok());
-        assert_eq!(verify_chain(&join(&good), Some(&cp)).verified, 6);
+        // The six records and the device's enrolment before them.
+        assert_eq!(verify_chain(&join(&good), Some(&cp)).verified, 7);
 
         let mut deleted = good.clone();
         deleted.remove(2);
@@ -311,7 +376,8 @@ mod tests {
         assert!(rep.ok(), "{rep:?}");
         assert_eq!(rep.repaired_tears, 1);
         let recs = parse_records(&fs::read(l.path()).unwrap());
-        assert_eq!(recs[2].event, "log_repaired");
-        assert_eq!(recs.last().unwrap().seq, 4);
+        // The device's enrolment, two records, the repair, the record.
+        assert_eq!(recs[3].event, "log_repaired");
+        assert_eq!(recs.last().unwrap().seq, 5);
     }
 }

@@ -27,8 +27,12 @@ pub struct Record {
     pub device: String,
     /// Host name.
     pub host: String,
-    /// OS user.
+    /// OS user, from the system's user database.
     pub user: String,
+    /// The writing process's audit session ([`super::session_id`]):
+    /// absent in records of older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
     /// What happened: an [`EventKind`] name. Kept as written, so a record
     /// from a newer version with an event this one does not know still
     /// parses and verifies (see [`Record::kind`]).
@@ -38,6 +42,11 @@ pub struct Record {
     pub detail: Map<String, Value>,
     /// SHA-256 (hex) of the previous line, or [`super::GENESIS`].
     pub prev: String,
+    /// The record's seal ([`super::seal`]): HMAC-SHA256 (hex) under the
+    /// writing device's ratcheted key, over the line without this member,
+    /// which is always last. Absent in records of older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
 }
 
 impl Record {
@@ -146,11 +155,13 @@ pub enum EventKind {
     /// Someone who unlocked accepted the vault as it is (`coffer repair
     /// --accept-as-is`), with the problems it had.
     IntegrityAccepted,
+    /// A device enrolled its audit key (written by the log itself).
+    AuditKey,
 }
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 24] = [
+    pub const ALL: [EventKind; 25] = [
         EventKind::VaultCreated,
         EventKind::Unlock,
         EventKind::UnlockFailed,
@@ -175,6 +186,7 @@ impl EventKind {
         EventKind::LogRepaired,
         EventKind::ManifestUpdated,
         EventKind::IntegrityAccepted,
+        EventKind::AuditKey,
     ];
 
     /// The name written in the `event` field.
@@ -204,6 +216,7 @@ impl EventKind {
             EventKind::LogRepaired => "log_repaired",
             EventKind::ManifestUpdated => "manifest_updated",
             EventKind::IntegrityAccepted => "integrity_accepted",
+            EventKind::AuditKey => "audit_key",
         }
     }
 
@@ -271,6 +284,9 @@ pub enum AuditEvent {
         ids: Vec<String>,
         /// Who added them: "cli", "watcher", "app".
         by: String,
+        /// The file identity ([`super::file_identity`]) of each file
+        /// encrypted, as it was when read, aligned with `ids`.
+        files: Vec<String>,
     },
     /// A file was decrypted for viewing.
     FileOpened {
@@ -295,6 +311,8 @@ pub enum AuditEvent {
     PlaintextFound {
         /// How many files.
         count: u64,
+        /// The file identity ([`super::file_identity`]) of each file found.
+        files: Vec<String>,
     },
     /// A key rotation started.
     RotationStarted {
@@ -422,14 +440,24 @@ impl AuditEvent {
             | AuditEvent::UnlockFailed { method }
             | AuditEvent::Recovered { method } => json!({ "method": method }),
             AuditEvent::Locked { reason } => json!({ "reason": reason }),
-            AuditEvent::FilesAdded { ids, by } => json!({ "ids": ids, "by": by }),
+            AuditEvent::FilesAdded { ids, by, files } if files.is_empty() => {
+                json!({ "ids": ids, "by": by })
+            }
+            AuditEvent::FilesAdded { ids, by, files } => {
+                json!({ "ids": ids, "by": by, "files": files })
+            }
             AuditEvent::FileOpened { id } | AuditEvent::FileExtracted { id } => {
                 json!({ "ids": [id] })
             }
             AuditEvent::FilesRemoved { ids }
             | AuditEvent::IntegrityFailure { ids }
             | AuditEvent::ObjectsQuarantined { ids } => json!({ "ids": ids }),
-            AuditEvent::PlaintextFound { count } => json!({ "count": count }),
+            AuditEvent::PlaintextFound { count, files } if files.is_empty() => {
+                json!({ "count": count })
+            }
+            AuditEvent::PlaintextFound { count, files } => {
+                json!({ "count": count, "files": files })
+            }
             AuditEvent::VaultIntegrity { problem, ids } => {
                 json!({ "problem": problem, "ids": ids })
             }
@@ -499,6 +527,7 @@ mod tests {
                 AuditEvent::FilesAdded {
                     ids: vec![],
                     by: "cli".into(),
+                    files: vec![],
                 },
                 "file_added",
             ),
@@ -510,7 +539,13 @@ mod tests {
             (AuditEvent::FilesRemoved { ids: vec![] }, "file_removed"),
             (AuditEvent::FolderProtected, "protect"),
             (AuditEvent::FolderUnprotected, "unprotect"),
-            (AuditEvent::PlaintextFound { count: 1 }, "plaintext_found"),
+            (
+                AuditEvent::PlaintextFound {
+                    count: 1,
+                    files: vec![],
+                },
+                "plaintext_found",
+            ),
             (
                 AuditEvent::RotationStarted {
                     kind: "rewrap".into(),
@@ -568,6 +603,25 @@ mod tests {
             serde_json::to_string(&AuditEvent::FileOpened { id: "ab".into() }.detail()).unwrap(),
             r#"{"ids":["ab"]}"#
         );
+        let d = AuditEvent::FilesAdded {
+            ids: vec!["a".into()],
+            by: "watcher".into(),
+            files: vec!["f".into()],
+        }
+        .detail();
+        assert_eq!(
+            serde_json::to_string(&d).unwrap(),
+            r#"{"by":"watcher","files":["f"],"ids":["a"]}"#
+        );
+        let d = AuditEvent::PlaintextFound {
+            count: 1,
+            files: vec!["f".into()],
+        }
+        .detail();
+        assert_eq!(
+            serde_json::to_string(&d).unwrap(),
+            r#"{"count":1,"files":["f"]}"#
+        );
     }
 
     #[test]
@@ -579,9 +633,11 @@ mod tests {
             device: "d".into(),
             host: "h".into(),
             user: "u".into(),
+            session: None,
             event: "lock".into(),
             detail: Map::new(),
             prev: super::super::GENESIS.into(),
+            mac: None,
         };
         let line = serde_json::to_vec(&r).unwrap();
         let mut bytes = line.clone();

@@ -11,7 +11,9 @@
 //! recognisable. Shipping waits on the network (seconds, for a syslog host
 //! that does not answer), so it is never done while the vault's writer
 //! lock is held: appends only mark the log as unshipped, and the holder
-//! ships once it has let go ([`ShipOnRelease`], [`AuditLog::ship_pending`]).
+//! ships once it has let go ([`ShipOnRelease`], on a thread of its own so
+//! that an operation's next batch never waits on a sink that is down), and
+//! whatever is left when a handle is dropped ([`AuditLog::ship_pending`]).
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
@@ -62,12 +64,54 @@ impl AuditLog {
         ship_all(self)
     }
 
-    /// Ships if this handle appended since it last shipped. Never fails:
+    /// Ships if this handle appended since it last shipped, after any
+    /// shipment already running in the background has ended. Never fails:
     /// unshipped records stay queued in the log and go with the next
     /// shipment or `coffer audit ship`. Call it holding no lock.
     pub fn ship_pending(&self) {
+        self.background().wait();
         if self.take_unshipped() {
             let _ = ship_all(self);
+        }
+    }
+
+    /// Ships what this handle appended on a thread of its own, so the
+    /// caller (an operation that just released the writer lock, with more
+    /// batches to go) never waits on the network. One shipment at a time
+    /// per log handle: a request while one runs makes it go round again.
+    pub fn ship_in_background(&self) {
+        if !self.take_unshipped() {
+            return;
+        }
+        let bg = self.background();
+        let mut st = bg.lock();
+        if st.running {
+            st.again = true;
+            return;
+        }
+        st.running = true;
+        let log = self.clone();
+        let bg2 = bg.clone();
+        let spawned = std::thread::Builder::new()
+            .name("coffer-audit-ship".into())
+            .spawn(move || {
+                loop {
+                    let _ = ship_all(&log);
+                    let mut st = bg2.lock();
+                    if !std::mem::take(&mut st.again) {
+                        st.running = false;
+                        break;
+                    }
+                }
+            });
+        match spawned {
+            Ok(h) => st.handle = Some(h),
+            Err(_) => {
+                // No thread to be had: ship here rather than not at all.
+                st.running = false;
+                drop(st);
+                let _ = ship_all(self);
+            }
         }
     }
 
@@ -92,7 +136,40 @@ pub struct ShipOnRelease<L> {
 impl<L> Drop for ShipOnRelease<L> {
     fn drop(&mut self) {
         drop(self.lock.take());
-        self.log.ship_pending();
+        self.log.ship_in_background();
+    }
+}
+
+/// The background shipment of a log handle and its clones.
+#[derive(Debug, Default)]
+pub(super) struct BgState {
+    running: bool,
+    again: bool,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Shared between a log handle's clones.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Background(std::sync::Arc<std::sync::Mutex<BgState>>);
+
+impl Background {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BgState> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Waits for the running shipment (and its rounds) to end.
+    pub(super) fn wait(&self) {
+        loop {
+            let h = self.lock().handle.take();
+            match h {
+                Some(h) => {
+                    let _ = h.join();
+                }
+                None => return,
+            }
+        }
     }
 }
 
@@ -404,7 +481,8 @@ mod tests {
         let bytes = fs::read(copy_of(&share, &log)).unwrap();
         let rep = verify_chain(&bytes, log.checkpoint().as_ref());
         assert!(rep.ok(), "{rep:?}");
-        assert_eq!(rep.verified, 3);
+        // Three records and the device's enrolment.
+        assert_eq!(rep.verified, 4);
         assert_eq!(
             fs::read(log.path()).unwrap(),
             bytes,
@@ -446,6 +524,8 @@ mod tests {
         assert!(!copy_of(&share, &log).exists());
         drop(guard);
         assert!(lock.try_lock().is_ok());
+        // Shipped on a thread of its own: wait for it.
+        log.background().wait();
         for s in [&share, &org] {
             assert_eq!(
                 fs::read(copy_of(s, &log)).unwrap(),

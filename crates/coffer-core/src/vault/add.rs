@@ -239,11 +239,19 @@ impl Vault {
                 })
                 .collect();
             let mut pending = Vec::new();
+            // Each added file's identity, for the audit record (a report
+            // matches plaintext the watcher found against it).
+            let mut identities = vec![None; end - start];
             for (i, r) in batch {
                 match r {
-                    Ok(p) => pending.push(p),
+                    Ok(p) => {
+                        identities[i - start] = Some(p.fingerprint);
+                        pending.push(p)
+                    }
                     Err(o) => {
                         if let AddOutcome::Added { id, .. } = &o {
+                            identities[i - start] =
+                                journal.iter().find(|r| r.id == *id).map(|r| r.fingerprint);
                             journal.retain(|r| r.id != *id);
                         }
                         outcomes[i] = Some(o);
@@ -268,17 +276,22 @@ impl Vault {
                 }
                 done.bytes += p.size;
             }
-            let ids: Vec<String> = outcomes[start..end]
+            let (ids, files): (Vec<String>, Vec<String>) = outcomes[start..end]
                 .iter()
-                .filter_map(|o| match o {
-                    Some(AddOutcome::Added { id, .. }) => Some(id.to_hex()),
+                .zip(&identities)
+                .filter_map(|(o, fp)| match o {
+                    Some(AddOutcome::Added { id, .. }) => Some((
+                        id.to_hex(),
+                        fp.map(|f| self.file_identity(&f)).unwrap_or_default(),
+                    )),
                     _ => None,
                 })
-                .collect();
+                .unzip();
             if !ids.is_empty() {
                 self.audit.append(&[AuditEvent::FilesAdded {
                     ids,
                     by: opts.by.as_str().into(),
+                    files,
                 }])?;
             }
             done.files += (end - start) as u64;
@@ -299,6 +312,15 @@ impl Vault {
             .into_iter()
             .map(|o| o.expect("every source has an outcome"))
             .collect())
+    }
+
+    /// The audit trail's identity of a file read as `f`.
+    fn file_identity(&self, f: &Fingerprint) -> String {
+        #[cfg(unix)]
+        let (dev, ino) = (f.dev, f.ino);
+        #[cfg(not(unix))]
+        let (dev, ino) = (0, 0);
+        crate::audit::file_identity(&self.audit.identity().vault, dev, ino, f.len, f.mtime_ns)
     }
 
     fn seal_one(

@@ -71,7 +71,8 @@ impl Vault {
         let vault = Vault {
             dir: dir.to_path_buf(),
             audit: AuditLog::new(dir, Identity::current(config.vault_id()))
-                .with_sinks(policy.policy.audit.sinks.clone()),
+                .with_sinks(policy.policy.audit.sinks.clone())
+                .with_key_recipient(escrow.or_else(|| policy.policy.escrow_key())),
             config,
             keys: Some(keys),
             policy,
@@ -124,7 +125,8 @@ impl Vault {
         let vault = Vault {
             dir: dir.to_path_buf(),
             audit: AuditLog::new(dir, Identity::current(config.vault_id()))
-                .with_sinks(policy.policy.audit.sinks.clone()),
+                .with_sinks(policy.policy.audit.sinks.clone())
+                .with_key_recipient(policy.policy.escrow_key()),
             config,
             keys: None,
             policy,

@@ -10,19 +10,37 @@ use super::lock::opens;
 use super::{Assessment, Finding, IncidentFacts, Notes};
 use crate::text::{human_duration, human_time, parse_ts, records_ref};
 
-/// How complete the evidence is: the last shipped record against the
-/// moment of loss. A gap before the loss is a caveat; no record dated
-/// before the loss leaves the verdict open.
+/// How complete the evidence is: the last record before the loss against
+/// the moment of loss. A running Coffer writes a status record at least
+/// hourly (a heartbeat), so a stretch longer than `max_gap` seconds with no
+/// record before the loss is a stretch nothing covers — an unlock while
+/// the laptop could not reach the log store would sit in it unshipped —
+/// and leaves the verdict open. So does no record before the loss.
 pub(crate) fn evidence(
     records: &[Record],
     before: &[&Record],
     lost_at: Timestamp,
+    max_gap: i64,
     facts: &mut IncidentFacts,
     notes: &mut Notes,
 ) {
     let last = records.iter().max_by_key(|r| r.seq);
     facts.last_record_seq = last.map(|r| r.seq);
     facts.last_record_at = last.map(|r| r.ts.clone());
+    facts.max_gap_secs = max_gap;
+    if let Some(b) = before.iter().max_by_key(|r| r.seq) {
+        let gap = parse_ts(&b.ts).map(|t| lost_at.as_second() - t.as_second());
+        facts.evidence_gap_secs = gap;
+        if let Some(g) = gap.filter(|g| *g > max_gap) {
+            notes.unknowns.push(format!(
+                "no record covers the {} before the loss: the last record before it is #{} at {}, and the bound is {} (a running Coffer writes a status record hourly)",
+                human_duration(g),
+                b.seq,
+                human_time(&b.ts),
+                human_duration(max_gap)
+            ));
+        }
+    }
     if let Some(l) = last {
         let gap = parse_ts(&l.ts).map(|t| lost_at.as_second() - t.as_second());
         let (answer, assessment) = match gap {
@@ -156,7 +174,7 @@ mod tests {
         let r = [rec(7, "2026-03-02T17:00:00Z", "status", json!({}))];
         let before: Vec<&Record> = r.iter().collect();
         let (mut f, mut n) = (facts(), Notes::default());
-        evidence(&r, &before, ts(LOST), &mut f, &mut n);
+        evidence(&r, &before, ts(LOST), 3 * 3600, &mut f, &mut n);
         assert_eq!(f.last_record_seq, Some(7));
         assert_eq!(f.last_record_at.as_deref(), Some("2026-03-02T17:00:00Z"));
         assert_eq!(n.findings[0].topic, "evidence");
@@ -164,18 +182,41 @@ mod tests {
         assert_eq!(n.findings[0].proof, [7]);
         assert!(n.caveats[0].contains("1 hour 30 minutes before the loss"));
         assert!(n.unknowns.is_empty());
+        assert_eq!(f.evidence_gap_secs, Some(5400));
+    }
+
+    #[test]
+    fn a_gap_longer_than_the_bound_before_the_loss_leaves_it_open() {
+        // Three days without a heartbeat.
+        let r = [rec(7, "2026-02-27T18:00:00Z", "status", json!({}))];
+        let before: Vec<&Record> = r.iter().collect();
+        let (mut f, mut n) = (facts(), Notes::default());
+        evidence(&r, &before, ts(LOST), 3 * 3600, &mut f, &mut n);
+        assert_eq!(f.max_gap_secs, 3 * 3600);
+        assert_eq!(f.evidence_gap_secs, Some(3 * 86400 + 1800));
+        assert!(
+            n.unknowns[0].starts_with("no record covers the 3 days"),
+            "{:?}",
+            n.unknowns
+        );
+        assert!(n.unknowns[0].contains("before it is #7"));
+        assert!(n.unknowns[0].contains("the bound is 3 hours"));
+        // Within a longer bound it is only stated.
+        let (mut f, mut n) = (facts(), Notes::default());
+        evidence(&r, &before, ts(LOST), 4 * 86400, &mut f, &mut n);
+        assert!(n.unknowns.is_empty());
     }
 
     #[test]
     fn evidence_past_the_loss_covers_it_and_none_before_it_leaves_it_open() {
         let r = [rec(3, "2026-03-02T19:00:00Z", "lock", json!({}))];
         let (mut f, mut n) = (facts(), Notes::default());
-        evidence(&r, &[], ts(LOST), &mut f, &mut n);
+        evidence(&r, &[], ts(LOST), 3 * 3600, &mut f, &mut n);
         assert_eq!(n.findings[0].assessment, Assessment::Good);
         assert_eq!(n.unknowns, ["no shipped record is dated before the loss"]);
 
         let (mut f, mut n) = (facts(), Notes::default());
-        evidence(&[], &[], ts(LOST), &mut f, &mut n);
+        evidence(&[], &[], ts(LOST), 3 * 3600, &mut f, &mut n);
         assert!(n.findings.is_empty() && n.unknowns.is_empty());
         assert_eq!(f.last_record_seq, None);
     }

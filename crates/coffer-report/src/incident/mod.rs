@@ -22,12 +22,14 @@
 //! The steps run in that order; later ones read the facts earlier ones
 //! filled (the status record's disk encryption, say).
 
-use coffer_core::audit::{Record, verify_chain};
+use coffer_core::audit::{AuditKeys, Record, verify_chain};
 use jiff::Timestamp;
 
+use crate::receipts::Arrivals;
 use crate::records::ChainStatus;
 use crate::text::human_time;
 
+mod authenticity;
 mod chain;
 mod evidence;
 mod lock;
@@ -63,22 +65,122 @@ pub fn incident_report(
     device: &str,
     lost_at: Timestamp,
 ) -> IncidentReport {
+    incident_report_with(records, raw, device, lost_at, &IncidentOptions::default())
+}
+
+/// What an incident report is held to besides the records.
+#[non_exhaustive]
+pub struct IncidentOptions {
+    /// The longest stretch (seconds) before the loss that may go without a
+    /// record before the verdict cannot be established (default
+    /// [`DEFAULT_MAX_GAP_SECS`]).
+    pub max_gap_secs: i64,
+    /// The keys that verify the devices' seals (opened with the
+    /// organisation's escrow private key).
+    pub keys: Option<AuditKeys>,
+    /// The collector's receipts and the copy's change time.
+    pub arrivals: Option<Arrivals>,
+    /// Records not shown to be the device's own leave the verdict open
+    /// (by default they are a caveat).
+    pub require_authenticated: bool,
+}
+
+/// Three hours: a running Coffer writes a status record hourly, so two
+/// missed heartbeats and some slack.
+pub const DEFAULT_MAX_GAP_SECS: i64 = 3 * 3600;
+
+impl Default for IncidentOptions {
+    fn default() -> Self {
+        IncidentOptions {
+            max_gap_secs: DEFAULT_MAX_GAP_SECS,
+            keys: None,
+            arrivals: None,
+            require_authenticated: false,
+        }
+    }
+}
+
+impl IncidentOptions {
+    /// Holds the evidence to a gap of at most `secs` seconds.
+    pub fn max_gap_secs(mut self, secs: i64) -> Self {
+        self.max_gap_secs = secs;
+        self
+    }
+
+    /// Verifies the devices' seals with `keys`.
+    pub fn keys(mut self, keys: AuditKeys) -> Self {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// Orders evidence by the collector's arrival times.
+    pub fn arrivals(mut self, arrivals: Arrivals) -> Self {
+        self.arrivals = Some(arrivals);
+        self
+    }
+
+    /// Makes records not shown to be the device's own an open question.
+    pub fn require_authenticated(mut self, yes: bool) -> Self {
+        self.require_authenticated = yes;
+        self
+    }
+}
+
+/// [`incident_report`] held to `opts`.
+pub fn incident_report_with(
+    records: &[Record],
+    raw: &[u8],
+    device: &str,
+    lost_at: Timestamp,
+    opts: &IncidentOptions,
+) -> IncidentReport {
     let chain = ChainStatus::new(&verify_chain(raw, None));
     let mut facts = IncidentFacts {
         disk_encryption: "unknown".into(),
         ..Default::default()
     };
     let mut notes = Notes::default();
-    let t = timeline::place(records, lost_at, &mut facts, &mut notes);
+    let t = timeline::place(
+        records,
+        lost_at,
+        opts.arrivals.as_ref(),
+        &mut facts,
+        &mut notes,
+    );
     let who = timeline::provenance(records, device, &mut notes);
     chain::chain(&chain, records, &mut notes);
-    lock::lock_state(&t.before, lost_at, &mut facts, &mut notes);
+    authenticity::authenticity(
+        records,
+        raw,
+        device,
+        &authenticity::Given {
+            keys: opts.keys.as_ref(),
+            arrivals: opts.arrivals.as_ref(),
+            require: opts.require_authenticated,
+        },
+        &mut facts,
+        &mut notes,
+    );
+    lock::lock_state(
+        &t.before,
+        lost_at,
+        opts.max_gap_secs,
+        &mut facts,
+        &mut notes,
+    );
     protection::protection(&t.before, lost_at, &mut facts, &mut notes);
     protection::rotation(&t.before, &mut facts, &mut notes);
     plaintext::plaintext(&t.before, &mut facts, &mut notes);
     protection::disk_encryption(&facts, &mut notes);
     protection::escrow(&facts, &mut notes);
-    evidence::evidence(records, &t.before, lost_at, &mut facts, &mut notes);
+    evidence::evidence(
+        records,
+        &t.before,
+        lost_at,
+        opts.max_gap_secs,
+        &mut facts,
+        &mut notes,
+    );
     evidence::after_loss(&t.after, &mut notes);
     evidence::integrity(&t.before, &mut notes);
     let Notes {
@@ -148,7 +250,7 @@ fn verdict(
 fn incident_limits() -> Vec<String> {
     [
         "This report rests on the records the laptop shipped. It cannot show what happened after the last shipped record: records ship on every write while the log store is reachable, and queue on the laptop while it is not.",
-        "Times are the laptop's own clock.",
+        "Times are the laptop's own clock, except where the collector's receipts or the copy's file time show when records arrived: a record that arrived after the loss counts as after it.",
         "Safe harbor also requires that the keys were not compromised. A passphrase written down, shared or phished, or a recovery key kept with the laptop, defeats it; no record can show that.",
         "While the vault is unlocked, files are readable to the user and to any malware in the session. An unlocked session before the loss could have copied files; this report cannot show that.",
         "A locked vault protects the files inside it. Copies outside protected folders, email attachments, application caches and swap are covered only by full-disk encryption.",
@@ -177,12 +279,14 @@ pub(crate) mod testing {
             device: "d".into(),
             host: "h".into(),
             user: "alice".into(),
+            session: None,
             event: event.into(),
             detail: match detail {
                 Value::Object(m) => m,
                 _ => Default::default(),
             },
             prev: String::new(),
+            mac: None,
         }
     }
 
@@ -245,6 +349,7 @@ mod tests {
             topics,
             [
                 "chain",
+                "authenticity",
                 "lock_state",
                 "protection",
                 "rotation",

@@ -103,8 +103,12 @@ pub struct IncidentFacts {
     pub last_unlock_seq: Option<u64>,
     /// The last lock before the loss.
     pub last_lock_seq: Option<u64>,
-    /// Unlocks before the loss that no lock answers (see the caveats).
+    /// Unlocks before the loss, in records without a session id (older
+    /// versions), that no lock answers.
     pub unmatched_unlock_seqs: Vec<u64>,
+    /// The last unlock of each session still open at the loss (no lock of
+    /// its own after it).
+    pub open_session_seqs: Vec<u64>,
     /// The last `status` record before the loss.
     pub status_seq: Option<u64>,
     /// Files (file versions) in the vault per that record.
@@ -147,7 +151,25 @@ pub struct IncidentFacts {
     pub last_record_seq: Option<u64>,
     /// Its time.
     pub last_record_at: Option<String>,
-    /// Records dated at or before the loss.
+    /// Whether every record's device seal verified (`None`: not checked).
+    pub authenticated: Option<bool>,
+    /// How the seals failed, if they did.
+    pub seal_break: Option<coffer_core::audit::SealBreak>,
+    /// The records whose seals failed.
+    pub seal_break_records: Vec<u64>,
+    /// How the copy differs from what the collector received, if it does.
+    pub copy_change: Option<crate::receipts::CopyChange>,
+    /// Records dated before the loss that are not shown to have arrived
+    /// at the collector before it (treated as after the loss).
+    pub late_records: Vec<u64>,
+    /// Records dated more than a moment before the record preceding them.
+    pub clock_backwards_seqs: Vec<u64>,
+    /// The longest stretch, in seconds, between the last record before the
+    /// loss and the loss itself.
+    pub evidence_gap_secs: Option<i64>,
+    /// The bound that gap was held to, in seconds.
+    pub max_gap_secs: i64,
+    /// Records at or before the loss.
     pub records_before_loss: u64,
     /// Records dated after it.
     pub records_after_loss: u64,

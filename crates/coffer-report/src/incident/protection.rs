@@ -159,10 +159,17 @@ pub(crate) fn protection(
                 }
             ));
         }
-        if facts.slots.iter().any(|k| k == "keychain") && facts.disk_encryption != "on" {
-            notes.caveats.push(format!(
-                "A keychain slot was enrolled while full-disk encryption was {} (record #{}): that slot is only as strong as the OS login password guarding the keychain.",
-                facts.disk_encryption, s.seq
+        let same_device: Vec<&str> = facts
+            .slots
+            .iter()
+            .map(String::as_str)
+            .filter(|k| SAME_DEVICE_SLOTS.contains(k))
+            .collect();
+        if !same_device.is_empty() {
+            notes.unknowns.push(format!(
+                "the vault could be unlocked on the laptop itself, without any credential the thief lacks: a {} slot was enrolled (record #{}), and no record can show the laptop was powered off; while its OS session runs, even screen-locked, the keychain is open and the key is on the device",
+                same_device.join(", "),
+                s.seq
             ));
         }
     } else {
@@ -178,6 +185,10 @@ pub(crate) fn protection(
             .push("no status record before the loss shows how the files were protected".into());
     }
 }
+
+/// Slot kinds that open the vault from what the device itself holds
+/// (an OS credential store unlocked with the user's session).
+const SAME_DEVICE_SLOTS: [&str; 1] = ["keychain"];
 
 /// When the keys were last rotated (for information).
 pub(crate) fn rotation(before: &[&Record], facts: &mut IncidentFacts, notes: &mut Notes) {
@@ -331,12 +342,17 @@ mod tests {
         );
         assert!(p.answer.contains("2 file(s) were added"));
         assert!(n.goods[0].starts_with("42 file(s) encrypted with AES-256-GCM"));
-        // The policy problems and the keychain slot without disk encryption.
-        assert_eq!(n.caveats.len(), 2);
+        // The policy problems are a caveat; a keychain slot on a laptop
+        // that may have been running leaves the verdict open.
+        assert_eq!(n.caveats.len(), 1);
         assert!(n.caveats[0].ends_with("(record #1): full-disk encryption: Off."));
+        assert_eq!(n.unknowns.len(), 1);
         assert!(
-            n.caveats[1]
-                .starts_with("A keychain slot was enrolled while full-disk encryption was off")
+            n.unknowns[0].starts_with(
+                "the vault could be unlocked on the laptop itself, without any credential the thief lacks: a keychain slot was enrolled (record #1)"
+            ),
+            "{:?}",
+            n.unknowns
         );
     }
 

@@ -7,7 +7,14 @@ use coffer_core::audit::Record;
 use jiff::Timestamp;
 
 use super::{IncidentFacts, Notes};
-use crate::text::{parse_ts, seq_list};
+use crate::receipts::Arrivals;
+use crate::text::{human_ts, parse_ts, seq_list};
+
+/// How far (seconds) a record may be dated before the one preceding it
+/// before the clock counts as having gone backwards: time daemons step a
+/// clock by fractions of a second, and appends by several processes take
+/// their times before they take turns at the log.
+pub(crate) const CLOCK_SLACK: i64 = 2;
 
 /// The records dated at or before the loss, and those after it.
 #[derive(Debug, Default)]
@@ -20,10 +27,11 @@ pub(crate) struct Timeline<'a> {
 
 /// Places every record before or after the loss by its own time; an
 /// unreadable time inherits the one before it. A clock that went
-/// backwards and unreadable times become caveats.
+/// backwards leaves the verdict open; unreadable times are a caveat.
 pub(crate) fn place<'a>(
     records: &'a [Record],
     lost_at: Timestamp,
+    arrivals: Option<&Arrivals>,
     facts: &mut IncidentFacts,
     notes: &mut Notes,
 ) -> Timeline<'a> {
@@ -32,10 +40,11 @@ pub(crate) fn place<'a>(
     let mut prev_t: Option<Timestamp> = None;
     let mut backwards = Vec::new();
     let mut undated = Vec::new();
+    let mut late = Vec::new();
     for r in records {
         let t = match parse_ts(&r.ts) {
             Some(t) => {
-                if prev_t.is_some_and(|p| t < p) {
+                if prev_t.is_some_and(|p| t.as_second() + CLOCK_SLACK < p.as_second()) {
                     backwards.push(r.seq);
                 }
                 prev_t = Some(t);
@@ -46,17 +55,34 @@ pub(crate) fn place<'a>(
                 prev_t
             }
         };
-        if t.is_none_or(|t| t <= lost_at) {
-            before.push(r);
-        } else {
+        if t.is_some_and(|t| t > lost_at) {
             after.push(r);
+        } else if arrivals.is_some_and(|a| !a.arrived_before(r.seq, lost_at)) {
+            // Dated before the loss, but the collector did not have it
+            // before: whatever time it claims, it counts as after.
+            late.push(r.seq);
+            after.push(r);
+        } else {
+            before.push(r);
         }
+    }
+    if let (Some(a), false) = (arrivals, late.is_empty()) {
+        let by = a
+            .arrived_by(late[0])
+            .map(|t| format!("first shown at the collector at {}", human_ts(t)))
+            .unwrap_or_else(|| "no collector receipt or file time shows when".into());
+        notes.unknowns.push(format!(
+            "record(s) {} are dated before the loss but are not shown to have arrived before it ({by}): they are treated as after the loss",
+            seq_list(&late, 8)
+        ));
+        facts.late_records = late;
     }
     facts.records_before_loss = before.len() as u64;
     facts.records_after_loss = after.len() as u64;
+    facts.clock_backwards_seqs = backwards.clone();
     if !backwards.is_empty() {
-        notes.caveats.push(format!(
-            "The laptop's clock went backwards at record(s) {}: times near those records may be wrong.",
+        notes.unknowns.push(format!(
+            "the laptop's clock went backwards at record(s) {} (each is dated more than {CLOCK_SLACK} s before the record preceding it): record times cannot place events before or after the loss",
             seq_list(&backwards, 8)
         ));
     }
@@ -133,16 +159,30 @@ mod tests {
             rec(5, "garbled", "lock", json!({})),
         ];
         let (mut f, mut n) = (facts(), Notes::default());
-        let t = place(&records, ts("2026-03-02T18:30:00Z"), &mut f, &mut n);
+        let t = place(&records, ts("2026-03-02T18:30:00Z"), None, &mut f, &mut n);
         let seqs = |v: &[&Record]| v.iter().map(|r| r.seq).collect::<Vec<_>>();
         // An unreadable time inherits the one before it.
         assert_eq!(seqs(&t.before), [1, 2, 3]);
         assert_eq!(seqs(&t.after), [4, 5]);
         assert_eq!((f.records_before_loss, f.records_after_loss), (3, 2));
-        assert_eq!(n.caveats.len(), 2);
-        assert!(n.caveats[0].contains("clock went backwards at record(s) #2"));
-        assert!(n.caveats[1].starts_with("Record(s) #3, #5 carry an unreadable time"));
+        assert_eq!(n.caveats.len(), 1);
+        assert_eq!(f.clock_backwards_seqs, [2]);
+        assert!(n.unknowns[0].starts_with("the laptop's clock went backwards at record(s) #2"));
+        assert!(n.caveats[0].starts_with("Record(s) #3, #5 carry an unreadable time"));
         assert!(n.findings.is_empty());
+    }
+
+    #[test]
+    fn a_clock_step_within_the_slack_is_not_backwards() {
+        let records = [
+            rec(1, "2026-03-02T10:00:02Z", "unlock", json!({})),
+            rec(2, "2026-03-02T10:00:00Z", "lock", json!({})),
+            rec(3, "2026-03-02T09:59:57Z", "status", json!({})),
+        ];
+        let (mut f, mut n) = (facts(), Notes::default());
+        place(&records, ts("2026-03-02T18:30:00Z"), None, &mut f, &mut n);
+        assert_eq!(f.clock_backwards_seqs, [3]);
+        assert_eq!(n.unknowns.len(), 1);
     }
 
     #[test]

@@ -16,6 +16,8 @@ pub struct Chain {
     pub bytes: Vec<u8>,
     pub records: Vec<Record>,
     prev: String,
+    /// The session id the next records carry (`None`: an older version's).
+    pub session: Option<String>,
 }
 
 impl Chain {
@@ -24,7 +26,14 @@ impl Chain {
             bytes: Vec::new(),
             records: Vec::new(),
             prev: GENESIS.into(),
+            session: None,
         }
+    }
+
+    /// The next records are written by the process of session `s`.
+    pub fn session(&mut self, s: &str) -> &mut Self {
+        self.session = Some(s.into());
+        self
     }
 
     pub fn push(&mut self, ts: &str, user: &str, event: &str, detail: Value) -> &mut Self {
@@ -35,12 +44,14 @@ impl Chain {
             device: DEV.into(),
             host: "frontdesk-3".into(),
             user: user.into(),
+            session: self.session.clone(),
             event: event.into(),
             detail: match detail {
                 Value::Object(m) => m,
                 _ => Map::new(),
             },
             prev: self.prev.clone(),
+            mac: None,
         };
         let line = serde_json::to_vec(&r).unwrap();
         self.prev = line_hash(&line);
@@ -70,7 +81,7 @@ pub fn status(objects: u64, key_version: u64, created: &str, fde: &str, escrow: 
         "key_version": key_version,
         "key_version_created": created.as_second(),
         "kdf": {"alg": "argon2id", "m_kib": 262144, "t": 3, "p": 4},
-        "slots": ["passphrase", "recovery", "keychain", "escrow"],
+        "slots": ["passphrase", "recovery", "escrow"],
         "escrow": escrow,
         "protected_folders": 2,
         "rotation_in_progress": false,

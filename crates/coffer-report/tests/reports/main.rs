@@ -6,6 +6,8 @@
 mod access;
 mod fixtures;
 mod fleet;
+mod forgery;
 mod incident;
 mod pdf;
 mod shipped;
+mod verdict_rules;

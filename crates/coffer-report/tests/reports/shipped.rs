@@ -53,7 +53,8 @@ fn report_from_a_real_log_shipped_to_a_directory_sink() {
     log.ship_pending();
 
     let (records, bytes) = load_shipped(&share, &id.device).unwrap();
-    assert_eq!(records.len(), 6);
+    // Six records and the device's enrolment of its audit key.
+    assert_eq!(records.len(), 7);
     assert_eq!(bytes, fs::read(log.path()).unwrap());
     let copies = load_shipped_copies(&share, &id.device).unwrap();
     assert_eq!(copies.len(), 1);
@@ -64,7 +65,7 @@ fn report_from_a_real_log_shipped_to_a_directory_sink() {
         .unwrap();
     let rep = incident_report(&records, &bytes, &id.device, lost);
     assert_eq!(rep.verdict, Verdict::Holds, "{:#?}", rep.reasons);
-    assert_eq!(rep.facts.last_lock_seq, Some(6));
+    assert_eq!(rep.facts.last_lock_seq, Some(7));
     assert_eq!(rep.facts.escrow, Some(false));
     assert_eq!(rep.hosts, vec![id.host.clone()]);
 
@@ -75,7 +76,7 @@ fn report_from_a_real_log_shipped_to_a_directory_sink() {
         &chain,
         None,
     );
-    assert_eq!(rep.summary.records, 6);
+    assert_eq!(rep.summary.records, 7);
     assert!(rep.chain.ok);
 
     // Not there, and ambiguous.
