@@ -5,6 +5,7 @@
 import { ACTIVITY_EVENTS, ACTIVITY_INTERVAL_MS, throttle } from "./activity";
 import { Backoff } from "./backoff";
 import { closeAllDialogs } from "./components/dialog";
+import { errorDetails } from "./components/error-details";
 import { clearToasts, mountToasts, toast, toastError } from "./components/toast";
 import { h, icon } from "./dom";
 import { formatMinutes, formatSize, plural } from "./format";
@@ -153,6 +154,7 @@ export class App implements VaultContext, GateContext {
       h("div", { class: "gate-icon gate-icon-warn" }, icon("warning", "icon icon-lg")),
       h("h1", { class: "gate-title", text: "Coffer couldn't start", attrs: { tabindex: "-1" } }),
       h("p", { class: "gate-lead", text: `${t.title}. ${t.detail}` }),
+      errorDetails(t.technical),
       h("div", { class: "gate-actions" }, retry),
     );
     this.showGate({ el, title: "Coffer" });

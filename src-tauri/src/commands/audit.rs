@@ -52,12 +52,18 @@ pub struct AuditRow {
     seq: u64,
     time: String,
     user: String,
+    /// The computer's name as people know it; `device` is its stable id.
+    host: String,
     device: String,
     action: String,
     label: String,
     file_id: Option<String>,
     file_name: Option<String>,
     detail: String,
+    /// The record's own fields (method, reason, by, count, session, ...)
+    /// without object ids, so the screen can word them; empty for status
+    /// records, which the screen folds away.
+    facts: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -103,6 +109,7 @@ pub async fn audit_events(core: Core<'_>, query: AuditQueryIn) -> CmdResult<Audi
         // The whole log gives the filter choices; the query gives the rows.
         let all = coffer_report::vault::access_report(v, &AccessQuery::default(), false)?;
         let rep = coffer_report::vault::access_report(v, &query, true)?;
+        let facts = record_facts(v)?;
         let mut per_day = std::collections::BTreeMap::<String, u64>::new();
         let tz = jiff::tz::TimeZone::system();
         for r in &rep.rows {
@@ -122,9 +129,11 @@ pub async fn audit_events(core: Core<'_>, query: AuditQueryIn) -> CmdResult<Audi
                 .skip(skip)
                 .map(|r| AuditRow {
                     label: coffer_report::event_label(&r.event).to_owned(),
+                    facts: facts.get(&r.seq).cloned().unwrap_or_default(),
                     seq: r.seq,
                     time: r.ts,
                     user: r.user,
+                    host: r.host,
                     device: r.device,
                     action: r.event,
                     file_id: r.file_id,
@@ -157,6 +166,31 @@ pub async fn audit_events(core: Core<'_>, query: AuditQueryIn) -> CmdResult<Audi
         })
     })
     .await
+}
+
+/// Each record's detail fields by sequence number, minus object ids (the
+/// rows already carry the one file each) and status records' snapshots.
+fn record_facts(
+    v: &coffer_core::vault::Vault,
+) -> CmdResult<std::collections::HashMap<u64, serde_json::Map<String, serde_json::Value>>> {
+    use coffer_core::audit::{EventKind, parse_records};
+    let bytes = std::fs::read(v.audit().path()).map_err(|e| {
+        UiError::with_details(
+            "io",
+            "Coffer couldn't read this vault's activity log. Try again; if it keeps happening, tell IT.",
+            &e.to_string(),
+        )
+    })?;
+    Ok(parse_records(&bytes)
+        .into_iter()
+        .filter(|r| !r.is(EventKind::Status))
+        .map(|r| {
+            let mut d = r.detail;
+            d.remove("ids");
+            d.remove("id");
+            (r.seq, d)
+        })
+        .collect())
 }
 
 fn write_report(dest: &str, body: &[u8]) -> CmdResult<String> {

@@ -143,6 +143,18 @@ fn find_entry(v: &Vault, id: &str) -> CmdResult<vault::Entry> {
         .ok_or_else(|| UiError::new("not_found", "That file is no longer in the vault."))
 }
 
+/// The system found no program for the file's type (or the one it found
+/// failed). The launcher's own text names the working-area copy: it goes
+/// to "Details" with the path redacted.
+fn no_app(launcher: &str) -> UiError {
+    UiError::with_details(
+        "no_app",
+        "No app on this computer opens this kind of file. Install one that does, or ask IT; \
+         the file stays safe in the vault meanwhile.",
+        launcher,
+    )
+}
+
 #[tauri::command]
 pub async fn open_file(core: Core<'_>, id: String) -> CmdResult<()> {
     let core = core.inner().clone();
@@ -159,9 +171,7 @@ pub async fn open_file(core: Core<'_>, id: String) -> CmdResult<()> {
             use tauri_plugin_opener::OpenerExt;
             app.opener()
                 .open_path(path.display().to_string(), None::<&str>)
-                .map_err(|e| {
-                    UiError::new("io", format!("No application could open the file: {e}"))
-                })?;
+                .map_err(|e| no_app(&e.to_string()))?;
         }
         core.touch();
         Ok(())

@@ -8,6 +8,7 @@ import { showModal } from "../components/dialog";
 import { textField } from "../components/fields";
 import { toast, toastError } from "../components/toast";
 import { VirtualGrid } from "../components/vgrid";
+import { errorDetails } from "../components/error-details";
 import { h, icon, uid } from "../dom";
 import { formatFileDate, formatFullDate, plural } from "../format";
 import {
@@ -294,7 +295,7 @@ export function activityView(_app: VaultContext): View {
       emptyBox.hidden = false;
       const retry = h("button", { class: "btn btn-secondary", text: "Try again", attrs: { type: "button" } });
       retry.addEventListener("click", () => void load());
-      emptyBox.replaceChildren(icon("warning", "icon icon-xl empty-icon"), h("p", { class: "empty-title", text: t.title }), h("p", { class: "empty-text", text: t.detail }), retry);
+      emptyBox.replaceChildren(icon("warning", "icon icon-xl empty-icon"), h("p", { class: "empty-title", text: t.title }), h("p", { class: "empty-text", text: t.detail }), errorDetails(t.technical) ?? "", retry);
     }
   }
 
