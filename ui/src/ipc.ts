@@ -346,6 +346,7 @@ export const api = {
     call<string>("export_access_report", { query, format, dest }),
   exportIncidentReport: (lostAt: string, format: IncidentFormat, dest: string) =>
     call<IncidentSummary>("export_incident_report", { lostAt, format, dest }),
+  openReport: (path: string) => call<null>("open_report", { path }),
   posture: () => call<Posture>("posture"),
 };
 

@@ -1,7 +1,7 @@
 //! The Audit (activity) screen: the timeline with its filters and chain
 //! status, and the access and incident reports.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use coffer_report::{AccessQuery, ReportFormat};
 use serde::{Deserialize, Serialize};
@@ -193,13 +193,47 @@ fn record_facts(
         .collect())
 }
 
+/// Reports this run of the app wrote: `open_report` opens only these, so
+/// the UI cannot be made to launch any other file.
+static WRITTEN: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
 fn write_report(dest: &str, body: &[u8]) -> CmdResult<String> {
     let p = Path::new(dest);
     if !p.is_absolute() || p.file_name().is_none() {
         return Err(UiError::new("invalid", "Choose where to save the report."));
     }
     coffer_core::fsutil::atomic_write(p, body)?;
+    let mut w = WRITTEN.lock().unwrap_or_else(|e| e.into_inner());
+    w.retain(|x| x != p);
+    w.push(p.to_path_buf());
+    let excess = w.len().saturating_sub(32);
+    w.drain(..excess);
     Ok(p.display().to_string())
+}
+
+fn written_here(p: &Path) -> bool {
+    WRITTEN
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .any(|x| x == p)
+}
+
+/// Opens a report this app just saved, with the computer's default app.
+#[tauri::command]
+pub async fn open_report(core: Core<'_>, path: String) -> CmdResult<()> {
+    let core = core.inner().clone();
+    blocking(move || {
+        let p = PathBuf::from(&path);
+        if !written_here(&p) {
+            return Err(UiError::new(
+                "invalid",
+                "Coffer opens only reports it saved itself. Open this file from your file manager.",
+            ));
+        }
+        super::files::open_with_default_app(&core, &p)
+    })
+    .await
 }
 
 #[tauri::command]
@@ -272,5 +306,19 @@ mod tests {
         }
         .into_query();
         assert_eq!(bad.err().map(|e| e.code), Some("invalid"));
+    }
+
+    /// Only reports this app wrote can be opened: not any path the UI names.
+    #[test]
+    fn only_written_reports_can_be_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = dir.path().join("incident.html");
+        let other = dir.path().join("letter.txt");
+        std::fs::write(&other, b"x").unwrap();
+        assert!(!written_here(&report));
+        write_report(report.to_str().unwrap(), b"<!doctype html>").unwrap();
+        assert!(written_here(&report));
+        assert!(!written_here(&other));
+        assert!(write_report("relative.html", b"x").is_err());
     }
 }

@@ -155,6 +155,20 @@ fn no_app(launcher: &str) -> UiError {
     )
 }
 
+/// Opens `path` with the system's default app for its type (not under
+/// `COFFER_APP_NO_OPENER`, for tests without a desktop).
+pub(crate) fn open_with_default_app(core: &crate::glue::AppCore, path: &Path) -> CmdResult<()> {
+    if std::env::var_os("COFFER_APP_NO_OPENER").is_none()
+        && let Some(app) = core.app()
+    {
+        use tauri_plugin_opener::OpenerExt;
+        app.opener()
+            .open_path(path.display().to_string(), None::<&str>)
+            .map_err(|e| no_app(&e.to_string()))?;
+    }
+    Ok(())
+}
+
 #[tauri::command]
 pub async fn open_file(core: Core<'_>, id: String) -> CmdResult<()> {
     let core = core.inner().clone();
@@ -165,14 +179,7 @@ pub async fn open_file(core: Core<'_>, id: String) -> CmdResult<()> {
             let entry = find_entry(v, &id)?;
             core.open_in_workarea(v, &entry)?
         };
-        if std::env::var_os("COFFER_APP_NO_OPENER").is_none()
-            && let Some(app) = core.app()
-        {
-            use tauri_plugin_opener::OpenerExt;
-            app.opener()
-                .open_path(path.display().to_string(), None::<&str>)
-                .map_err(|e| no_app(&e.to_string()))?;
-        }
+        open_with_default_app(&core, &path)?;
         core.touch();
         Ok(())
     })
