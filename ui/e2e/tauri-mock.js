@@ -404,6 +404,7 @@
       watcher: { ...S.watcher, folders: S.folders.length },
       warnings: S.warnings.map((w) => ({ ...w })),
       autoLockMinutes: settings().autoLockMinutes,
+      autoLockSeconds: cfg.autoLockSeconds ?? settings().autoLockMinutes * 60,
       about: { ...S.about, keyVersion: S.vaultExists ? S.about.keyVersion : 0 },
     };
   }

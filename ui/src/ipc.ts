@@ -25,6 +25,8 @@ export type AppState = {
   watcher: { running: boolean; folders: number; lastEventNs: number | null; pending: number };
   warnings: { code: WarningCode; message: string }[];
   autoLockMinutes: number;
+  /** The idle timeout in force, in seconds (setting under the policy's cap, or a shorter test override). */
+  autoLockSeconds?: number;
   about: { version: string; formatVersion: number; cipher: string; kdf: string; keyVersion: number };
 };
 
