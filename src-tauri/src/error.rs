@@ -48,13 +48,19 @@ pub fn redact_paths(details: &str) -> String {
         w.starts_with('/')
             || w.starts_with("~/")
             || w.starts_with("\\\\")
-            || (b.len() > 2 && b[0].is_ascii_alphabetic() && b[1] == b':' && (b[2] == b'\\' || b[2] == b'/'))
+            || (b.len() > 2
+                && b[0].is_ascii_alphabetic()
+                && b[1] == b':'
+                && (b[2] == b'\\' || b[2] == b'/'))
             || w.starts_with("file:")
     }
     let mut out = String::with_capacity(details.len());
     let mut rest = details;
     while !rest.is_empty() {
-        let quote = rest.chars().next().filter(|c| matches!(c, '"' | '\'' | '`'));
+        let quote = rest
+            .chars()
+            .next()
+            .filter(|c| matches!(c, '"' | '\'' | '`'));
         let (token, end) = match quote {
             // A quoted word may hold spaces: up to the closing quote.
             Some(q) => match rest[1..].find(q) {
@@ -291,17 +297,30 @@ mod tests {
         let s = || "/tmp/coffer-work-1/letter.txt".to_owned();
         for e in [
             Error::DecryptionFailed,
-            Error::Corrupt { what: "manifest", why: s() },
+            Error::Corrupt {
+                what: "manifest",
+                why: s(),
+            },
             Error::NotFound(s()),
             Error::VaultNotFound,
             Error::FolderNotProtected,
-            Error::Io { context: "reading", source: std::io::Error::other(s()) },
-            Error::Io { context: "x", source: std::io::ErrorKind::PermissionDenied.into() },
+            Error::Io {
+                context: "reading",
+                source: std::io::Error::other(s()),
+            },
+            Error::Io {
+                context: "x",
+                source: std::io::ErrorKind::PermissionDenied.into(),
+            },
             Error::InUse { pid: None },
             Error::Cancelled,
         ] {
             let u = UiError::from(e);
-            assert!(u.message.ends_with('.') && u.message.len() > 25, "{}", u.message);
+            assert!(
+                u.message.ends_with('.') && u.message.len() > 25,
+                "{}",
+                u.message
+            );
             assert!(!u.message.contains("/tmp"), "{}", u.message);
             if let Some(d) = &u.details {
                 assert!(!d.contains("/tmp"), "{d}");
@@ -317,9 +336,18 @@ mod tests {
             r,
             r#"Launcher "gio" "open" "[path]" failed with ExitStatus(unix_wait_status(512))"#
         );
-        assert_eq!(redact_paths(r"open C:\Users\a\x.txt now"), "open [path] now");
+        assert_eq!(
+            redact_paths(r"open C:\Users\a\x.txt now"),
+            "open [path] now"
+        );
         assert_eq!(redact_paths("at ~/Patients/a.txt"), "at [path]");
-        assert_eq!(redact_paths("no paths here: 3/4 done"), "no paths here: 3/4 done");
-        assert_eq!(redact_paths("unterminated \"/home/a b"), "unterminated \"[path]\"");
+        assert_eq!(
+            redact_paths("no paths here: 3/4 done"),
+            "no paths here: 3/4 done"
+        );
+        assert_eq!(
+            redact_paths("unterminated \"/home/a b"),
+            "unterminated \"[path]\""
+        );
     }
 }

@@ -155,16 +155,17 @@ fn no_app(launcher: &str) -> UiError {
     )
 }
 
+/// How long a launcher (xdg-open, gio, ...) may take to fail before it
+/// counts as having started the app. The opener plugin's 250 ms is shorter
+/// than xdg-open's own start on a busy laptop, so "no app for this type"
+/// read as "opened" and nothing happened.
+const LAUNCH_CHECK: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Opens `path` with the system's default app for its type (not under
 /// `COFFER_APP_NO_OPENER`, for tests without a desktop).
 pub(crate) fn open_with_default_app(core: &crate::glue::AppCore, path: &Path) -> CmdResult<()> {
-    if std::env::var_os("COFFER_APP_NO_OPENER").is_none()
-        && let Some(app) = core.app()
-    {
-        use tauri_plugin_opener::OpenerExt;
-        app.opener()
-            .open_path(path.display().to_string(), None::<&str>)
-            .map_err(|e| no_app(&e.to_string()))?;
+    if std::env::var_os("COFFER_APP_NO_OPENER").is_none() && core.app().is_some() {
+        open::that_detached_with_timeout(path, LAUNCH_CHECK).map_err(|e| no_app(&e.to_string()))?;
     }
     Ok(())
 }
