@@ -153,8 +153,10 @@ function absorb(e: TimelineEvent, r: Rec): void {
  */
 function foldProtection(recs: Rec[], i: number): { event: TimelineEvent; taken: number[] } {
   const start = recs[i]!;
-  const isProtect = start.action === "protect";
-  let found = isProtect ? 0 : (num(start.facts.count) ?? 0);
+  // The watcher can see the folder's files (and log them) a moment before
+  // the protect's own record: a protect within the window joins the event.
+  let protect: Rec | null = start.action === "protect" ? start : null;
+  let found = protect ? 0 : (num(start.facts.count) ?? 0);
   let added = 0;
   let folder: string | null = null;
   const programs = new Set<Program>();
@@ -165,8 +167,11 @@ function foldProtection(recs: Rec[], i: number): { event: TimelineEvent; taken: 
     const r = recs[j]!;
     if (r.ms - lastMs > FOLD_SECONDS * 1000) break;
     if (r.rows[0]!.device !== start.rows[0]!.device) continue;
-    if (r.action === "protect" || r.action === "unprotect") break;
-    if (r.action === "plaintext_found") {
+    if (r.action === "unprotect") break;
+    if (r.action === "protect") {
+      if (protect) break;
+      protect = r;
+    } else if (r.action === "plaintext_found") {
       found += num(r.facts.count) ?? 0;
     } else if (r.action === "file_added") {
       const folders = new Set(r.rows.map((x) => topFolder(x.fileName)));
@@ -175,7 +180,7 @@ function foldProtection(recs: Rec[], i: number): { event: TimelineEvent; taken: 
       if (!f || (folder && f !== folder)) continue;
       // Without plaintext to account for, only the protect's own encryption
       // joins it (by the app or command that protected, right away).
-      if (!isProtect && added >= found) break;
+      if (!protect && added >= found) break;
       folder = f;
       added += addedCount(r);
       const p = programOf(r.facts.by);
@@ -185,11 +190,15 @@ function foldProtection(recs: Rec[], i: number): { event: TimelineEvent; taken: 
     steps.push(r);
     lastMs = r.ms;
   }
+  // A file saved again seconds later (a new version) is still one file.
+  const distinct = new Set(filesOf(steps.filter((x) => x.action === "file_added"))).size;
+  if (distinct > 0) added = Math.min(added, Math.max(distinct, found));
   const missing = Math.max(0, found - added);
   const warn = missing > 0;
   const who = programs.has("watcher") ? "the folder watcher" : null;
   let title: string;
   let detail: string;
+  const isProtect = protect != null;
   if (isProtect) {
     title = folder ? `Folder protected: ${folder}` : "Folder protected";
     detail = added > 0 ? `${plural(added, "file", "files")} in it encrypted into the vault; new files are encrypted as they arrive.` : "New files put in it are encrypted as they arrive.";
@@ -357,12 +366,15 @@ export function filterTimeline(events: TimelineEvent[], f: TimelineFilter): Time
 
 /** Events per local calendar day ("YYYY-MM-DD"), for the chart. */
 export function eventsPerDay(events: TimelineEvent[], timeZone?: string): { day: string; count: number }[] {
-  const fmt = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" });
+  // From the parts, not a locale's layout: WebKitGTK formats "en-CA" as
+  // M/D/YYYY, which read as no day at all.
+  const fmt = new Intl.DateTimeFormat("en-US", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" });
   const m = new Map<string, number>();
   for (const e of events) {
     const ms = Date.parse(e.time);
     if (!Number.isFinite(ms)) continue;
-    const d = fmt.format(ms);
+    const p = Object.fromEntries(fmt.formatToParts(ms).map((x) => [x.type, x.value]));
+    const d = `${p.year}-${p.month}-${p.day}`;
     m.set(d, (m.get(d) ?? 0) + 1);
   }
   return [...m.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([day, count]) => ({ day, count }));

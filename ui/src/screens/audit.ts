@@ -176,7 +176,7 @@ export function activityView(_app: VaultContext): View {
         "div",
         { class: "cell-what" },
         h("span", { class: "what-title" }, h("span", { class: ["action-dot", e.warn ? "action-dot-warn" : `action-dot-${e.category}`], attrs: { "aria-hidden": "true" } }), h("span", { class: "action-label", text: e.title })),
-        h("span", { class: "cell-detail", text: e.program ? `${e.detail} By ${PROGRAM_LABEL[e.program]}.` : e.detail }),
+        h("span", { class: "cell-detail", text: detailText(e) }),
       ),
       fileCell(e),
     ],
@@ -189,6 +189,11 @@ export function activityView(_app: VaultContext): View {
   const summary = h("p", { class: "list-summary", attrs: { "aria-live": "polite" } });
 
   const el = h("div", { class: "page page-activity" }, header, chainBox, filterBar, filterError, chartCard, h("div", { class: "list-head" }, h("h2", { class: "section-title", text: "Events" }), h("div", { class: "list-meta" }, summary, internalWrap, clearBtn)), listWrap);
+
+  function detailText(e: TimelineEvent): string {
+    if (!e.program || e.detail.includes(PROGRAM_LABEL[e.program])) return e.detail;
+    return `${e.detail} By ${PROGRAM_LABEL[e.program]}.`;
+  }
 
   function fileCell(e: TimelineEvent): HTMLElement {
     if (e.files.length === 0) return h("div", { class: "cell-none", text: "—" });

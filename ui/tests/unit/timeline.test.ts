@@ -39,6 +39,18 @@ describe("protect and the watcher read as one event per folder", () => {
     expect(ev[0]!.files).toEqual(["Scans/already-here.txt", "Scans/letter.txt"]);
   });
 
+  test("the watcher logging the files a moment before the protect's own record: still one event", () => {
+    const ev = buildTimeline([
+      row(1, "plaintext_found", { count: 1 }),
+      row(2, "protect"),
+      ...batch(3, "file_added", ["Scans/already-here.txt"], { by: "app" }),
+      row(4, "plaintext_found", { count: 1 }, {}, 2),
+      ...batch(5, "file_added", ["Scans/letter.txt"], { by: "watcher" }),
+    ]);
+    expect(ev).toHaveLength(1);
+    expect(ev[0]).toMatchObject({ title: "Folder protected: Scans", warn: false, seqs: [1, 2, 3, 4, 5] });
+  });
+
   test("plaintext found by the watcher and encrypted seconds later: protected, not a warning", () => {
     const ev = buildTimeline([row(1, "unlock", { method: "passphrase" }), row(2, "plaintext_found", { count: 2 }), ...batch(3, "file_added", ["Scans/a.txt", "Scans/b.txt"], { by: "watcher" }, 3)]);
     expect(ev.map((e) => e.title)).toEqual(["Unlocked", "New files protected: Scans"]);
@@ -51,6 +63,11 @@ describe("protect and the watcher read as one event per folder", () => {
     expect(ev[0]).toMatchObject({ title: "Unencrypted files found", warn: true });
     expect(ev[0]!.detail).toMatch(/3 files found unencrypted.*1 encrypted so far/);
     expect(ev[1]!.title).toBe("File added");
+  });
+
+  test("a file saved again seconds later (a new version) is counted once", () => {
+    const ev = buildTimeline([row(1, "protect"), ...batch(2, "file_added", ["Scans/a.txt"], { by: "app" }), ...batch(3, "file_added", ["Scans/a.txt"], { by: "app" }, 10)]);
+    expect(ev[0]!.detail).toMatch(/^1 file in it encrypted/);
   });
 
   test("files of another folder, or another computer, are not folded in", () => {
