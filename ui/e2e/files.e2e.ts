@@ -243,7 +243,8 @@ describe("files", () => {
     await page.getByRole("row", { name: /Clinic handbook\.pdf/ }).dblclick();
     const t = page.locator(".toast-error").filter({ hasText: "Couldn't open “Clinic handbook.pdf”" });
     await t.waitFor();
-    expect(await t.getByText("No app on this computer opens this kind of file.", { exact: false }).isVisible()).toBe(true);
+    // (The disk-full toast above has the same title: it is replaced, wait for the new one.)
+    await expect.poll(() => t.getByText("No app on this computer opens this kind of file.", { exact: false }).isVisible()).toBe(true);
     expect(await t.getByText(launcher).isVisible()).toBe(false);
     await t.getByText("Details", { exact: true }).click();
     expect(await t.getByText(launcher).isVisible()).toBe(true);
