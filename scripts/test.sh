@@ -13,7 +13,8 @@ stage() { echo; echo "== $* ($(( $(date +%s) - start )) s)"; }
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 pkgs=(gnome-keyring dbus dbus-x11 keyutils
       libwebkit2gtk-4.1-dev librsvg2-dev libayatana-appindicator3-dev libxdo-dev
-      xvfb webkit2gtk-driver chromium poppler-utils rsyslog)
+      xvfb webkit2gtk-driver chromium poppler-utils rsyslog
+      libglib2.0-bin shared-mime-info)
 need=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if [ ${#need[@]} -gt 0 ]; then
