@@ -14,7 +14,7 @@ SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 pkgs=(gnome-keyring dbus dbus-x11 keyutils
       libwebkit2gtk-4.1-dev librsvg2-dev libayatana-appindicator3-dev libxdo-dev
       xvfb webkit2gtk-driver chromium poppler-utils rsyslog
-      softhsm2 opensc openssl)
+      softhsm2 opensc openssl libglib2.0-bin shared-mime-info)
 need=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if [ ${#need[@]} -gt 0 ]; then

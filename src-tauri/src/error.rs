@@ -1,5 +1,8 @@
-//! Errors as the UI sees them: `{code, message}` with a small, stable set
-//! of codes (docs/IPC.md). Messages never carry a secret or a file name.
+//! Errors as the UI sees them: `{code, message, details?}` with a small,
+//! stable set of codes (docs/IPC.md). `message` is a plain sentence for
+//! people (what happened, what to do); `details` is the technical text for
+//! IT, behind the UI's "Details". Neither carries a secret, a file name or a
+//! path: paths in technical text are replaced by [`redact_paths`].
 
 use coffer_core::{Error, ErrorKind};
 use serde::Serialize;
@@ -9,8 +12,11 @@ use serde::Serialize;
 pub struct UiError {
     /// Stable code the UI switches on.
     pub code: &'static str,
-    /// What happened, for people.
+    /// What happened and what to do, for people.
     pub message: String,
+    /// Technical detail for IT (paths redacted), shown only on request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<String>,
 }
 
 impl UiError {
@@ -18,8 +24,75 @@ impl UiError {
         UiError {
             code,
             message: message.into(),
+            details: None,
         }
     }
+
+    /// With technical text for "Details"; paths in it are redacted.
+    pub fn with_details(code: &'static str, message: impl Into<String>, details: &str) -> Self {
+        UiError {
+            code,
+            message: message.into(),
+            details: Some(redact_paths(details)),
+        }
+    }
+}
+
+/// `details` with every path-like word (absolute Unix or Windows path,
+/// `~/…`, quoted or not) replaced by "[path]": technical text from the OS or
+/// a plugin can name the working area's plaintext copy, which must not
+/// reach the screen, a screenshot or a support ticket.
+pub fn redact_paths(details: &str) -> String {
+    fn is_path(w: &str) -> bool {
+        let b = w.as_bytes();
+        w.starts_with('/')
+            || w.starts_with("~/")
+            || w.starts_with("\\\\")
+            || (b.len() > 2
+                && b[0].is_ascii_alphabetic()
+                && b[1] == b':'
+                && (b[2] == b'\\' || b[2] == b'/'))
+            || w.starts_with("file:")
+    }
+    let mut out = String::with_capacity(details.len());
+    let mut rest = details;
+    while !rest.is_empty() {
+        let quote = rest
+            .chars()
+            .next()
+            .filter(|c| matches!(c, '"' | '\'' | '`'));
+        let (token, end) = match quote {
+            // A quoted word may hold spaces: up to the closing quote.
+            Some(q) => match rest[1..].find(q) {
+                Some(i) => (&rest[1..=i], i + 2),
+                None => (&rest[1..], rest.len()),
+            },
+            None => {
+                let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                (&rest[..end], end)
+            }
+        };
+        if end == 0 {
+            let c = rest.chars().next().expect("non-empty");
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        if is_path(token.trim_start_matches(['(', '['])) {
+            match quote {
+                Some(q) => {
+                    out.push(q);
+                    out.push_str("[path]");
+                    out.push(q);
+                }
+                None => out.push_str("[path]"),
+            }
+        } else {
+            out.push_str(&rest[..end]);
+        }
+        rest = &rest[end..];
+    }
+    out
 }
 
 impl From<Error> for UiError {
@@ -41,10 +114,13 @@ impl From<Error> for UiError {
                     ),
                 )
             }
-            ErrorKind::DecryptionFailed | ErrorKind::Corrupt | ErrorKind::UnsupportedVersion => (
-                "integrity",
-                format!("{e}. Run a check from Settings; restore damaged files from a backup."),
-            ),
+            ErrorKind::DecryptionFailed | ErrorKind::Corrupt | ErrorKind::UnsupportedVersion => {
+                return UiError::with_details(
+                    "integrity",
+                    "Some of the vault's data could not be read: it may be damaged or changed outside Coffer. Run a check from Settings and restore damaged files from a backup.",
+                    &e.to_string(),
+                );
+            }
             ErrorKind::RotationBlocked => {
                 let n = match &e {
                     Error::RotationBlocked { objects } => objects.len(),
@@ -63,8 +139,23 @@ impl From<Error> for UiError {
                     ),
                 )
             }
-            ErrorKind::NotFound | ErrorKind::VaultNotFound | ErrorKind::FolderNotProtected => {
-                ("not_found", e.to_string())
+            ErrorKind::VaultNotFound => {
+                return UiError::with_details(
+                    "not_found",
+                    "Coffer found no vault on this computer. Set one up, or ask IT where yours is.",
+                    &e.to_string(),
+                );
+            }
+            ErrorKind::FolderNotProtected => (
+                "not_found",
+                "That folder is not protected by Coffer any more. Refresh the list.".to_owned(),
+            ),
+            ErrorKind::NotFound => {
+                return UiError::with_details(
+                    "not_found",
+                    "That item is no longer in the vault: it may have been removed meanwhile. Refresh the list.",
+                    &e.to_string(),
+                );
             }
             ErrorKind::Io => (
                 "io",
@@ -77,9 +168,15 @@ impl From<Error> for UiError {
                     Error::Io { source, .. }
                         if source.kind() == std::io::ErrorKind::PermissionDenied =>
                     {
-                        "Permission denied. Check that you own the file or folder.".into()
+                        "Coffer was not allowed to read or write a file here. Check that you own the folder, or ask IT.".into()
                     }
-                    _ => format!("{e}. Nothing was lost; try again."),
+                    _ => {
+                        return UiError::with_details(
+                            "io",
+                            "Coffer couldn't read or write a file on this computer. Nothing was lost; try again.",
+                            &e.to_string(),
+                        );
+                    }
                 },
             ),
             ErrorKind::InUse => (
@@ -103,9 +200,15 @@ impl From<Error> for UiError {
                 ),
                 _ => ("unsafe_folder", e.to_string()),
             },
-            _ => ("internal", e.to_string()),
+            _ => {
+                return UiError::with_details(
+                    "internal",
+                    "Something went wrong inside Coffer. Try again; if it keeps happening, tell IT and show them the details.",
+                    &e.to_string(),
+                );
+            }
         };
-        UiError { code, message }
+        UiError::new(code, message)
     }
 }
 
@@ -184,5 +287,67 @@ mod tests {
         assert!(m.contains("(bad)"), "{m}");
         let m = UiError::from(Error::KdfBelowPolicy("m=1 MiB".into())).message;
         assert_eq!(m, "m=1 MiB");
+    }
+
+    /// Every message a kind can produce is a sentence for people: it ends
+    /// with a full stop, says something beyond the code, and names no path
+    /// even when the technical text did.
+    #[test]
+    fn messages_are_plain_sentences_without_paths() {
+        let s = || "/tmp/coffer-work-1/letter.txt".to_owned();
+        for e in [
+            Error::DecryptionFailed,
+            Error::Corrupt {
+                what: "manifest",
+                why: s(),
+            },
+            Error::NotFound(s()),
+            Error::VaultNotFound,
+            Error::FolderNotProtected,
+            Error::Io {
+                context: "reading",
+                source: std::io::Error::other(s()),
+            },
+            Error::Io {
+                context: "x",
+                source: std::io::ErrorKind::PermissionDenied.into(),
+            },
+            Error::InUse { pid: None },
+            Error::Cancelled,
+        ] {
+            let u = UiError::from(e);
+            assert!(
+                u.message.ends_with('.') && u.message.len() > 25,
+                "{}",
+                u.message
+            );
+            assert!(!u.message.contains("/tmp"), "{}", u.message);
+            if let Some(d) = &u.details {
+                assert!(!d.contains("/tmp"), "{d}");
+            }
+        }
+    }
+
+    #[test]
+    fn redact_paths_hides_every_path_form() {
+        let raw = r#"Launcher "gio" "open" "/tmp/coffer-work-ab/letter 1.txt" failed with ExitStatus(unix_wait_status(512))"#;
+        let r = redact_paths(raw);
+        assert_eq!(
+            r,
+            r#"Launcher "gio" "open" "[path]" failed with ExitStatus(unix_wait_status(512))"#
+        );
+        assert_eq!(
+            redact_paths(r"open C:\Users\a\x.txt now"),
+            "open [path] now"
+        );
+        assert_eq!(redact_paths("at ~/Patients/a.txt"), "at [path]");
+        assert_eq!(
+            redact_paths("no paths here: 3/4 done"),
+            "no paths here: 3/4 done"
+        );
+        assert_eq!(
+            redact_paths("unterminated \"/home/a b"),
+            "unterminated \"[path]\""
+        );
     }
 }

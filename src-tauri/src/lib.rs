@@ -99,6 +99,7 @@ pub fn run() {
             commands::audit::audit_events,
             commands::audit::export_access_report,
             commands::audit::export_incident_report,
+            commands::audit::open_report,
             commands::home::posture,
         ])
         .build(tauri::generate_context!())

@@ -9,14 +9,27 @@ and unlock with the new one, rotate the vault key over a few hundred files
 with the progress shown, and export a PDF access report that renders.
 A screenshot of each screen goes to tests/e2e/screenshots/.
 
+The second run has a desktop without a default app for text files (and a
+stand-in viewer for HTML): opening a file shows the friendly "no app"
+message, never the launcher's words or the working area's path, and the
+incident dialog's "Open report" opens the saved report. The Activity screen
+shows the protect + watcher of the first run as one event, names the user
+and the computer (host name, not the device id), as does the exported CSV.
+
+It builds what it needs (ui/dist, coffer-app, coffer) unless
+COFFER_E2E_NO_BUILD=1; cargo makes that a no-op when they are fresh.
+
 The native folder picker cannot be driven through WebDriver, so the folder
 is protected with the same IPC command the picker's result feeds.
 """
 
+import csv
 import glob
+import io
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -133,7 +146,42 @@ def app_env(home, runtime, vault, auto_lock_seconds=None):
     return env
 
 
+def ensure_built():
+    """Builds the UI bundle and both binaries the test drives (a clean
+    checkout has neither; `cargo test` used to leave target/debug/coffer)."""
+    if os.environ.get("COFFER_E2E_NO_BUILD") == "1":
+        return
+    ui = os.path.join(ROOT, "ui")
+    # The bundle is embedded in coffer-app at build time: always current.
+    if not os.path.isdir(os.path.join(ui, "node_modules")):
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=ui, check=True)
+    subprocess.run(["npm", "run", "build"], cwd=ui, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["cargo", "build", "-p", "coffer-cli", "-p", "coffer-app"], cwd=ROOT, check=True)
+    for b in (APP, CLI):
+        assert os.access(b, os.X_OK), f"{b} was not built"
+
+
+def no_default_app_desktop(home, work):
+    """A desktop where nothing opens text files (the clinic laptop of the
+    report) and a stand-in viewer opens HTML, logging what it was given."""
+    apps = os.path.join(home, ".local", "share", "applications")
+    os.makedirs(apps, exist_ok=True)
+    log = os.path.join(work, "opened.log")
+    viewer = os.path.join(work, "viewer.sh")
+    with open(viewer, "w") as f:
+        f.write(f'#!/bin/sh\necho "$1" >> {log}\n')
+    os.chmod(viewer, 0o755)
+    with open(os.path.join(apps, "coffer-e2e-viewer.desktop"), "w") as f:
+        f.write("[Desktop Entry]\nType=Application\nName=E2E report viewer\n"
+                f"Exec={viewer} %f\nMimeType=text/html;\nNoDisplay=true\n")
+    os.makedirs(os.path.join(home, ".config"), exist_ok=True)
+    with open(os.path.join(home, ".config", "mimeapps.list"), "w") as f:
+        f.write("[Default Applications]\ntext/html=coffer-e2e-viewer.desktop\n")
+    return log
+
+
 def main():
+    ensure_built()
     work = tempfile.mkdtemp(prefix="coffer-e2e-")
     home = os.path.join(work, "home")
     runtime = os.path.join(work, "runtime")
@@ -172,6 +220,10 @@ def daily_use(work, home, runtime, vault, step):
     try:
         # First run: create the vault.
         d.wait_text("Welcome to Coffer", timeout=60)
+        # The first paint of a cold webview lags the DOM on a busy machine.
+        d.wait(lambda: d.js("return document.fonts.status === 'loaded' && !!document.querySelector('.gate-card')"),
+               "the first-run card to render")
+        time.sleep(1.5)
         shot("first-run")
         fill(d, "Passphrase", PASS)
         fill(d, "Type it again", PASS)
@@ -249,6 +301,8 @@ def daily_use(work, home, runtime, vault, step):
         t0 = time.time()
         d.wait_text("Coffer is locked", timeout=AUTO_LOCK_SECONDS + 30)
         print(f"auto-locked after {time.time() - t0:.1f} s idle")
+        # The notice states the timeout in force, not the 10-minute setting.
+        d.wait_text(f"Locked automatically after {AUTO_LOCK_SECONDS} seconds without activity.")
         shot("auto-locked")
         log = open(os.path.join(vault, "audit", "log.jsonl")).read()
         assert '"reason":"auto"' in log, "auto-lock recorded in the audit trail"
@@ -272,13 +326,40 @@ def keys_and_audit(work, home, runtime, vault, step):
         with open(os.path.join(batch, f"referral-{i:04d}.txt"), "wb") as f:
             f.write(f"referral {i}\n".encode() * (1 + i % 50))
     cli(vault, "add", batch)
-    d = Driver(APP, app_env(home, runtime, vault))
+    opened_log = no_default_app_desktop(home, work)
+    env = app_env(home, runtime, vault)
+    # The real launcher this time (xdg-open, then gio), on a desktop with
+    # no app for text files; no browser to fall back on.
+    env.pop("COFFER_APP_NO_OPENER")
+    env.update(XDG_DATA_DIRS="/usr/share", BROWSER="false")
+    d = Driver(APP, env)
     shot = shooter(d, step)
     try:
         d.wait_text("Coffer is locked", timeout=60)
         unlock(d, PASS)
         d.wait_text("This device", timeout=30)
         shot("home-posture")
+
+        # Open a file with no app for its type: a sentence saying what to
+        # do; the launcher's words only behind "Details", without the path.
+        click_text(d, "Files")
+        d.wait_text("Scans", timeout=30)
+        d.js("""for (const el of document.querySelectorAll('*')) {
+                  if (el.children.length === 0 && el.textContent.trim() === 'Scans') {
+                    el.dispatchEvent(new MouseEvent('dblclick', {bubbles: true})); break; } }""")
+        d.wait_text("letter.txt", timeout=30)
+        d.js("""for (const el of document.querySelectorAll('*')) {
+                  if (el.children.length === 0 && el.textContent.trim() === 'letter.txt') {
+                    el.dispatchEvent(new MouseEvent('dblclick', {bubbles: true})); break; } }""")
+        d.wait_text("No app on this computer opens this kind of file", timeout=30)
+        shown = d.js("return document.body.innerText")
+        assert "Couldn't open \u201cletter.txt\u201d" in shown, shown[-600:]
+        for leak in ("coffer-work", runtime, "ExitStatus", "Launcher"):
+            assert leak not in shown, f"{leak!r} on screen: {shown[-600:]}"
+        technical = d.js("return [...document.querySelectorAll('.toast .err-technical')].map(e => e.textContent).join(' ')")
+        assert "[path]" in technical and "coffer-work" not in technical, technical
+        d.js("document.querySelector('.toast .err-details').open = true")
+        shot("open-no-app")
 
         # Change the passphrase; the old one stops working at once.
         click_text(d, "Keys")
@@ -325,7 +406,38 @@ def keys_and_audit(work, home, runtime, vault, step):
         # dialog is native, so its result (a path) is passed the same way.
         click_text(d, "Activity")
         d.wait_text("Verified", timeout=30)
+        d.wait(lambda: d.js("return document.querySelectorAll('.grid-audit .grid-body .grid-row').length") > 0,
+               "the activity list")
         shot("activity")
+        # Names people recognise: the account and the host name, no device id.
+        records = [json.loads(x) for x in open(os.path.join(vault, "audit", "log.jsonl")) if x.strip()]
+        user, host, device = records[-1]["user"], records[-1]["host"], records[-1]["device"]
+        assert host == socket.gethostname(), (host, socket.gethostname())
+        who = d.js("return [...document.querySelectorAll('.grid-audit .grid-body .cell-who')]"
+                   ".map(e => [e.querySelector('.who-user').textContent, e.querySelector('.who-host').textContent])")
+        assert who and all(w == [user, host] for w in who), (who, user, host)
+        grid_text = d.js("return document.querySelector('.grid-audit').innerText")
+        assert device not in grid_text, "the device id belongs in the details, not the list"
+        # Protect + watcher of the first run: one event for the folder, no warning.
+        d.js("""const s = document.querySelector('select.select-what');
+                s.value = 'added'; s.dispatchEvent(new Event('change'));""")
+        d.wait(lambda: "Folder protected: Scans" in d.js("return document.querySelector('.grid-audit').innerText"),
+               "the folder's protect event")
+        titles = d.js("return [...document.querySelectorAll('.grid-audit .grid-body .action-label')].map(e => e.textContent)")
+        trail = [(r["seq"], r["event"], r["ts"][11:23], {k: v for k, v in r.get("detail", {}).items() if k != "ids"})
+                 for r in records if r["event"] in ("protect", "plaintext_found", "file_added")][:12]
+        assert titles.count("Folder protected: Scans") == 1, (titles, trail)
+        assert "Unencrypted files found" not in titles, (titles, trail)
+        assert d.js("return document.querySelectorAll('.grid-audit .row-alert').length") == 0, titles
+        shot("activity-protected")
+        d.js("""const s = document.querySelector('select.select-what');
+                s.value = ''; s.dispatchEvent(new Event('change'));""")
+        # The exported CSV names the same user and computer.
+        csv_path = os.path.join(work, "access-report.csv")
+        r = invoke(d, "export_access_report", {"query": {}, "format": "csv", "dest": csv_path})
+        assert "ok" in r, r
+        rows = list(csv.DictReader(io.StringIO(open(csv_path, encoding="utf-8").read())))
+        assert rows and all(x["user"] == user and x["host"] == host for x in rows), rows[:3]
         pdf = os.path.join(work, "access-report.pdf")
         r = invoke(d, "export_access_report", {"query": {}, "format": "pdf", "dest": pdf})
         assert "ok" in r, r
@@ -337,6 +449,13 @@ def keys_and_audit(work, home, runtime, vault, step):
         assert pages and os.path.getsize(pages[0]) > 5000, pages
         shutil.copy(pages[0], os.path.join(SHOTS, f"{step[0] + 1:02d}-access-report-pdf.png"))
         step[0] += 1
+        # The incident dialog, through the UI up to the native save dialog:
+        # plain words first; its result is checked below with the command.
+        click_text(d, "Incident report…")
+        d.wait_text("Was the data on this computer safe?")
+        assert "HIPAA" in d.js("return document.querySelector('dialog[open]').innerText")
+        shot("incident-dialog")
+        click_text(d, "Cancel")
         # Lock, then the incident report for a loss a moment later: the
         # log shows the vault locked at the loss.
         click_text(d, "Lock")
@@ -351,6 +470,14 @@ def keys_and_audit(work, home, runtime, vault, step):
         assert r["ok"]["verdict"] in ("holds", "does_not_hold", "cannot_be_established"), r
         assert "locked" in r["ok"]["verdictText"].lower() or r["ok"]["verdict"] != "holds", r
         assert open(html).read().lstrip().lower().startswith("<!doctype html"), "an HTML report"
+        # "Open report" opens what was saved, with the desktop's app for it.
+        r = invoke(d, "open_report", {"path": html})
+        assert "ok" in r, r
+        d.wait(lambda: os.path.exists(opened_log) and html in open(opened_log).read(),
+               "the report to open in the default app", timeout=30)
+        # And only what the app saved: not any file the UI names.
+        r = invoke(d, "open_report", {"path": os.path.join(home, "Scans")})
+        assert r.get("err", {}).get("code") == "invalid", r
         log = open(os.path.join(vault, "audit", "log.jsonl")).read()
         for event in ("rotation_started", "rotation_finished", "audit_export"):
             assert f'"event":"{event}"' in log, event

@@ -237,6 +237,24 @@ describe("files", () => {
     await page.evaluate(() => (window as unknown as { __mock: { failNext: (c: string, code: string, m: string) => void } }).__mock.failNext("open_file", "io", "The disk is full. Free some space and try again; nothing was lost."));
     await page.getByRole("row", { name: /Clinic handbook\.pdf/ }).dblclick();
     await expect.poll(() => page.getByText("The disk is full. Free some space and try again; nothing was lost.").isVisible()).toBe(true);
+    // No default app: a sentence, the launcher's words only behind "Details", never the working area's path.
+    const launcher = 'Launcher "gio" "open" "[path]" failed with ExitStatus(unix_wait_status(512))';
+    await page.evaluate((d) => (window as unknown as { __mock: { failNext: (c: string, code: string, m: string, d: string) => void } }).__mock.failNext("open_file", "no_app", "No app on this computer opens this kind of file. Install one that does, or ask IT; the file stays safe in the vault meanwhile.", d), launcher);
+    await page.getByRole("row", { name: /Clinic handbook\.pdf/ }).dblclick();
+    const t = page.locator(".toast-error").filter({ hasText: "Couldn't open “Clinic handbook.pdf”" });
+    await t.waitFor();
+    // (The disk-full toast above has the same title: it is replaced, wait for the new one.)
+    await expect.poll(() => t.getByText("No app on this computer opens this kind of file.", { exact: false }).isVisible()).toBe(true);
+    expect(await t.getByText(launcher).isVisible()).toBe(false);
+    await t.getByText("Details", { exact: true }).click();
+    expect(await t.getByText(launcher).isVisible()).toBe(true);
+    await checkpoint(s, "17-open-no-app");
+    // A plugin's bare string (not our {code, message}) is never the sentence either.
+    await page.evaluate(() => (window as unknown as { __mock: { state: { failNext: Record<string, unknown> } } }).__mock.state.failNext.open_file = 'Launcher "gio" "open" "/tmp/coffer-work-1/x.pdf" failed');
+    await page.getByRole("row", { name: /Clinic handbook\.pdf/ }).dblclick();
+    await expect.poll(() => page.locator(".toast-error .toast-detail").last().textContent()).toBe("Try again. If it keeps happening, tell IT and show them the details.");
+    expect(await page.locator(".toast-stack").textContent()).not.toContain("/tmp/coffer-work");
+    expect(await page.locator(".toast-stack").textContent()).not.toContain("coffer-work-1");
     await page.evaluate(() => (window as unknown as { __mock: { failNext: (c: string, code: string, m: string) => void } }).__mock.failNext("open_file", "integrity", "The file failed its integrity check. Restore it from a backup."));
     await page.getByRole("row", { name: /Clinic handbook\.pdf/ }).dblclick();
     await page.locator(".banner-error").waitFor();

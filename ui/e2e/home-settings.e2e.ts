@@ -63,6 +63,9 @@ describe("home, folders, settings", () => {
     await checkpoint(s, "22-protect-preview");
     await dlg.getByRole("button", { name: "Protect folder" }).click();
     await page.locator("progress").waitFor();
+    // While it runs, nothing else on the screen can start.
+    expect(await page.getByRole("button", { name: "Protect a folder" }).isDisabled()).toBe(true);
+    expect(await page.getByRole("button", { name: "Stop protecting Scans" }).isDisabled()).toBe(true);
     await expect.poll(() => page.getByText("“Referrals” is now protected").isVisible(), { timeout: 10_000 }).toBe(true);
     const pc = await calls(page, "protect_folder");
     expect(pc[0]!.args.path).toBe("/home/sam/Documents/Referrals");
@@ -77,6 +80,36 @@ describe("home, folders, settings", () => {
     await stop.getByRole("button", { name: "Stop protecting" }).click();
     await expect.poll(() => page.locator(".folder-card-name").allTextContents()).toEqual(["Exports", "Referrals"]);
     expect((await calls(page, "unprotect_folder")).map((c) => c.args)).toEqual([{ path: "/home/sam/Scans" }]);
+    await expectClean(s);
+    await s.close();
+  });
+
+  test("Home's “Protect a folder” opens the folder picker at once", async () => {
+    const s = await openApp(browser, { files: sampleFiles(), folders: [], disk: { "/home/sam/Scans": { files: 3, bytes: 90_000 } }, dialogs: ["/home/sam/Scans"] });
+    const { page } = s;
+    await unlock(page);
+    await page.getByRole("button", { name: "Protect a folder" }).click();
+    // The picker's answer leads straight to the preview: no second click.
+    const dlg = page.getByRole("dialog", { name: "Protect “Scans”?" });
+    await dlg.waitFor();
+    expect(await page.getByRole("heading", { name: "Protected folders", level: 1 }).isVisible()).toBe(true);
+    await dlg.getByRole("button", { name: "Cancel" }).click();
+    await expectClean(s);
+    await s.close();
+  });
+
+  test("a toast stays with its screen: going to another screen clears it", async () => {
+    const s = await openApp(browser, { files: sampleFiles(), folders: SAMPLE_FOLDERS });
+    const { page } = s;
+    await unlock(page);
+    await page.getByRole("button", { name: "Settings" }).click();
+    const sel = page.getByLabel("Lock automatically after");
+    await expect.poll(() => sel.isEnabled()).toBe(true);
+    await sel.selectOption("5");
+    await page.locator(".toast").first().waitFor();
+    await page.getByRole("button", { name: "Files", exact: true }).click();
+    await page.getByRole("heading", { name: "Files", level: 1 }).waitFor();
+    expect(await page.locator(".toast").count()).toBe(0);
     await expectClean(s);
     await s.close();
   });

@@ -305,12 +305,12 @@ describe("keys", () => {
 });
 
 describe("activity", () => {
-  test("timeline: verified chain, chart, filters by period, action, user and file", async () => {
+  test("timeline: verified chain, chart, filters by period, what happened, user and file", async () => {
     const s = await openApp(browser, { files: sampleFiles(), audit: { count: 360, days: 21 } });
     const { page } = s;
     await unlock(page);
     await openActivity(page);
-    await expect.poll(() => page.locator(".chain-title").textContent()).toBe("Verified: all 361 records intact");
+    await expect.poll(() => page.locator(".chain-title").textContent()).toBe("Verified: all 361 records in the log are intact");
     expect(await page.locator(".chain").getAttribute("class")).toContain("chain-ok");
     // One bar per day, weekends included (as zero).
     const bars = await page.locator(".chart-col").count();
@@ -319,28 +319,43 @@ describe("activity", () => {
     expect(await page.locator(".chart-col-zero").count()).toBeGreaterThan(0);
     // File names are shown (the vault is unlocked), newest first.
     await expect.poll(() => page.locator(".grid-audit .col-file .name").count()).toBeGreaterThan(0);
-    expect(await page.locator(".list-summary").textContent()).toBe("361 records in the log");
+    expect(await page.locator(".list-summary").textContent()).toMatch(/^\d+ events$/);
+    // No date field looks like an active filter: the period is a choice.
+    expect(await page.getByLabel("Period").inputValue()).toBe("");
+    expect(await page.getByLabel("From", { exact: true }).isVisible()).toBe(false);
+    // Names people recognise: the account and the computer's name, not its id.
+    const who = await page.locator(".grid-audit .grid-body .col-user").first().textContent();
+    expect(who).toMatch(/^(sam|priya|dr\.okafor)reception-pc$/);
+    expect(await page.locator(".grid-audit .grid-body").textContent()).not.toContain("7f3a9c01e2d4b5a6");
+    // No internal record kinds in the filter: what an auditor asks about.
+    const shows = await page.getByLabel("Show", { exact: true }).locator("option").allTextContents();
+    expect(shows).toEqual(["Everything", "Unlocks and locks", "Files opened or copied out", "Files added or protected", "Files or folders removed", "Passphrase and key changes", "Warnings only", "Reports and settings"]);
     await checkpoint(s, "42-activity");
 
     await page.getByLabel("User", { exact: true }).selectOption("priya");
     await expect.poll(() => calls(page, "audit_events").then((c) => c.at(-1)!.args)).toEqual({ query: { user: "priya" } });
-    await expect.poll(() => page.locator(".grid-audit .col-user").allTextContents().then((u) => [...new Set(u.slice(1))])).toEqual(["priya"]);
-    await page.getByLabel("Action", { exact: true }).selectOption("file_opened");
-    await expect.poll(() => calls(page, "audit_events").then((c) => c.at(-1)!.args)).toEqual({ query: { user: "priya", action: "file_opened" } });
-    await expect.poll(() => page.locator(".grid-audit .col-action").allTextContents().then((u) => [...new Set(u.slice(1))])).toEqual(["File opened"]);
+    await expect.poll(() => page.locator(".grid-audit .grid-body .who-user").allTextContents().then((u) => [...new Set(u)])).toEqual(["priya"]);
+    await page.getByLabel("Show", { exact: true }).selectOption("opened");
+    await expect.poll(() => page.locator(".grid-audit .grid-body .action-label").allTextContents().then((u) => [...new Set(u)].sort())).toEqual(["Copy saved outside the vault", "File opened"]);
+    // Applied on screen: the query is unchanged.
+    expect((await calls(page, "audit_events")).at(-1)!.args).toEqual({ query: { user: "priya" } });
     await page.getByLabel("File name").fill("referral");
-    await expect.poll(() => calls(page, "audit_events").then((c) => c.at(-1)!.args)).toEqual({ query: { user: "priya", action: "file_opened", file: "referral" } });
+    await expect.poll(() => calls(page, "audit_events").then((c) => c.at(-1)!.args)).toEqual({ query: { user: "priya", file: "referral" } });
     await expect.poll(() => page.locator(".grid-audit .grid-body .col-file").allTextContents().then((u) => u.length > 0 && u.every((n) => /referral/i.test(n)))).toBe(true);
-    await expect.poll(() => page.locator(".list-summary").textContent()).toMatch(/^\d+ entr(y|ies) match · 361 records in the log$/);
+    await expect.poll(() => page.locator(".list-summary").textContent()).toMatch(/^\d+ events? match(es)?$/);
 
-    // The period: "to" is inclusive on screen, exclusive in the query (next local midnight).
+    // Choosing dates shows the fields filled with real dates; "to" is
+    // inclusive on screen, exclusive in the query (next local midnight).
     const day = (offset: number) => page.evaluate((o) => {
       const d = new Date(Date.now() - o * 86_400_000);
       return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
     }, offset);
+    await page.getByLabel("File name").fill("");
+    await page.getByLabel("Period").selectOption("custom");
+    expect(await page.getByLabel("From", { exact: true }).inputValue()).toBe(await day(29));
+    expect(await page.getByLabel("To", { exact: true }).inputValue()).toBe(await day(0));
     const from = await day(6);
     const to = await day(2);
-    await page.getByLabel("File name").fill("");
     await page.getByLabel("From", { exact: true }).fill(from);
     await page.getByLabel("To", { exact: true }).fill(to);
     const expected = await page.evaluate(([f, t]) => {
@@ -348,20 +363,68 @@ describe("activity", () => {
       const [ty, tm, td] = t!.split("-").map(Number);
       return { from: new Date(fy!, fm! - 1, fd!).toISOString(), to: new Date(ty!, tm! - 1, td! + 1).toISOString() };
     }, [from, to]);
-    await expect.poll(() => calls(page, "audit_events").then((c) => c.at(-1)!.args)).toEqual({ query: { user: "priya", action: "file_opened", ...expected } });
+    await expect.poll(() => calls(page, "audit_events").then((c) => c.at(-1)!.args)).toEqual({ query: { user: "priya", ...expected } });
     await expect.poll(() => page.locator(".chart-col").count()).toBe(5);
     await checkpoint(s, "43-activity-filtered");
 
-    // A record's details.
+    // An event's details: host name first, the id beside it, nothing cut off.
     await page.getByRole("grid").focus();
     await page.keyboard.press("Enter");
-    const rec = page.getByRole("dialog", { name: "File opened" });
+    const rec = page.getByRole("dialog");
     await rec.waitFor();
-    expect(await rec.getByText("RECEPTION-PC").isVisible()).toBe(true);
+    expect(await rec.getByText("reception-pc", { exact: true }).isVisible()).toBe(true);
+    expect(await rec.getByText("7f3a9c01e2d4b5a6", { exact: true }).isVisible()).toBe(true);
     await rec.getByRole("button", { name: "Close" }).click();
 
     await page.getByRole("button", { name: "Clear filters" }).first().click();
     await expect.poll(() => calls(page, "audit_events").then((c) => c.at(-1)!.args)).toEqual({ query: {} });
+    await expectClean(s);
+    await s.close();
+  });
+
+  test("an auditor's reading: protect + watcher is one event, status folded, the command line named", async () => {
+    const at = (min: number, sec = 0) => new Date(Date.now() - 3_600_000 + min * 60_000 + sec * 1000).toISOString();
+    const r = (o: Record<string, unknown>) => ({ user: "sam", label: "x", detail: "", ...o });
+    const records = [
+      r({ time: at(0), action: "vault_created" }),
+      r({ time: at(1), action: "unlock", facts: { method: "passphrase" } }),
+      r({ time: at(2), action: "status", detail: "key version 1, 0 files" }),
+      r({ time: at(3), action: "protect" }),
+      r({ time: at(3, 1), action: "plaintext_found", facts: { count: 2 } }),
+      r({ seq: 6, time: at(3, 2), action: "file_added", facts: { by: "app" }, fileId: "a1", fileName: "Scans/already-here.txt" }),
+      r({ seq: 6, time: at(3, 2), action: "file_added", facts: { by: "app" }, fileId: "a2", fileName: "Scans/intake.pdf" }),
+      r({ seq: 7, time: at(3, 9), action: "file_added", facts: { by: "watcher" }, fileId: "a3", fileName: "Scans/letter.txt" }),
+      r({ seq: 8, time: at(5), action: "unlock", facts: { method: "passphrase" } }),
+      r({ seq: 9, time: at(5, 1), action: "lock", facts: { reason: "process_end" } }),
+    ].map((x, i) => ({ seq: i + 1, ...x }));
+    const s = await openApp(browser, { files: sampleFiles(), audit: { records } });
+    const { page } = s;
+    await unlock(page);
+    await openActivity(page);
+    const titles = () => page.locator(".grid-audit .grid-body .action-label").allTextContents();
+    // Newest first; the mock's own unlock is the newest.
+    await expect.poll(titles).toEqual(["Unlocked", "Command line finished", "Unlocked", "Folder protected: Scans", "Unlocked", "Vault created"]);
+    expect(await page.locator(".grid-audit .grid-body .row-alert").count()).toBe(0);
+    const detail = (i: number) => page.locator(".grid-audit .grid-body .cell-detail").nth(i).textContent();
+    expect(await detail(1)).toBe("A coffer command ended and forgot its keys; the app is not affected. By the command line.");
+    expect(await detail(2)).toBe("Unlocked with the passphrase. By the command line.");
+    expect(await detail(3)).toBe("3 files in it encrypted into the vault; new files are encrypted as they arrive. By the Coffer app.");
+    await expect.poll(() => page.locator(".list-summary").textContent()).toBe("6 events · 1 status record hidden");
+    await checkpoint(s, "48-activity-folded");
+    // The details are whole: every line fits its cell.
+    const cut = await page.evaluate(() => [...document.querySelectorAll<HTMLElement>(".grid-audit .grid-body .cell-detail")].filter((e) => e.scrollHeight > e.clientHeight + 1).map((e) => e.textContent));
+    expect(cut).toEqual([]);
+    // Status records on request, for IT.
+    await page.getByLabel("Include status records (for IT)").check();
+    await expect.poll(titles).toContain("Status snapshot");
+    await expect.poll(() => page.locator(".list-summary").textContent()).toBe("7 events");
+    // The folded event lists each file and record.
+    await page.locator(".grid-audit .grid-body .grid-row").filter({ hasText: "Folder protected: Scans" }).dblclick();
+    const rec = page.getByRole("dialog", { name: "Folder protected: Scans" });
+    await rec.waitFor();
+    expect(await rec.locator(".record-files li").allTextContents()).toEqual(["Scans/already-here.txt", "Scans/intake.pdf", "Scans/letter.txt"]);
+    expect(await rec.getByText("4, 5, 6, 7", { exact: true }).isVisible()).toBe(true);
+    await rec.getByRole("button", { name: "Close" }).click();
     await expectClean(s);
     await s.close();
   });
@@ -371,12 +434,13 @@ describe("activity", () => {
     const { page } = s;
     await unlock(page);
     await openActivity(page);
-    await expect.poll(() => page.locator(".list-summary").textContent()).toBe("5,000 entries shown · the list stops here; narrow the period to see the rest");
+    await expect.poll(() => page.locator(".list-summary").textContent()).toMatch(/^[\d,]+ events shown · the list stops here; choose a shorter period to see the rest$/);
     expect(await page.locator(".grid-audit .grid-body .grid-row").count()).toBeLessThan(60);
     // 60 days is shown by day; the grid scrolls to the oldest shown.
     await page.getByRole("grid").focus();
     await page.keyboard.press("End");
-    await expect.poll(() => page.locator(".grid-audit .grid-row.is-active").getAttribute("aria-rowindex")).toBe("5001");
+    const n = await page.locator(".grid-audit").getAttribute("aria-rowcount");
+    await expect.poll(() => page.locator(".grid-audit .grid-row.is-active").getAttribute("aria-rowindex")).toBe(n);
     expect(await page.locator(".grid-audit .grid-body .grid-row").count()).toBeLessThan(60);
     await expectClean(s);
     await s.close();
@@ -407,7 +471,7 @@ describe("activity", () => {
     await page.getByRole("button", { name: "Export access report…" }).click();
     const dlg = page.getByRole("dialog", { name: "Export an access report" });
     await dlg.waitFor();
-    expect(await dlg.getByText(/^The \d+ records that match the current filters\.$/).isVisible()).toBe(true);
+    expect(await dlg.getByText(/^The \d+ records in the chosen period, user and file\.$/).isVisible()).toBe(true);
     await dlg.getByLabel("Format").selectOption("csv");
     await checkpoint(s, "45-activity-export");
     await dlg.getByRole("button", { name: "Choose where to save…" }).click();
@@ -435,8 +499,9 @@ describe("activity", () => {
     await unlock(page);
     await openActivity(page);
     await page.getByRole("button", { name: "Incident report…" }).click();
-    const dlg = page.getByRole("dialog", { name: "Incident report" });
+    const dlg = page.getByRole("dialog", { name: "Was the data on this computer safe?" });
     await dlg.waitFor();
+    expect(await dlg.getByText(/HIPAA's “safe harbor” rule, losing patient data that was properly encrypted/).isVisible()).toBe(true);
     // Lost yesterday at 19:30, after the last lock of the day.
     const lost = await page.evaluate(() => {
       const d = new Date(Date.now() - 86_400_000);
@@ -452,9 +517,16 @@ describe("activity", () => {
     const args = (await calls(page, "export_incident_report"))[0]!.args;
     const expectedLostAt = await page.evaluate((v) => new Date(v).toISOString(), lost);
     expect(args).toEqual({ lostAt: expectedLostAt, format: "pdf", dest: "/home/sam/Documents/incident.pdf" });
+    // Plain words first, the report's wording under them, then what to do.
+    await expect.poll(() => res.locator(".verdict-answer").textContent()).toMatch(/^(Yes — the files were locked|No — the vault was unlocked)/);
     await expect.poll(() => res.locator(".verdict-text").textContent()).toMatch(/^Safe harbor (holds|does NOT hold)/);
-    expect(await res.getByText("/home/sam/Documents/incident.pdf").isVisible()).toBe(true);
+    expect(await res.locator(".next-steps li").count()).toBe(3);
+    expect(await res.getByText("Saved as /home/sam/Documents/incident.pdf").isVisible()).toBe(true);
     await checkpoint(s, "47-activity-incident-verdict");
+    // "Open report" opens the saved file and keeps the next steps on screen.
+    await res.getByRole("button", { name: "Open report" }).click();
+    await expect.poll(() => page.evaluate(() => (window as unknown as MockWindow).__mock.state.openedReports)).toEqual(["/home/sam/Documents/incident.pdf"]);
+    expect(await res.isVisible()).toBe(true);
     await res.getByRole("button", { name: "Done" }).click();
     await expectClean(s);
     await s.close();

@@ -102,8 +102,21 @@
    * A few hundred records over the last two weeks, working hours on
    * weekdays, three people at the front desk: deterministic (seeded).
    */
+  // The record's own fields, as the backend passes them for the screen to word.
+  function factsFor(action, detail) {
+    if (action === "unlock" || action === "unlock_failed") return { method: /login/.test(detail) ? "keychain" : "passphrase" };
+    if (action === "lock") return { reason: /inactivity/.test(detail) ? "auto" : /sleep/.test(detail) ? "suspend" : "manual" };
+    if (action === "file_added") return { by: /protected/.test(detail) ? "watcher" : "app" };
+    if (action === "plaintext_found") return { count: 1 };
+    if (action === "slot_added") return { kind: "keychain" };
+    if (action === "audit_export") return { format: "csv", records: 120 };
+    return {};
+  }
+
+  const DEVICE_ID = "7f3a9c01e2d4b5a6";
+
   function generateAudit(a) {
-    if (Array.isArray(a.records)) return a.records.map((r, i) => ({ seq: i + 1, ...r }));
+    if (Array.isArray(a.records)) return a.records.map((r, i) => ({ seq: i + 1, host: "reception-pc", device: DEVICE_ID, facts: {}, detail: "", fileId: null, fileName: null, ...r }));
     const count = a.count ?? 320;
     const days = a.days ?? 14;
     const users = a.users ?? ["sam", "priya", "dr.okafor"];
@@ -178,12 +191,14 @@
         seq: i + 1,
         time: new Date(t).toISOString(),
         user: users[Math.floor(rnd() * users.length)],
-        device: "RECEPTION-PC",
+        host: "reception-pc",
+        device: DEVICE_ID,
         action,
         label: ACTION_LABELS[action],
         fileId: f ? f.id : null,
         fileName: f ? f.name : null,
         detail,
+        facts: factsFor(action, detail),
       };
     });
   }
@@ -218,6 +233,7 @@
     unlockMs: cfg.unlockMs ?? 150,
     progressStepMs: cfg.progressStepMs ?? 60,
     failNext: {},
+    openedReports: [],
   };
   let nextId = S.files.length + 1000;
 
@@ -332,6 +348,7 @@
     resume_rotation: { onProgress: "channel" },
     cancel_rotation: {},
     audit_events: { query: "query" },
+    open_report: { path: "string" },
     export_access_report: { query: "query", format: "reportFormat", dest: "string" },
     export_incident_report: { lostAt: "string", format: "incidentFormat", dest: "string" },
     posture: {},
@@ -350,7 +367,7 @@
     return null;
   }
 
-  const err = (code, message) => ({ code, message });
+  const err = (code, message, details) => (details ? { code, message, details } : { code, message });
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
   function requireUnlocked() {
@@ -387,6 +404,7 @@
       watcher: { ...S.watcher, folders: S.folders.length },
       warnings: S.warnings.map((w) => ({ ...w })),
       autoLockMinutes: settings().autoLockMinutes,
+      autoLockSeconds: cfg.autoLockSeconds ?? settings().autoLockMinutes * 60,
       about: { ...S.about, keyVersion: S.vaultExists ? S.about.keyVersion : 0 },
     };
   }
@@ -475,12 +493,14 @@
       seq: (last ? last.seq : 0) + 1,
       time: new Date().toISOString(),
       user: "sam",
-      device: "RECEPTION-PC",
+      host: "reception-pc",
+      device: DEVICE_ID,
       action,
       label: ACTION_LABELS[action] || action,
       fileId: null,
       fileName: null,
       detail: "",
+      facts: {},
       ...extra,
     });
   }
@@ -545,7 +565,7 @@
       S.key.recovery = true;
       recoveryKey = S.recoveryKey;
     }
-    logAudit("rotation_finished", { detail: `${p.depth === "reencrypt" ? "re-encryption" : "rewrap"}, key version ${S.key.version}` });
+    logAudit("rotation_finished", { detail: `${p.depth === "reencrypt" ? "re-encryption" : "rewrap"}, key version ${S.key.version}`, facts: { kind: p.depth, key_version: S.key.version, files: S.files.length, destroyed_versions: [] } });
     return { depth: p.depth, resumed, keyVersion: S.key.version, destroyedVersions: [old], files: totalFiles, bytes: totalBytes, recoveryKey };
   }
 
@@ -631,7 +651,7 @@
       await sleep(S.unlockMs);
       if (passphrase !== S.passphrase) throw err("wrong_credential", "Wrong passphrase or key.");
       S.unlocked = true;
-      logAudit("unlock", { detail: "with passphrase" });
+      logAudit("unlock", { detail: "with passphrase", facts: { method: "passphrase" } });
       emit("files-changed", null);
       // An interrupted rotation is announced right after unlock.
       if (S.key.pending) setTimeout(() => emit("rotation-pending", null), 30);
@@ -749,7 +769,7 @@
       checkPass(passphrase);
       if (newPassphrase.length < 10) throw err("invalid", "The new passphrase is too short.");
       S.passphrase = newPassphrase;
-      logAudit("slot_added", { detail: "passphrase changed" });
+      logAudit("slot_added", { detail: "passphrase changed", facts: { kind: "passphrase" } });
       return null;
     },
     async enrol_escrow({ passphrase, publicKeyPath }) {
@@ -758,7 +778,7 @@
       checkPass(passphrase);
       if (!/escrow|\.pub$/i.test(publicKeyPath)) throw err("invalid", "That file isn't an escrow public key from `coffer escrow keygen`.");
       S.key.escrow = true;
-      logAudit("slot_added", { detail: "organisation escrow" });
+      logAudit("slot_added", { detail: "organisation escrow", facts: { kind: "escrow" } });
       return keyInfo();
     },
     async remove_slot({ kind, passphrase }) {
@@ -777,7 +797,7 @@
         if (S.key.escrowRequired) throw err("policy", "Your organisation's policy requires organisation escrow.");
         S.key.escrow = false;
       }
-      logAudit("slot_removed", { detail: kind });
+      logAudit("slot_removed", { detail: kind, facts: { kind } });
       return keyInfo();
     },
     async rotate_keys({ passphrase, depth, onProgress }) {
@@ -812,7 +832,7 @@
       requireUnlocked();
       const n = S.audit.filter((r) => auditMatches(r, query)).length;
       S.exports.push({ kind: "access", query, format, dest, records: n });
-      logAudit("audit_export", { detail: `access report, ${format.toUpperCase()}` });
+      logAudit("audit_export", { detail: `access report, ${format.toUpperCase()}`, facts: { format, records: n } });
       return dest;
     },
     async export_incident_report({ lostAt, format, dest }) {
@@ -833,6 +853,11 @@
       const lastAt = lastRec ? new Intl.DateTimeFormat("en-GB", { dateStyle: "long", timeStyle: "short" }).format(Date.parse(lastRec.time)) : "nothing";
       S.exports.push({ kind: "incident", lostAt, format, dest });
       return { verdict, verdictText: VERDICT_TEXT[verdict](lastAt), path: dest };
+    },
+    open_report({ path }) {
+      if (!S.exports.some((x) => x.dest === path)) throw err("invalid", "Coffer opens only reports it saved itself. Open this file from your file manager.");
+      S.openedReports.push(path);
+      return null;
     },
     posture() {
       const p = S.posture;
@@ -921,7 +946,7 @@
     emit,
     listenerCount: (event) => [...listeners.values()].filter((l) => l.event === event).length,
     queueDialog: (...values) => dialogQueue.push(...values),
-    failNext: (cmd, code, message) => (S.failNext[cmd] = err(code, message)),
+    failNext: (cmd, code, message, details) => (S.failNext[cmd] = err(code, message, details)),
     breakChain: (at) => (S.auditBrokenAt = at),
     autoLock(reason = "auto") {
       S.unlocked = false;

@@ -20,10 +20,16 @@ describe("locked side", () => {
     await page.getByRole("heading", { name: "Welcome to Coffer" }).waitFor();
     await checkpoint(s, "01-first-run");
 
-    // Too short, then mismatch: clear messages, nothing sent.
+    // Too short, then mismatch: clear messages, nothing sent. The card
+    // does not move when the error appears, and the advice is not repeated.
+    const cardTop = () => page.locator(".gate-card").evaluate((e) => Math.round(e.getBoundingClientRect().top));
+    const top0 = await cardTop();
     await page.getByLabel("Passphrase", { exact: true }).fill("short");
-    await page.getByRole("button", { name: "Create vault" }).click();
+    // Enter submits.
+    await page.getByLabel("Passphrase", { exact: true }).press("Enter");
     await expect.poll(() => page.getByText("Use at least 10 characters.", { exact: true }).isVisible()).toBe(true);
+    expect(await page.getByText(/Use at least 10 characters/).filter({ visible: true }).count()).toBe(1);
+    expect(await cardTop()).toBe(top0);
     await page.getByLabel("Passphrase", { exact: true }).fill("maple river lantern orbit");
     await expect.poll(() => page.locator(".strength-label").textContent()).toMatch(/Good|Strong/);
     await page.getByLabel("Type it again").fill("maple river lantern orbi");
@@ -34,7 +40,7 @@ describe("locked side", () => {
     await page.getByLabel("Type it again").fill("maple river lantern orbit");
     await page.getByLabel("Also unlock with my computer login").check();
     await checkpoint(s, "02-first-run-filled");
-    await page.getByRole("button", { name: "Create vault" }).click();
+    await page.getByLabel("Type it again").press("Enter");
 
     await page.getByRole("heading", { name: "Write down your recovery key" }).waitFor();
     const created = await calls(page, "create_vault");
@@ -193,6 +199,19 @@ describe("locked side", () => {
     expect(await page.getByRole("dialog").count()).toBe(0);
     expect(await page.getByText("Clinic handbook").count()).toBe(0);
     await checkpoint(s, "09-auto-locked");
+    await expectClean(s);
+    await s.close();
+  });
+
+  test("the auto-lock notice states the timeout in force, not the setting", async () => {
+    // Setting 10 minutes, but a shorter timeout applies (a policy cap or the test override).
+    const s = await openApp(browser, { files: sampleFiles(), autoLockMinutes: 10, autoLockSeconds: 12 });
+    const { page } = s;
+    await unlock(page);
+    await page.evaluate(() => (window as unknown as { __mock: { autoLock: () => void } }).__mock.autoLock());
+    await page.getByRole("heading", { name: "Coffer is locked" }).waitFor();
+    await expect.poll(() => page.getByText("Locked automatically after 12 seconds without activity.").isVisible()).toBe(true);
+    expect(await page.getByText("10 minutes").count()).toBe(0);
     await expectClean(s);
     await s.close();
   });

@@ -5,9 +5,10 @@
 import { ACTIVITY_EVENTS, ACTIVITY_INTERVAL_MS, throttle } from "./activity";
 import { Backoff } from "./backoff";
 import { closeAllDialogs } from "./components/dialog";
+import { errorDetails } from "./components/error-details";
 import { clearToasts, mountToasts, toast, toastError } from "./components/toast";
 import { h, icon } from "./dom";
-import { formatMinutes, formatSize, plural } from "./format";
+import { formatCountdown, formatMinutes, formatSize, plural } from "./format";
 import {
   api,
   describeError,
@@ -43,7 +44,7 @@ const NAV: { route: Route; label: string; icon: string }[] = [
 const LOCK_NOTICE: Record<LockReason, (s: AppState | null) => string | undefined> = {
   manual: () => undefined,
   auto: (s) =>
-    s ? `Locked automatically after ${formatMinutes(s.autoLockMinutes)} without activity.` : "Locked automatically after a while without activity.",
+    s ? `Locked automatically after ${s.autoLockSeconds != null ? formatCountdown(s.autoLockSeconds) : formatMinutes(s.autoLockMinutes)} without activity.` : "Locked automatically after a while without activity.",
   suspend: () => "Locked because the computer went to sleep.",
   screen_lock: () => "Locked because the screen was locked.",
   quit: () => undefined,
@@ -153,6 +154,7 @@ export class App implements VaultContext, GateContext {
       h("div", { class: "gate-icon gate-icon-warn" }, icon("warning", "icon icon-lg")),
       h("h1", { class: "gate-title", text: "Coffer couldn't start", attrs: { tabindex: "-1" } }),
       h("p", { class: "gate-lead", text: `${t.title}. ${t.detail}` }),
+      errorDetails(t.technical),
       h("div", { class: "gate-actions" }, retry),
     );
     this.showGate({ el, title: "Coffer" });
@@ -182,7 +184,12 @@ export class App implements VaultContext, GateContext {
     const navList = h("ul", { class: "nav-list" });
     for (const n of NAV) {
       const b = h("button", { class: "nav-item", attrs: { type: "button" } }, icon(n.icon), h("span", { text: n.label }));
-      b.addEventListener("click", () => this.navigate(n.route));
+      // A toast is about the screen it came from: it must not sit over the
+      // next screen's data.
+      b.addEventListener("click", () => {
+        if (n.route !== this.route) clearToasts();
+        this.navigate(n.route);
+      });
       nav.set(n.route, b);
       navList.appendChild(h("li", null, b));
     }

@@ -3,9 +3,46 @@
 
 import type { AuditQuery } from "./ipc";
 
-export type AuditFilters = { from: string; to: string; action: string; user: string; file: string };
+/**
+ * `category` (what an auditor asks about: unlocks, file opens, ...) is
+ * applied to the events on screen; the rest goes to the backend query.
+ */
+export type AuditFilters = { from: string; to: string; action: string; user: string; file: string; category: string };
 
-export const NO_FILTERS: AuditFilters = { from: "", to: "", action: "", user: "", file: "" };
+export const NO_FILTERS: AuditFilters = { from: "", to: "", action: "", user: "", file: "", category: "" };
+
+/** The period choices; "custom" shows two date fields filled with real dates. */
+export const PERIODS: { value: string; label: string }[] = [
+  { value: "", label: "All time" },
+  { value: "today", label: "Today" },
+  { value: "7d", label: "Last 7 days" },
+  { value: "30d", label: "Last 30 days" },
+  { value: "year", label: "This year" },
+  { value: "custom", label: "Choose dates…" },
+];
+
+function ymd(d: Date): string {
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+}
+
+/** A period choice as local YYYY-MM-DD days (both included); "" for all time. */
+export function periodRange(period: string, now: Date): { from: string; to: string } {
+  const today = ymd(now);
+  const back = (days: number) => ymd(new Date(now.getFullYear(), now.getMonth(), now.getDate() - days));
+  switch (period) {
+    case "today":
+      return { from: today, to: today };
+    case "7d":
+      return { from: back(6), to: today };
+    case "30d":
+    case "custom":
+      return { from: back(29), to: today };
+    case "year":
+      return { from: `${now.getFullYear()}-01-01`, to: today };
+    default:
+      return { from: "", to: "" };
+  }
+}
 
 const DAY_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
@@ -35,7 +72,7 @@ export function filtersToQuery(f: AuditFilters): AuditQuery {
 }
 
 export function hasFilters(f: AuditFilters): boolean {
-  return !!(f.from || f.to || f.action || f.user || f.file.trim());
+  return !!(f.from || f.to || f.action || f.user || f.file.trim() || f.category);
 }
 
 /** What is wrong with the period, if anything: its end before its start. */

@@ -38,8 +38,12 @@ export function nsToMs(ns: number): number {
 export type DateOpts = { now: number; locale?: string; timeZone?: string };
 
 function dayKey(ms: number, timeZone: string | undefined): string {
-  // en-CA formats as YYYY-MM-DD, a stable key for "which calendar day".
-  return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(ms);
+  // YYYY-MM-DD from the parts, a stable key for "which calendar day" (a
+  // locale's layout is not: WebKitGTK formats en-CA as M/D/YYYY).
+  const p = Object.fromEntries(
+    new Intl.DateTimeFormat("en-US", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).formatToParts(ms).map((x) => [x.type, x.value]),
+  );
+  return `${p.year}-${p.month}-${p.day}`;
 }
 
 /**

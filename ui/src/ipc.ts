@@ -25,6 +25,8 @@ export type AppState = {
   watcher: { running: boolean; folders: number; lastEventNs: number | null; pending: number };
   warnings: { code: WarningCode; message: string }[];
   autoLockMinutes: number;
+  /** The idle timeout in force, in seconds (setting under the policy's cap, or a shorter test override). */
+  autoLockSeconds?: number;
   about: { version: string; formatVersion: number; cipher: string; kdf: string; keyVersion: number };
 };
 
@@ -108,6 +110,10 @@ export type AuditRow = {
   fileId: string | null;
   fileName: string | null;
   detail: string;
+  /** The computer's name; `device` is its stable id. */
+  host: string;
+  /** The record's own fields (method, reason, by, count, session…), without object ids. */
+  facts: Record<string, unknown>;
 };
 
 export type AuditView = {
@@ -149,6 +155,7 @@ export const ERROR_CODES = [
   "invalid",
   "unsafe_folder",
   "keychain_unavailable",
+  "no_app",
   "cancelled",
   "internal",
 ] as const;
@@ -157,11 +164,25 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 /** A rejected command, always in this shape once it reaches UI code. */
 export class IpcError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string) {
+  /** Technical text for IT, shown only behind "Details" (paths redacted). */
+  readonly details: string;
+  constructor(code: ErrorCode, message: string, details = "") {
     super(message);
     this.name = "IpcError";
     this.code = code;
+    this.details = redactPaths(details);
   }
+}
+
+/**
+ * Technical text with every path-like word replaced by "[path]": a
+ * launcher's or the OS's message can name the working area's plaintext
+ * copy, which must not reach the screen or a support ticket.
+ */
+export function redactPaths(s: string): string {
+  return s
+    .replace(/(["'`])((?:\/|~\/|[A-Za-z]:[\\/]|\\\\|file:)[^"'`]*)\1/g, "$1[path]$1")
+    .replace(/(^|[\s(\[=:])(?:\/|~\/|[A-Za-z]:[\\/]|file:)[^\s"'`)\]]*/g, (_m, pre: string) => `${pre}[path]`);
 }
 
 function isCode(c: unknown): c is ErrorCode {
@@ -177,24 +198,39 @@ function isCode(c: unknown): c is ErrorCode {
 export function toIpcError(e: unknown): IpcError {
   if (e instanceof IpcError) return e;
   if (e && typeof e === "object" && !(e instanceof Error)) {
-    const o = e as { code?: unknown; message?: unknown };
+    const o = e as { code?: unknown; message?: unknown; details?: unknown };
     const message = typeof o.message === "string" ? o.message : "";
-    if (isCode(o.code)) return new IpcError(o.code, message);
-    return new IpcError("internal", message || "Something went wrong.");
+    const details = typeof o.details === "string" ? o.details : "";
+    if (isCode(o.code)) return new IpcError(o.code, message, details);
+    // Not one of ours: its text is technical, for "Details" only.
+    return new IpcError("internal", "", [typeof o.code === "string" ? o.code : "", message].filter(Boolean).join(": "));
   }
-  if (typeof e === "string") return new IpcError("internal", e);
-  if (e instanceof Error) return new IpcError("internal", e.message);
-  return new IpcError("internal", "Something went wrong.");
+  // Tauri and plugins reject with bare strings ("Launcher … failed with
+  // ExitStatus(…)"), a UI bug throws an Error: technical, for "Details".
+  if (typeof e === "string") return new IpcError("internal", "", e);
+  if (e instanceof Error) return new IpcError("internal", "", e.message);
+  return new IpcError("internal", "");
 }
 
-export type ErrorText = { title: string; detail: string };
+/** title: what happened; detail: a sentence saying what to do; technical: for "Details" ("" if none). */
+export type ErrorText = { title: string; detail: string; technical: string };
 
 /**
- * What to tell people for an error: a short title per code, and the
- * backend's message as detail (it never holds a secret or a file name).
+ * What to tell people for an error: a short title per code, and a plain
+ * sentence saying what to do — the backend's message where it wrote one
+ * for people (it never holds a secret, a file name or a path), else ours.
+ * Anything technical goes to `technical`, shown only behind "Details".
  */
 export function describeError(err: IpcError): ErrorText {
-  const d = err.message.trim();
+  const t = describeCode(err);
+  return { ...t, technical: err.details };
+}
+
+function describeCode(err: IpcError): Omit<ErrorText, "technical"> {
+  // A backend message that still looks technical (a path, a Rust debug
+  // print) is never shown as the sentence.
+  const raw = err.message.trim();
+  const d = raw && !looksTechnical(raw) ? raw : "";
   switch (err.code) {
     case "wrong_credential":
       return { title: "Wrong passphrase", detail: "Check that Caps Lock is off and try again." };
@@ -203,16 +239,16 @@ export function describeError(err: IpcError): ErrorText {
     case "integrity":
       return {
         title: "Some vault data failed its integrity check",
-        detail: d || "The data may be damaged or changed outside Coffer. Contact IT.",
+        detail: d || "The data may be damaged or changed outside Coffer. Run a check from Settings, or tell IT.",
       };
     case "not_found":
-      return { title: "Not found", detail: d || "It may have been moved or removed." };
+      return { title: "Not found", detail: d || "It may have been moved or removed meanwhile. Refresh the list and try again." };
     case "io":
       return { title: "Couldn't read or write a file", detail: d || "Check free disk space and permissions." };
     case "in_use":
       return { title: "Coffer is busy", detail: "Another Coffer task is writing to the vault. Try again in a moment." };
     case "policy":
-      return { title: "Not allowed by your organisation", detail: d || "Your organisation's policy doesn't allow this." };
+      return { title: "Not allowed by your organisation", detail: d || "Your organisation's policy doesn't allow this. Ask IT if you need it." };
     case "invalid":
       return { title: "That didn't work", detail: d || "Check what you entered and try again." };
     case "unsafe_folder":
@@ -225,12 +261,22 @@ export function describeError(err: IpcError): ErrorText {
         title: "Computer login unlock isn't available",
         detail: "This computer has no usable keychain. Use your passphrase.",
       };
+    case "no_app":
+      return {
+        title: "No app can open this file",
+        detail: d || "No app on this computer opens this kind of file. Install one that does, or ask IT; the file stays safe in the vault meanwhile.",
+      };
     case "cancelled":
       return { title: "Stopped", detail: d || "It continues next time." };
     case "internal":
     default:
-      return { title: "Something went wrong", detail: d || "Try again. If it keeps happening, contact IT." };
+      return { title: "Something went wrong", detail: d || "Try again. If it keeps happening, tell IT and show them the details." };
   }
+}
+
+/** Text meant for developers, not people: paths, debug prints, stack-ish words. */
+export function looksTechnical(s: string): boolean {
+  return /(^|[\s"'(])(\/|~\/|[A-Za-z]:\\)|\[path\]|ExitStatus|unix_wait_status|\bos error\b|\berrno\b|::|Error\s*\{|panicked|\bat line\b/i.test(s);
 }
 
 // ---------------------------------------------------------------- commands
@@ -302,6 +348,7 @@ export const api = {
     call<string>("export_access_report", { query, format, dest }),
   exportIncidentReport: (lostAt: string, format: IncidentFormat, dest: string) =>
     call<IncidentSummary>("export_incident_report", { lostAt, format, dest }),
+  openReport: (path: string) => call<null>("open_report", { path }),
   posture: () => call<Posture>("posture"),
 };
 

@@ -1,7 +1,7 @@
 //! The Audit (activity) screen: the timeline with its filters and chain
 //! status, and the access and incident reports.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use coffer_report::{AccessQuery, ReportFormat};
 use serde::{Deserialize, Serialize};
@@ -52,12 +52,18 @@ pub struct AuditRow {
     seq: u64,
     time: String,
     user: String,
+    /// The computer's name as people know it; `device` is its stable id.
+    host: String,
     device: String,
     action: String,
     label: String,
     file_id: Option<String>,
     file_name: Option<String>,
     detail: String,
+    /// The record's own fields (method, reason, by, count, session, ...)
+    /// without object ids, so the screen can word them; empty for status
+    /// records, which the screen folds away.
+    facts: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -103,6 +109,7 @@ pub async fn audit_events(core: Core<'_>, query: AuditQueryIn) -> CmdResult<Audi
         // The whole log gives the filter choices; the query gives the rows.
         let all = coffer_report::vault::access_report(v, &AccessQuery::default(), false)?;
         let rep = coffer_report::vault::access_report(v, &query, true)?;
+        let facts = record_facts(v)?;
         let mut per_day = std::collections::BTreeMap::<String, u64>::new();
         let tz = jiff::tz::TimeZone::system();
         for r in &rep.rows {
@@ -122,9 +129,11 @@ pub async fn audit_events(core: Core<'_>, query: AuditQueryIn) -> CmdResult<Audi
                 .skip(skip)
                 .map(|r| AuditRow {
                     label: coffer_report::event_label(&r.event).to_owned(),
+                    facts: facts.get(&r.seq).cloned().unwrap_or_default(),
                     seq: r.seq,
                     time: r.ts,
                     user: r.user,
+                    host: r.host,
                     device: r.device,
                     action: r.event,
                     file_id: r.file_id,
@@ -159,13 +168,72 @@ pub async fn audit_events(core: Core<'_>, query: AuditQueryIn) -> CmdResult<Audi
     .await
 }
 
+/// Each record's detail fields by sequence number, minus object ids (the
+/// rows already carry the one file each) and status records' snapshots.
+fn record_facts(
+    v: &coffer_core::vault::Vault,
+) -> CmdResult<std::collections::HashMap<u64, serde_json::Map<String, serde_json::Value>>> {
+    use coffer_core::audit::{EventKind, parse_records};
+    let bytes = std::fs::read(v.audit().path()).map_err(|e| {
+        UiError::with_details(
+            "io",
+            "Coffer couldn't read this vault's activity log. Try again; if it keeps happening, tell IT.",
+            &e.to_string(),
+        )
+    })?;
+    Ok(parse_records(&bytes)
+        .into_iter()
+        .filter(|r| !r.is(EventKind::Status))
+        .map(|r| {
+            let mut d = r.detail;
+            d.remove("ids");
+            d.remove("id");
+            (r.seq, d)
+        })
+        .collect())
+}
+
+/// Reports this run of the app wrote: `open_report` opens only these, so
+/// the UI cannot be made to launch any other file.
+static WRITTEN: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
 fn write_report(dest: &str, body: &[u8]) -> CmdResult<String> {
     let p = Path::new(dest);
     if !p.is_absolute() || p.file_name().is_none() {
         return Err(UiError::new("invalid", "Choose where to save the report."));
     }
     coffer_core::fsutil::atomic_write(p, body)?;
+    let mut w = WRITTEN.lock().unwrap_or_else(|e| e.into_inner());
+    w.retain(|x| x != p);
+    w.push(p.to_path_buf());
+    let excess = w.len().saturating_sub(32);
+    w.drain(..excess);
     Ok(p.display().to_string())
+}
+
+fn written_here(p: &Path) -> bool {
+    WRITTEN
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .any(|x| x == p)
+}
+
+/// Opens a report this app just saved, with the computer's default app.
+#[tauri::command]
+pub async fn open_report(core: Core<'_>, path: String) -> CmdResult<()> {
+    let core = core.inner().clone();
+    blocking(move || {
+        let p = PathBuf::from(&path);
+        if !written_here(&p) {
+            return Err(UiError::new(
+                "invalid",
+                "Coffer opens only reports it saved itself. Open this file from your file manager.",
+            ));
+        }
+        super::files::open_with_default_app(&core, &p)
+    })
+    .await
 }
 
 #[tauri::command]
@@ -238,5 +306,19 @@ mod tests {
         }
         .into_query();
         assert_eq!(bad.err().map(|e| e.code), Some("invalid"));
+    }
+
+    /// Only reports this app wrote can be opened: not any path the UI names.
+    #[test]
+    fn only_written_reports_can_be_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = dir.path().join("incident.html");
+        let other = dir.path().join("letter.txt");
+        std::fs::write(&other, b"x").unwrap();
+        assert!(!written_here(&report));
+        write_report(report.to_str().unwrap(), b"<!doctype html>").unwrap();
+        assert!(written_here(&report));
+        assert!(!written_here(&other));
+        assert!(write_report("relative.html", b"x").is_err());
     }
 }

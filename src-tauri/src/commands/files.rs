@@ -143,6 +143,33 @@ fn find_entry(v: &Vault, id: &str) -> CmdResult<vault::Entry> {
         .ok_or_else(|| UiError::new("not_found", "That file is no longer in the vault."))
 }
 
+/// The system found no program for the file's type (or the one it found
+/// failed). The launcher's own text names the working-area copy: it goes
+/// to "Details" with the path redacted.
+fn no_app(launcher: &str) -> UiError {
+    UiError::with_details(
+        "no_app",
+        "No app on this computer opens this kind of file. Install one that does, or ask IT; \
+         the file stays safe in the vault meanwhile.",
+        launcher,
+    )
+}
+
+/// How long a launcher (xdg-open, gio, ...) may take to fail before it
+/// counts as having started the app. The opener plugin's 250 ms is shorter
+/// than xdg-open's own start on a busy laptop, so "no app for this type"
+/// read as "opened" and nothing happened.
+const LAUNCH_CHECK: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Opens `path` with the system's default app for its type (not under
+/// `COFFER_APP_NO_OPENER`, for tests without a desktop).
+pub(crate) fn open_with_default_app(core: &crate::glue::AppCore, path: &Path) -> CmdResult<()> {
+    if std::env::var_os("COFFER_APP_NO_OPENER").is_none() && core.app().is_some() {
+        open::that_detached_with_timeout(path, LAUNCH_CHECK).map_err(|e| no_app(&e.to_string()))?;
+    }
+    Ok(())
+}
+
 #[tauri::command]
 pub async fn open_file(core: Core<'_>, id: String) -> CmdResult<()> {
     let core = core.inner().clone();
@@ -153,16 +180,7 @@ pub async fn open_file(core: Core<'_>, id: String) -> CmdResult<()> {
             let entry = find_entry(v, &id)?;
             core.open_in_workarea(v, &entry)?
         };
-        if std::env::var_os("COFFER_APP_NO_OPENER").is_none()
-            && let Some(app) = core.app()
-        {
-            use tauri_plugin_opener::OpenerExt;
-            app.opener()
-                .open_path(path.display().to_string(), None::<&str>)
-                .map_err(|e| {
-                    UiError::new("io", format!("No application could open the file: {e}"))
-                })?;
-        }
+        open_with_default_app(&core, &path)?;
         core.touch();
         Ok(())
     })

@@ -38,6 +38,8 @@ pub struct AppState {
     watcher: WatcherView,
     warnings: Vec<Warning>,
     auto_lock_minutes: u32,
+    /// The idle timeout in force (setting, policy cap, test override).
+    auto_lock_seconds: u64,
     about: About,
 }
 
@@ -75,6 +77,7 @@ pub async fn app_state(core: Core<'_>) -> CmdResult<AppState> {
             watcher: w,
             warnings,
             auto_lock_minutes: core.auto_lock_minutes(),
+            auto_lock_seconds: crate::platform::auto_lock_limit(&core).as_secs(),
             about: About {
                 version: env!("CARGO_PKG_VERSION"),
                 format_version: coffer_core::format::FORMAT_VERSION,

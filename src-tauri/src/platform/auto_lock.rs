@@ -6,6 +6,20 @@ use std::time::Duration;
 
 use crate::glue::AppCore;
 
+/// The idle time after which the app locks: the user's setting under the
+/// policy's maximum, shortened by `COFFER_AUTO_LOCK_SECONDS` (tests,
+/// kiosks; never lengthened). The lock notice states this, not the setting.
+pub(crate) fn auto_lock_limit(core: &AppCore) -> Duration {
+    let limit = Duration::from_secs(u64::from(core.auto_lock_minutes()) * 60);
+    match std::env::var("COFFER_AUTO_LOCK_SECONDS")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    {
+        Some(secs) => limit.min(Duration::from_secs(secs)),
+        None => limit,
+    }
+}
+
 /// Locks after the idle timeout (checked every 2 s; the timeout is in
 /// minutes). Each tick also picks up a changed organisation policy (a
 /// metadata check; the file is read only when it changed), so a new
@@ -18,15 +32,7 @@ pub(crate) fn start_auto_lock(core: Arc<AppCore>) {
             if !core.is_unlocked() {
                 continue;
             }
-            let mut limit = Duration::from_secs(u64::from(core.auto_lock_minutes()) * 60);
-            // Tests (and kiosks) may shorten the timeout, never lengthen it.
-            if let Some(secs) = std::env::var("COFFER_AUTO_LOCK_SECONDS")
-                .ok()
-                .and_then(|s| s.parse::<u64>().ok())
-            {
-                limit = limit.min(Duration::from_secs(secs));
-            }
-            if core.idle_for() >= limit {
+            if core.idle_for() >= auto_lock_limit(&core) {
                 core.lock("auto");
             }
         }

@@ -10,7 +10,7 @@ mod posture;
 mod tray;
 mod watcher;
 
-pub(crate) use auto_lock::{start_auto_lock, watch_screen_lock_and_suspend};
+pub(crate) use auto_lock::{auto_lock_limit, start_auto_lock, watch_screen_lock_and_suspend};
 pub(crate) use autostart::enable_autostart_for_managed_installs;
 pub(crate) use posture::{Posture, device_posture};
 pub(crate) use tray::{build_tray, has_tray, show_main_window};

@@ -4,6 +4,7 @@
 
 import { h, icon, uid } from "../dom";
 import { describeError, toIpcError } from "../ipc";
+import { errorDetails } from "./error-details";
 
 export type Action = {
   label: string;
@@ -32,7 +33,7 @@ export type ModalOpts = {
 
 export type ModalUi = {
   dialog: HTMLDialogElement;
-  showError: (title: string, detail?: string) => void;
+  showError: (title: string, detail?: string, technical?: string) => void;
   clearError: () => void;
   setBusy: (busy: boolean, label?: string) => void;
   setActionEnabled: (value: string, enabled: boolean) => void;
@@ -76,10 +77,10 @@ export function showModal(o: ModalOpts): Promise<string | null> {
 
     const ui: ModalUi = {
       dialog,
-      showError(title, detail) {
+      showError(title, detail, technical) {
         errorBox.replaceChildren(
           icon("warning", "icon icon-sm"),
-          h("div", null, h("strong", { text: title }), detail ? h("span", { text: " " + detail }) : null),
+          h("div", null, h("strong", { text: title }), detail ? h("span", { text: " " + detail }) : null, errorDetails(technical)),
         );
         errorBox.classList.add("visible");
       },
@@ -126,7 +127,7 @@ export function showModal(o: ModalOpts): Promise<string | null> {
         } catch (e) {
           ui.setBusy(false);
           const t = describeError(toIpcError(e));
-          ui.showError(t.title, t.detail);
+          ui.showError(t.title, t.detail, t.technical);
           return;
         }
       }

@@ -119,6 +119,16 @@ export function passphraseField(o: { label: string; autocomplete: "current-passw
     f.describedBy.push(meterId);
     f.input.setAttribute("aria-describedby", f.describedBy.join(" "));
     ok = () => passphraseStrength(f.input.value).acceptable;
+    // While an error shows, the meter's advice would say the same thing
+    // again ("Use at least 10 characters"): the error replaces it, in
+    // about the same height, so the card does not jump.
+    const text = meter.querySelector<HTMLElement>(".strength-text")!;
+    const setError = f.setError;
+    f.setError = (msg) => {
+      setError(msg);
+      text.hidden = !!msg;
+    };
+    f.input.addEventListener("input", () => (text.hidden = false));
   }
   return { ...f, strengthOk: ok };
 }

@@ -3,6 +3,7 @@
 
 import { h, icon } from "../dom";
 import { describeError, toIpcError } from "../ipc";
+import { errorDetails } from "./error-details";
 
 let region: HTMLElement | null = null;
 let alertRegion: HTMLElement | null = null;
@@ -15,7 +16,7 @@ export function mountToasts(parent: HTMLElement): void {
 
 export type ToastKind = "success" | "info" | "error";
 
-export function toast(message: string, kind: ToastKind = "success", detail?: string, ms = 6000): void {
+export function toast(message: string, kind: ToastKind = "success", detail?: string, ms = 6000, technical?: string): void {
   const target = kind === "error" ? alertRegion : region;
   if (!target) return;
   // The same message again replaces the old one rather than piling up.
@@ -28,7 +29,7 @@ export function toast(message: string, kind: ToastKind = "success", detail?: str
     "div",
     { class: ["toast", `toast-${kind}`], dataset: { title: message } },
     icon(kind === "error" ? "warning" : kind === "info" ? "info" : "check-circle", "icon toast-icon"),
-    h("div", { class: "toast-text" }, h("div", { class: "toast-title", text: message }), detail ? h("div", { class: "toast-detail", text: detail }) : null),
+    h("div", { class: "toast-text" }, h("div", { class: "toast-title", text: message }), detail ? h("div", { class: "toast-detail", text: detail }) : null, errorDetails(technical)),
     close,
   );
   const remove = () => el.remove();
@@ -48,7 +49,7 @@ export function toastError(title: string | null, e: unknown): void {
   const err = toIpcError(e);
   if (err.code === "locked" || err.code === "integrity") return;
   const t = describeError(err);
-  toast(title ?? t.title, "error", t.detail);
+  toast(title ?? t.title, "error", t.detail, undefined, t.technical);
 }
 
 export function clearToasts(): void {

@@ -8,6 +8,7 @@ import { showModal } from "../components/dialog";
 import { textField } from "../components/fields";
 import { toast, toastError } from "../components/toast";
 import { VirtualGrid } from "../components/vgrid";
+import { errorDetails } from "../components/error-details";
 import { h, icon, uid } from "../dom";
 import { formatFileDate, formatFullDate, plural } from "../format";
 import {
@@ -15,15 +16,15 @@ import {
   describeError,
   pickSavePath,
   toIpcError,
-  type AuditRow,
   type AuditView,
   type IncidentFormat,
   type IncidentSummary,
   type ReportFormat,
 } from "../ipc";
-import { chartBars, dayLabel, filtersToQuery, hasFilters, niceMax, NO_FILTERS, periodError, type AuditFilters } from "../audit-model";
+import { chartBars, dayLabel, filtersToQuery, hasFilters, niceMax, NO_FILTERS, periodError, periodRange, PERIODS, type AuditFilters } from "../audit-model";
+import { buildTimeline, CATEGORY_CHOICES, eventsPerDay, filterTimeline, PROGRAM_LABEL, whoText, type TimelineEvent } from "../timeline";
 
-export const AUDIT_ROW_HEIGHT = 48;
+export const AUDIT_ROW_HEIGHT = 60;
 
 const REPORT_FORMATS: { value: ReportFormat; label: string; filter: string }[] = [
   { value: "pdf", label: "PDF — to print or send", filter: "PDF document" },
@@ -32,10 +33,38 @@ const REPORT_FORMATS: { value: ReportFormat; label: string; filter: string }[] =
   { value: "json", label: "Data (JSON)", filter: "JSON data" },
 ];
 
-/** Actions that mean something went wrong, shown in the warning colour. */
-const ALERT_ACTIONS = new Set(["unlock_failed", "integrity_failure", "objects_quarantined", "plaintext_found", "log_repaired"]);
+/** The verdict in plain words first, then what to do about it. */
+const VERDICT: Record<string, { tone: "ok" | "bad" | "unknown"; answer: string; steps: string[] }> = {
+  holds: {
+    tone: "ok",
+    answer: "Yes — the files were locked and encrypted when the computer was lost.",
+    steps: [
+      "Give the report to your privacy officer or IT: it is the evidence for not reporting a breach.",
+      "Keep a copy with your incident records.",
+      "Ask IT to change the passwords used on that computer.",
+    ],
+  },
+  does_not_hold: {
+    tone: "bad",
+    answer: "No — the vault was unlocked at that time, so the files could be read.",
+    steps: [
+      "Tell your privacy officer or IT today: the loss may have to be reported as a breach.",
+      "Give them this report; it shows when the vault was last unlocked and which files were opened.",
+      "Change the vault's passphrase from another computer if you can, and ask IT to change other passwords used on it.",
+    ],
+  },
+  cannot_be_established: {
+    tone: "unknown",
+    answer: "Coffer can't tell from this computer's log whether the files were safe.",
+    steps: [
+      "Give the report to your privacy officer or IT: it says what is missing.",
+      "IT can check the copy of the log your organisation keeps, if it keeps one.",
+      "Until it is settled, treat the loss as possibly reportable.",
+    ],
+  },
+};
 
-function rowNs(r: AuditRow): number {
+function rowNs(r: { time: string }): number {
   const ms = Date.parse(r.time);
   return Number.isFinite(ms) ? ms * 1e6 : 0;
 }
@@ -61,7 +90,9 @@ function selectField(label: string, options: { value: string; label: string }[],
 export function activityView(_app: VaultContext): View {
   let filters: AuditFilters = { ...NO_FILTERS };
   let data: AuditView | null = null;
-  let rows: AuditRow[] = [];
+  let events: TimelineEvent[] = [];
+  let allEvents: TimelineEvent[] = [];
+  let showInternal = false;
   let seq = 0;
   let destroyed = false;
   let fileTimer: ReturnType<typeof setTimeout> | null = null;
@@ -91,16 +122,25 @@ export function activityView(_app: VaultContext): View {
     const input = h("input", { id, class: ["input", cls], attrs: { type, placeholder, autocomplete: "off", spellcheck: "false" } });
     return { wrap: h("div", { class: "field" }, h("label", { class: "label", attrs: { for: id }, text: label }), input), input };
   };
+  // A period choice, not two empty date fields: an empty native date field
+  // shows a greyed "mm/dd/yyyy" that reads like an active filter. The
+  // fields appear only for "Choose dates…", filled with real dates.
+  const period = selectField("Period", PERIODS, "select-filter");
   const from = mkInput("From", "date", "input-date");
   const to = mkInput("To", "date", "input-date");
-  const action = selectField("Action", [{ value: "", label: "All actions" }], "select-filter");
+  from.wrap.hidden = to.wrap.hidden = true;
+  const action = selectField("Show", [{ value: "", label: "Everything" }, ...CATEGORY_CHOICES], "select-filter select-what");
   const user = selectField("User", [{ value: "", label: "Everyone" }], "select-filter");
   const file = mkInput("File name", "search", "input-file", "Any file");
+  const internalId = uid("internal");
+  const internalBox = h("input", { id: internalId, class: "checkbox", attrs: { type: "checkbox" } });
+  const internalWrap = h("div", { class: "field field-check" }, h("label", { class: "check", attrs: { for: internalId } }, internalBox, h("span", { text: "Include status records (for IT)" })));
   const clearBtn = h("button", { class: "btn btn-ghost btn-sm filters-clear", text: "Clear filters", attrs: { type: "button" } });
   const filterError = h("p", { class: "field-error filters-error", attrs: { hidden: true, role: "alert" } });
   const filterBar = h(
     "form",
     { class: "filters", attrs: { role: "search", "aria-label": "Filter activity", novalidate: true } },
+    period.wrap,
     from.wrap,
     to.wrap,
     action.wrap,
@@ -120,34 +160,46 @@ export function activityView(_app: VaultContext): View {
   );
 
   // ---- list
-  const grid = new VirtualGrid<AuditRow>({
-    label: "Activity records, newest first",
+  const grid = new VirtualGrid<TimelineEvent>({
+    label: "Activity, newest first",
     rowHeight: AUDIT_ROW_HEIGHT,
     columns: [
       { key: "time", label: "When", class: "col-when" },
-      { key: "user", label: "User", class: "col-user" },
-      { key: "action", label: "Action", class: "col-action" },
-      { key: "file", label: "File", class: "col-file" },
-      { key: "detail", label: "Details", class: "col-detail" },
+      { key: "user", label: "Who", class: "col-user" },
+      { key: "action", label: "What happened", class: "col-action" },
+      { key: "file", label: "File or folder", class: "col-file" },
     ],
-    renderCells: (r) => [
-      h("div", { text: formatFileDate(rowNs(r), { now }), attrs: { title: formatFullDate(rowNs(r)) } }),
-      h("div", { text: r.user, attrs: { title: r.device ? `${r.user} on ${r.device}` : r.user } }),
-      h("div", null, h("span", { class: ["action-dot", ALERT_ACTIONS.has(r.action) ? "action-dot-warn" : `action-dot-${r.action.split("_")[0]}`], attrs: { "aria-hidden": "true" } }), h("span", { class: "action-label", text: r.label })),
-      r.fileName
-        ? h("div", null, icon("file", "icon icon-xs row-icon"), h("span", { class: "name", text: r.fileName, attrs: { title: r.fileName } }))
-        : h("div", { class: "cell-none", text: "—" }),
-      h("div", { class: "cell-detail", text: r.detail, attrs: { title: r.detail || null } }),
+    renderCells: (e) => [
+      h("div", { text: formatFileDate(rowNs(e), { now }), attrs: { title: formatFullDate(rowNs(e)) } }),
+      h("div", { class: "cell-who", attrs: { title: e.device ? `${whoText(e)} (computer id ${e.device})` : whoText(e) } }, h("span", { class: "who-user", text: e.user }), h("span", { class: "who-host", text: e.host || e.device })),
+      h(
+        "div",
+        { class: "cell-what" },
+        h("span", { class: "what-title" }, h("span", { class: ["action-dot", e.warn ? "action-dot-warn" : `action-dot-${e.category}`], attrs: { "aria-hidden": "true" } }), h("span", { class: "action-label", text: e.title })),
+        h("span", { class: "cell-detail", text: detailText(e) }),
+      ),
+      fileCell(e),
     ],
-    rowClass: (r) => (ALERT_ACTIONS.has(r.action) ? "row-alert" : ""),
-    onActivate: (r) => void showRecord(r),
+    rowClass: (e) => (e.warn ? "row-alert" : ""),
+    onActivate: (e) => void showRecord(e),
   });
   grid.el.classList.add("grid-audit");
   const emptyBox = h("div", { class: "empty", attrs: { hidden: true } });
   const listWrap = h("div", { class: "list-wrap list-audit" }, grid.el, emptyBox);
   const summary = h("p", { class: "list-summary", attrs: { "aria-live": "polite" } });
 
-  const el = h("div", { class: "page page-activity" }, header, chainBox, filterBar, filterError, chartCard, h("div", { class: "list-head" }, h("h2", { class: "section-title", text: "Records" }), h("div", { class: "list-meta" }, summary, clearBtn)), listWrap);
+  const el = h("div", { class: "page page-activity" }, header, chainBox, filterBar, filterError, chartCard, h("div", { class: "list-head" }, h("h2", { class: "section-title", text: "Events" }), h("div", { class: "list-meta" }, summary, internalWrap, clearBtn)), listWrap);
+
+  function detailText(e: TimelineEvent): string {
+    if (!e.program || e.detail.includes(PROGRAM_LABEL[e.program])) return e.detail;
+    return `${e.detail} By ${PROGRAM_LABEL[e.program]}.`;
+  }
+
+  function fileCell(e: TimelineEvent): HTMLElement {
+    if (e.files.length === 0) return h("div", { class: "cell-none", text: "—" });
+    const text = e.files.length === 1 ? e.files[0]! : `${e.files[0]!} and ${plural(e.files.length - 1, "other", "others")}`;
+    return h("div", null, icon("file", "icon icon-xs row-icon"), h("span", { class: "name", text, attrs: { title: e.files.slice(0, 20).join("\n") } }));
+  }
 
   // ---- rendering
 
@@ -161,7 +213,7 @@ export function activityView(_app: VaultContext): View {
         h(
           "div",
           { class: "chain-text" },
-          h("p", { class: "chain-title", text: `Verified: all ${plural(v.total, "record", "records")} intact` }),
+          h("p", { class: "chain-title", text: `Verified: all ${plural(v.total, "record", "records")} in the log are intact` }),
           h("p", { class: "chain-statement", text: c.statement }),
         ),
       );
@@ -196,13 +248,13 @@ export function activityView(_app: VaultContext): View {
       if (cur && !opts.some((o) => o.value === cur)) sel.appendChild(h("option", { text: cur, attrs: { value: cur } }));
       sel.value = cur;
     };
-    keep(action.select, "All actions", v.actions.map((a) => ({ value: a.action, label: a.label })));
     keep(user.select, "Everyone", v.users.map((u) => ({ value: u, label: u })));
   }
 
-  function renderChart(v: AuditView): void {
-    const bars = chartBars(v.perDay, { from: filters.from || undefined, to: filters.to || undefined });
-    const sum = v.perDay.reduce((n, p) => n + p.count, 0);
+  function renderChart(): void {
+    const perDay = eventsPerDay(events);
+    const bars = chartBars(perDay, { from: filters.from || undefined, to: filters.to || undefined });
+    const sum = perDay.reduce((n, p) => n + p.count, 0);
     if (bars.length === 0) {
       chart.replaceChildren(h("p", { class: "muted chart-empty", text: "No activity in this period." }));
       chart.setAttribute("aria-label", "No activity in this period.");
@@ -214,7 +266,7 @@ export function activityView(_app: VaultContext): View {
     const unit = bars[0]!.week ? "week" : "day";
     const every = Math.max(1, Math.ceil(bars.length / 8));
     const cols = bars.map((b, i) => {
-      const col = h("div", { class: ["chart-col", b.count === 0 && "chart-col-zero"], attrs: { title: `${unit === "week" ? "Week of " : ""}${b.label}: ${plural(b.count, "record", "records")}` } });
+      const col = h("div", { class: ["chart-col", b.count === 0 && "chart-col-zero"], attrs: { title: `${unit === "week" ? "Week of " : ""}${b.label}: ${plural(b.count, "event", "events")}` } });
       const bar = h("div", { class: "chart-bar" });
       bar.style.height = `${b.count === 0 ? 0 : Math.max(3, (b.count / max) * 100)}%`;
       col.appendChild(bar);
@@ -226,15 +278,15 @@ export function activityView(_app: VaultContext): View {
       h("div", { class: "chart-plot" }, h("div", { class: "chart-bars" }, cols.map((c) => c.col)), h("div", { class: "chart-axis", attrs: { "aria-hidden": "true" } }, cols.map((c) => c.label))),
     );
     const range = `${bars[0]!.label} to ${bars[bars.length - 1]!.label}`;
-    chart.setAttribute("aria-label", `Bar chart of records per ${unit}, ${range}. ${plural(sum, "record", "records")} in all; the busiest ${unit} was ${top.label} with ${top.count.toLocaleString("en-GB")}.`);
-    chartSummary.textContent = `Busiest ${unit}: ${dayLabel(top.day)} · ${plural(top.count, "entry", "entries")}`;
+    chart.setAttribute("aria-label", `Bar chart of events per ${unit}, ${range}. ${plural(sum, "event", "events")} in all; the busiest ${unit} was ${top.label} with ${top.count.toLocaleString("en-GB")}.`);
+    chartSummary.textContent = `Busiest ${unit}: ${dayLabel(top.day)} · ${plural(top.count, "event", "events")}`;
   }
 
   function renderList(v: AuditView, resetScroll: boolean): void {
     const keep = grid.activeItem()?.seq;
-    rows = v.rows.slice().reverse();
-    grid.setItems(rows, resetScroll || keep == null ? undefined : (r) => r.seq === keep, resetScroll);
-    const empty = rows.length === 0;
+    const list = events.slice().reverse();
+    grid.setItems(list, resetScroll || keep == null ? undefined : (e) => e.seq === keep, resetScroll);
+    const empty = list.length === 0;
     grid.el.hidden = empty;
     emptyBox.hidden = !empty;
     if (empty) {
@@ -243,28 +295,29 @@ export function activityView(_app: VaultContext): View {
       const parts: Node[] = [
         icon("search", "icon icon-xl empty-icon"),
         h("p", { class: "empty-title", text: hasFilters(filters) ? "No activity matches these filters" : "No activity yet" }),
-        h("p", { class: "empty-text", text: hasFilters(filters) ? "Widen the period, or choose another action or user." : "Unlocking, opening and adding files are recorded here." }),
+        h("p", { class: "empty-text", text: hasFilters(filters) ? "Widen the period, or choose something else to show." : "Unlocking, opening and adding files are recorded here." }),
       ];
       if (hasFilters(filters)) parts.push(clear);
       emptyBox.replaceChildren(...parts);
     }
-    // A record naming many files (a folder added at once) is one entry per
-    // file here, so entries and records are counted apart.
-    const shown = plural(rows.length, "entry", "entries");
-    const inLog = `${plural(v.total, "record", "records")} in the log`;
+    // Events, not records: a folder protected and its files encrypted is
+    // one event from several records, and status records are folded away.
+    const hidden = allEvents.filter((e) => e.category === "internal").length;
+    const shown = plural(list.length, "event", "events");
+    const folded = !showInternal && hidden > 0 ? ` · ${plural(hidden, "status record", "status records")} hidden` : "";
     summary.textContent = v.truncated
-      ? `${shown} shown · the list stops here; narrow the period to see the rest`
+      ? `${shown} shown · the list stops here; choose a shorter period to see the rest`
       : hasFilters(filters)
-        ? `${shown} match · ${inLog}`
-        : rows.length === v.total
-          ? inLog
-          : `${shown} from ${inLog}`;
+        ? `${shown} match${list.length === 1 ? "es" : ""}${folded}`
+        : `${shown}${folded}`;
   }
 
   function render(v: AuditView, resetScroll: boolean): void {
     renderChain(v);
     renderChoices(v);
-    renderChart(v);
+    allEvents = buildTimeline(v.rows);
+    events = filterTimeline(allEvents, { category: filters.category, showInternal });
+    renderChart();
     renderList(v, resetScroll);
     clearBtn.hidden = !hasFilters(filters);
   }
@@ -294,37 +347,45 @@ export function activityView(_app: VaultContext): View {
       emptyBox.hidden = false;
       const retry = h("button", { class: "btn btn-secondary", text: "Try again", attrs: { type: "button" } });
       retry.addEventListener("click", () => void load());
-      emptyBox.replaceChildren(icon("warning", "icon icon-xl empty-icon"), h("p", { class: "empty-title", text: t.title }), h("p", { class: "empty-text", text: t.detail }), retry);
+      emptyBox.replaceChildren(icon("warning", "icon icon-xl empty-icon"), h("p", { class: "empty-title", text: t.title }), h("p", { class: "empty-text", text: t.detail }), errorDetails(t.technical) ?? "", retry);
     }
   }
 
   function readFilters(): void {
-    filters = { from: from.input.value, to: to.input.value, action: action.select.value, user: user.select.value, file: file.input.value };
+    const custom = period.select.value === "custom";
+    const r = custom ? { from: from.input.value, to: to.input.value } : periodRange(period.select.value, new Date());
+    filters = { from: r.from, to: r.to, action: "", category: action.select.value, user: user.select.value, file: file.input.value };
   }
 
   function clearFilters(): void {
-    from.input.value = to.input.value = file.input.value = "";
-    action.select.value = user.select.value = "";
+    file.input.value = "";
+    period.select.value = action.select.value = user.select.value = "";
+    from.wrap.hidden = to.wrap.hidden = true;
     readFilters();
     void load();
-    from.input.focus();
+    period.select.focus();
   }
 
   // ---- record details
 
-  async function showRecord(r: AuditRow): Promise<void> {
+  async function showRecord(e: TimelineEvent): Promise<void> {
+    const session = e.rows.map((r) => r.facts?.session).find((x) => typeof x === "string") as string | undefined;
     const facts: [string, string][] = [
-      ["When", formatFullDate(rowNs(r)) || r.time],
-      ["User", r.user],
-      ["Computer", r.device || "—"],
-      ["Action", r.label],
-      ["File", r.fileName ?? "—"],
-      ["Details", r.detail || "—"],
-      ["Record number", r.seq.toLocaleString("en-GB")],
+      ["When", formatFullDate(rowNs(e)) || e.time],
+      ["User", e.user],
+      ["Computer", e.host || "—"],
+      ["Computer id", e.device || "—"],
+      ["Program", e.program ? PROGRAM_LABEL[e.program].replace(/^the /, "") : "—"],
+      ["What happened", e.detail || "—"],
     ];
+    if (session) facts.push(["Session", session]);
+    facts.push([e.seqs.length === 1 ? "Record number" : "Record numbers", e.seqs.map((n) => n.toLocaleString("en-GB")).join(", ")]);
+    const fileList = e.files.length
+      ? h("div", { class: "fact fact-files" }, h("dt", { text: e.files.length === 1 ? "File" : plural(e.files.length, "file", "files") }), h("dd", null, h("ul", { class: "record-files" }, e.files.slice(0, 200).map((f) => h("li", { text: f })))))
+      : null;
     await showModal({
-      title: `${r.label}`,
-      content: [h("dl", { class: "facts" }, facts.map(([k, v]) => h("div", { class: "fact" }, h("dt", { text: k }), h("dd", { text: v }))))],
+      title: e.title,
+      content: [h("dl", { class: "facts" }, facts.map(([k, v]) => h("div", { class: "fact" }, h("dt", { text: k }), h("dd", { text: v }))), fileList)],
       actions: [{ label: "Close", value: "ok", kind: "primary" }],
     });
     grid.focus();
@@ -334,8 +395,8 @@ export function activityView(_app: VaultContext): View {
 
   async function exportAccess(): Promise<void> {
     const fmt = selectField("Format", REPORT_FORMATS.map((f) => ({ value: f.value, label: f.label })));
-    const count = data ? rows.length : 0;
-    const what = hasFilters(filters) ? `The ${plural(count, "record", "records")} that match the current filters` : `All ${plural(count, "record", "records")} in the log`;
+    const count = data ? data.rows.length : 0;
+    const what = filters.from || filters.to || filters.user || filters.file.trim() ? `The ${plural(count, "record", "records")} in the chosen period, user and file` : `All ${plural(data?.total ?? count, "record", "records")} in the log`;
     let written: string | null = null;
     const r = await showModal({
       title: "Export an access report",
@@ -369,9 +430,15 @@ export function activityView(_app: VaultContext): View {
     const fmt = selectField("Format", REPORT_FORMATS.filter((f) => f.value !== "csv").map((f) => ({ value: f.value, label: f.label })));
     let result: IncidentSummary | null = null;
     const r = await showModal({
-      title: "Incident report",
+      title: "Was the data on this computer safe?",
       content: [
-        h("p", { text: "If a computer with Coffer was lost or stolen, this report shows from the log whether the vault was locked and its files encrypted at that moment — what's needed to decide whether the loss must be reported as a breach." }),
+        h("p", { text: "If a computer with Coffer was lost or stolen, Coffer can tell from its log whether the vault was locked — its files encrypted — at that moment, and save a report with the evidence." }),
+        h(
+          "p",
+          { class: "muted" },
+          h("strong", { text: "Why it matters: " }),
+          h("span", { text: "under HIPAA's “safe harbor” rule, losing patient data that was properly encrypted is generally not a breach you must report. If the files could be read, the loss may have to be reported to patients and regulators." }),
+        ),
         when.wrap,
         fmt.wrap,
       ],
@@ -405,30 +472,69 @@ export function activityView(_app: VaultContext): View {
       incidentBtn.focus();
       return;
     }
-    const res: IncidentSummary = result;
-    const tone = res.verdict === "holds" ? "ok" : res.verdict === "does_not_hold" ? "bad" : "unknown";
+    await showVerdict(result);
+    incidentBtn.focus();
+  }
+
+  async function showVerdict(res: IncidentSummary): Promise<void> {
+    const v = VERDICT[res.verdict] ?? VERDICT.cannot_be_established!;
     await showModal({
       title: "Incident report saved",
       wide: true,
       content: [
         h(
           "div",
-          { class: ["verdict", `verdict-${tone}`] },
-          icon(tone === "ok" ? "shield-check" : "warning", "icon icon-lg"),
-          h("p", { class: "verdict-text", text: res.verdictText }),
+          { class: ["verdict", `verdict-${v.tone}`] },
+          icon(v.tone === "ok" ? "shield-check" : "warning", "icon icon-lg"),
+          h("div", null, h("p", { class: "verdict-answer", text: v.answer }), h("p", { class: "verdict-text", text: res.verdictText })),
         ),
-        h("p", { text: "The report lists the evidence behind this. Give it to whoever decides whether the loss must be reported." }),
-        h("p", { class: "muted dialog-path", text: res.path }),
+        h("h3", { class: "next-title", text: "Next steps" }),
+        h("ol", { class: "next-steps" }, v.steps.map((t) => h("li", { text: t }))),
+        h("p", { class: "muted dialog-path", text: `Saved as ${res.path}` }),
       ],
-      actions: [{ label: "Done", value: "ok", kind: "primary" }],
+      actions: [
+        { label: "Done", value: "done", kind: "secondary" },
+        { label: "Open report", value: "open", kind: "primary" },
+      ],
+      // Opening keeps the dialog (and the next steps) up.
+      onAction: async (value) => {
+        if (value !== "open") return;
+        await api.openReport(res.path);
+        toast("The report is open in another window", "info", undefined, 4000);
+        return false;
+      },
     });
-    incidentBtn.focus();
   }
 
   // ---- wiring
 
   for (const inp of [from.input, to.input]) inp.addEventListener("change", () => (readFilters(), void load()));
-  for (const sel of [action.select, user.select]) sel.addEventListener("change", () => (readFilters(), void load()));
+  period.select.addEventListener("change", () => {
+    const custom = period.select.value === "custom";
+    from.wrap.hidden = to.wrap.hidden = !custom;
+    if (custom && !from.input.value) {
+      const r = periodRange("custom", new Date());
+      from.input.value = r.from;
+      to.input.value = r.to;
+    }
+    readFilters();
+    void load();
+  });
+  user.select.addEventListener("change", () => (readFilters(), void load()));
+  // What to show is applied on screen: no reload needed.
+  const refilter = () => {
+    readFilters();
+    if (!data) return;
+    clearBtn.hidden = !hasFilters(filters);
+    events = filterTimeline(allEvents, { category: filters.category, showInternal });
+    renderChart();
+    renderList(data, true);
+  };
+  action.select.addEventListener("change", refilter);
+  internalBox.addEventListener("change", () => {
+    showInternal = internalBox.checked;
+    refilter();
+  });
   file.input.addEventListener("input", () => {
     if (fileTimer) clearTimeout(fileTimer);
     fileTimer = setTimeout(() => {

@@ -6,6 +6,7 @@ import { confirm, showModal } from "../components/dialog";
 import { progressPanel } from "../components/progress";
 import { toast, toastError } from "../components/toast";
 import { VirtualGrid } from "../components/vgrid";
+import { errorDetails } from "../components/error-details";
 import { h, icon } from "../dom";
 import { formatFileDate, formatFullDate, formatSize, plural } from "../format";
 import { buildModel, crumbs, nextSort, view, type Item, type Model, type Sort, type SortKey } from "../files-model";
@@ -230,7 +231,7 @@ export function filesView(_app: VaultContext): View {
       grid.el.hidden = true;
       const retry = h("button", { class: "btn btn-secondary", text: "Try again", attrs: { type: "button" } });
       retry.addEventListener("click", () => void load());
-      emptyBox.replaceChildren(icon("warning", "icon icon-xl empty-icon"), h("p", { class: "empty-title", text: t.title }), h("p", { class: "empty-text", text: t.detail }), retry);
+      emptyBox.replaceChildren(icon("warning", "icon icon-xl empty-icon"), h("p", { class: "empty-title", text: t.title }), h("p", { class: "empty-text", text: t.detail }), errorDetails(t.technical) ?? "", retry);
     }
   }
 

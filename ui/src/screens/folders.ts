@@ -23,6 +23,13 @@ function folderName(path: string): string {
   return parts[parts.length - 1] || path;
 }
 
+let pickOnOpen = false;
+
+/** The next Protected folders screen opens the folder picker at once (Home's "Protect a folder"). */
+export function pickFolderOnOpen(): void {
+  pickOnOpen = true;
+}
+
 export function foldersView(app: VaultContext): View {
   let folders: FolderView[] | null = null;
   let busy = false;
@@ -50,7 +57,7 @@ export function foldersView(app: VaultContext): View {
       return;
     }
     if (folders.length === 0) {
-      const b = h("button", { class: "btn btn-primary", attrs: { type: "button" } }, icon("plus"), h("span", { text: "Protect a folder" }));
+      const b = h("button", { class: "btn btn-primary", attrs: { type: "button", disabled: busy } }, icon("plus"), h("span", { text: "Protect a folder" }));
       b.addEventListener("click", () => void add());
       list.replaceChildren(
         h(
@@ -74,7 +81,8 @@ export function foldersView(app: VaultContext): View {
           if (f.mandatory) {
             right = h("span", { class: "badge badge-org" }, icon("building", "icon icon-xs"), h("span", { text: "Required by your organisation" }));
           } else {
-            right = h("button", { class: "btn btn-secondary btn-sm", text: "Stop protecting…", attrs: { type: "button", "aria-label": `Stop protecting ${f.name}` } });
+            // Nothing else changes while a protect runs.
+            right = h("button", { class: "btn btn-secondary btn-sm", text: "Stop protecting…", attrs: { type: "button", "aria-label": `Stop protecting ${f.name}`, disabled: busy } });
             right.addEventListener("click", () => void remove(f));
           }
           return h(
@@ -144,8 +152,7 @@ export function foldersView(app: VaultContext): View {
       confirmLabel: "Protect folder",
     });
     if (!ok) return;
-    busy = true;
-    addBtn.disabled = true;
+    setBusy(true);
     const panel = progressPanel(`Protecting “${name}”`);
     progressSlot.replaceChildren(panel.el);
     try {
@@ -170,15 +177,22 @@ export function foldersView(app: VaultContext): View {
     } catch (e) {
       toastError(`Couldn't protect “${name}”`, e);
     } finally {
-      busy = false;
-      addBtn.disabled = false;
+      setBusy(false);
       panel.remove();
       await load();
       void app.refreshState().catch(() => {});
     }
   }
 
+  function setBusy(b: boolean): void {
+    busy = b;
+    addBtn.disabled = b;
+    el.setAttribute("aria-busy", String(b));
+    for (const btn of list.querySelectorAll<HTMLButtonElement>("button")) btn.disabled = b;
+  }
+
   async function remove(f: FolderView): Promise<void> {
+    if (busy) return;
     const ok = await confirm({
       title: `Stop protecting “${f.name}”?`,
       message: [
@@ -203,6 +217,10 @@ export function foldersView(app: VaultContext): View {
   addBtn.addEventListener("click", () => void add());
   render();
   void load();
+  if (pickOnOpen) {
+    pickOnOpen = false;
+    void add();
+  }
 
   return {
     el,

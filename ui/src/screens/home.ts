@@ -5,6 +5,7 @@ import { rotationPanel } from "../components/rotation-panel";
 import { h, icon } from "../dom";
 import { formatMinutes, formatRelative, plural } from "../format";
 import { api, type AppState, type FolderView, type Posture, type WarningCode } from "../ipc";
+import { pickFolderOnOpen } from "./folders";
 
 const WARNING_TITLES: Record<WarningCode, string> = {
   plaintext_found: "Files waiting to be encrypted",
@@ -239,7 +240,10 @@ export function homeView(app: VaultContext): View {
     }
     if (folders.length === 0) {
       const add = h("button", { class: "btn btn-secondary", attrs: { type: "button" } }, icon("plus"), h("span", { text: "Protect a folder" }));
-      add.addEventListener("click", () => app.navigate("folders"));
+      add.addEventListener("click", () => {
+        pickFolderOnOpen();
+        app.navigate("folders");
+      });
       foldersBody.replaceChildren(
         h("div", { class: "empty empty-sm" }, h("p", { text: "No protected folders yet. Protect the folder where you save scans and exports, and Coffer keeps it encrypted." }), add),
       );

@@ -90,6 +90,17 @@ export function setupView(app: GateContext): View {
     form,
   );
 
+  // Enter: from the first field to the second while it is empty, else
+  // create (WebKitGTK's implicit submission is not relied upon).
+  for (const f of [pass, again]) {
+    f.input.addEventListener("keydown", (e) => {
+      if (e.key !== "Enter" || e.isComposing) return;
+      e.preventDefault();
+      if (f === pass && !again.input.value && [...pass.input.value].length >= MIN_LENGTH && pass.strengthOk()) again.input.focus();
+      else form.requestSubmit();
+    });
+  }
+
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     err.clear();
