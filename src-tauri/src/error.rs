@@ -102,6 +102,17 @@ impl From<Error> for UiError {
                 ("wrong_credential", "Wrong passphrase or key.".to_owned())
             }
             ErrorKind::Locked => ("locked", "The vault is locked.".to_owned()),
+            ErrorKind::WriterKeyUnavailable => (
+                "locked",
+                "Unlock the vault once on this computer: Coffer then keeps the key that lets it encrypt new files while the vault is locked.".to_owned(),
+            ),
+            ErrorKind::Tampered => {
+                return UiError::with_details(
+                    "integrity",
+                    "The vault's files were changed by someone who does not have its keys, so Coffer did nothing with them. Tell IT; restoring the vault folder from a backup may be needed.",
+                    &e.to_string(),
+                );
+            }
             ErrorKind::PolicyInvalid => {
                 let why = match &e {
                     Error::PolicyInvalid { why } => why.as_str(),

@@ -90,7 +90,9 @@ pub async fn unlock(core: Core<'_>, passphrase: String) -> CmdResult<()> {
     blocking(move || {
         unlock_with(&core, |_| {
             Ok(Credential2::Passphrase(Passphrase::new(passphrase)))
-        })
+        })?;
+        crate::platform::rearm_watcher(&core);
+        Ok(())
     })
     .await
 }
@@ -103,7 +105,9 @@ pub async fn unlock_with_keychain(core: Core<'_>) -> CmdResult<()> {
             coffer_keychain::load_for(v)
                 .map(Credential2::Keychain)
                 .map_err(keychain_err)
-        })
+        })?;
+        crate::platform::rearm_watcher(&core);
+        Ok(())
     })
     .await
 }
@@ -125,6 +129,7 @@ pub async fn recover(
             NewSlot::Passphrase(&p, v.policy().policy.kdf_default()),
         )?;
         core.set_unlocked(v);
+        crate::platform::rearm_watcher(&core);
         Ok(())
     })
     .await

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
+use coffer_core::config::WriterKey;
 use coffer_core::policy::Effective;
 use coffer_core::vault::Vault;
 use coffer_core::watch::WatchHandle;
@@ -57,6 +58,12 @@ pub struct AppCore {
     app: OnceLock<AppHandle>,
     /// Set to stop a running key rotation after its batch in flight.
     pub(crate) rotation_cancel: AtomicBool,
+    /// The vault's writer key, once an unlock in this run yielded it: kept
+    /// (it decrypts nothing) so that the watcher and locked adds can trust
+    /// the vault's config without the OS keychain (docs/FORMAT.md §4.5).
+    writer_key: Mutex<Option<WriterKey>>,
+    /// Whether the running watcher was started with a writer key.
+    pub(crate) watcher_keyed: AtomicBool,
 }
 
 impl AppCore {
@@ -75,6 +82,8 @@ impl AppCore {
             watch_handle: Mutex::new(None),
             app: OnceLock::new(),
             rotation_cancel: AtomicBool::new(false),
+            writer_key: Mutex::new(None),
+            watcher_keyed: AtomicBool::new(false),
         }
     }
 
@@ -96,7 +105,20 @@ impl AppCore {
     /// policy the app holds.
     pub fn open_vault(&self) -> CmdResult<Vault> {
         let policy = Effective::clone(self.policy()?.as_ref());
-        Ok(Vault::open_with_policy(&self.vault_dir, policy)?)
+        let mut v = Vault::open_with_policy(&self.vault_dir, policy)?;
+        if let Some(k) = self.writer_key_for_locked(&v) {
+            // A config that fails the check is refused here, recorded.
+            v.set_writer_key(k)?;
+        }
+        Ok(v)
+    }
+
+    /// The writer key a locked handle may use: the one an unlock in this
+    /// run yielded, else the one the OS keychain keeps for the vault.
+    pub(crate) fn writer_key_for_locked(&self, v: &Vault) -> Option<WriterKey> {
+        guard(&self.writer_key)
+            .clone()
+            .or_else(|| coffer_keychain::load_writer_key(&coffer_keychain::vault_id(v)).ok())
     }
 
     /// The unlocked vault, or `locked`.
@@ -110,6 +132,24 @@ impl AppCore {
     }
 
     pub(crate) fn set_unlocked(&self, v: Vault) {
+        if let Some(k) = v.unlocked_writer_key() {
+            *guard(&self.writer_key) = Some(k.clone());
+            // Best effort: without it, only a restart while locked waits
+            // for the next unlock to encrypt new files.
+            let _ = coffer_keychain::keep_writer_key(&v);
+        }
+        if let Some(report) = v.integrity_at_unlock()
+            && !report.ok()
+        {
+            let kinds: Vec<&str> = report.problems.iter().map(|p| p.kind.describe()).collect();
+            self.emit(
+                "watcher-event",
+                serde_json::json!({"kind": "warning", "count": 0, "message": format!(
+                    "The vault differs from what Coffer wrote: {}. Run a check from Settings and tell IT.",
+                    kinds.join("; ")
+                )}),
+            );
+        }
         *guard(&self.vault) = Some(v);
         self.touch();
     }
@@ -199,6 +239,7 @@ impl AppCore {
             let me = self.clone();
             *wa = Some(WorkArea::create(
                 &self.vault_dir,
+                guard(&self.writer_key).clone(),
                 Arc::new(move || me.emit("files-changed", ())),
             )?);
         }

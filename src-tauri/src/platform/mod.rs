@@ -14,4 +14,4 @@ pub(crate) use auto_lock::{auto_lock_limit, start_auto_lock, watch_screen_lock_a
 pub(crate) use autostart::enable_autostart_for_managed_installs;
 pub(crate) use posture::{Posture, device_posture};
 pub(crate) use tray::{build_tray, has_tray, show_main_window};
-pub(crate) use watcher::start_watcher;
+pub(crate) use watcher::{rearm_watcher, start_watcher};

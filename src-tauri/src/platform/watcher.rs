@@ -17,6 +17,20 @@ fn now_ns() -> i64 {
         .unwrap_or(0)
 }
 
+/// Restarts a watcher that runs without a writer key once an unlock has
+/// yielded one, so files that waited are encrypted now.
+pub(crate) fn rearm_watcher(core: &Arc<AppCore>) {
+    if core.watcher_keyed.load(std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    let old = guard(&core.watch_handle).take();
+    if old.is_some() {
+        drop(old);
+        guard(&core.watcher).running = false;
+        start_watcher(core);
+    }
+}
+
 /// Starts the in-process watcher if a vault exists and it is not running.
 pub(crate) fn start_watcher(core: &Arc<AppCore>) {
     let mut h = guard(&core.watch_handle);
@@ -24,9 +38,22 @@ pub(crate) fn start_watcher(core: &Arc<AppCore>) {
         return;
     }
     let (tx, rx) = std::sync::mpsc::channel();
-    match watch::start(&core.vault_dir, WatchOptions::default(), tx) {
+    // Without a writer key the watcher holds new files (they wait, and
+    // each batch says why) until an unlock yields one: it is restarted then.
+    let writer_key = core
+        .open_vault()
+        .ok()
+        .and_then(|v| core.writer_key_for_locked(&v));
+    let keyed = writer_key.is_some();
+    let opts = WatchOptions {
+        writer_key,
+        ..WatchOptions::default()
+    };
+    match watch::start(&core.vault_dir, opts, tx) {
         Ok(handle) => {
             *h = Some(handle);
+            core.watcher_keyed
+                .store(keyed, std::sync::atomic::Ordering::SeqCst);
             guard(&core.watcher).running = true;
         }
         Err(e) => {

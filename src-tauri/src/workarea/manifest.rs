@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use coffer_core::config::WriterKey;
 use coffer_core::vault::{Actor, AddOptions, AddSource, Vault};
 use serde::{Deserialize, Serialize};
 
@@ -50,8 +51,22 @@ pub(super) fn save_manifest(dir: &Path, files: &HashMap<PathBuf, Tracked>) {
     );
 }
 
+/// What [`save_changed`] did: files encrypted back, and changed files it
+/// could not encrypt back (which must then stay where they are).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct SaveBack {
+    pub saved: usize,
+    pub unsaved: usize,
+}
+
 /// Encrypts back every tracked file that changed since it was opened.
-pub(super) fn save_changed(vault_dir: &Path, files: &mut HashMap<PathBuf, Tracked>) -> usize {
+/// Adding needs the vault's writer key (docs/FORMAT.md §4.5): `writer`,
+/// kept by the app since its unlock, else the one the OS keychain keeps.
+pub(super) fn save_changed(
+    vault_dir: &Path,
+    writer: Option<&WriterKey>,
+    files: &mut HashMap<PathBuf, Tracked>,
+) -> SaveBack {
     // Each file must stay inside its working area: opened from there with
     // no symlink followed.
     let changed: Vec<(PathBuf, AddSource)> = files
@@ -59,19 +74,33 @@ pub(super) fn save_changed(vault_dir: &Path, files: &mut HashMap<PathBuf, Tracke
         .filter(|(p, t)| fingerprint(p).is_some_and(|f| f != (t.len, t.mtime_ns)))
         .filter_map(|(p, t)| Some((p.clone(), AddSource::for_file(p, &t.vault_path).ok()?)))
         .collect();
-    if changed.is_empty() {
-        return 0;
-    }
-    let Ok(v) = Vault::open(vault_dir) else {
-        return 0;
+    let all_unsaved = SaveBack {
+        saved: 0,
+        unsaved: changed.len(),
     };
+    if changed.is_empty() {
+        return SaveBack::default();
+    }
+    let Ok(mut v) = Vault::open(vault_dir) else {
+        return all_unsaved;
+    };
+    let armed = match writer {
+        Some(w) => v.set_writer_key(w.clone()).is_ok(),
+        None => coffer_keychain::arm_writer(&mut v).is_ok(),
+    };
+    if !armed {
+        return all_unsaved;
+    }
     let sources: Vec<AddSource> = changed.iter().map(|(_, s)| s.clone()).collect();
     let opts = AddOptions {
         remove_plaintext: false,
         by: Actor::App,
     };
     let mut saved = 0;
-    if let Ok(outcomes) = v.add(&sources, opts, &|_| {}) {
+    let Ok(outcomes) = v.add(&sources, opts, &|_| {}) else {
+        return all_unsaved;
+    };
+    {
         for ((p, _), o) in changed.iter().zip(outcomes) {
             if matches!(o, coffer_core::vault::AddOutcome::Added { .. })
                 && let (Some(t), Some((len, mtime_ns))) = (files.get_mut(p), fingerprint(p))
@@ -82,5 +111,8 @@ pub(super) fn save_changed(vault_dir: &Path, files: &mut HashMap<PathBuf, Tracke
             }
         }
     }
-    saved
+    SaveBack {
+        saved,
+        unsaved: changed.len() - saved,
+    }
 }

@@ -35,6 +35,7 @@ mod recover;
 mod tests;
 mod traces;
 
+use coffer_core::config::WriterKey;
 use manifest::{PREFIX, Tracked, fingerprint, save_changed, save_manifest};
 pub use recover::recover_stale;
 
@@ -47,21 +48,29 @@ type Files = Arc<Mutex<HashMap<PathBuf, Tracked>>>;
 pub struct WorkArea {
     dir: PathBuf,
     files: Files,
+    /// The vault's writer key, for encrypting saves back (it decrypts
+    /// nothing; the app keeps it since its unlock).
+    writer: Option<WriterKey>,
     stop: mpsc::Sender<Option<PathBuf>>,
     _watcher: notify::RecommendedWatcher,
 }
 
 impl WorkArea {
     /// A fresh working area; `on_saved` runs after a save was encrypted back.
-    pub fn create(vault_dir: &Path, on_saved: Arc<dyn Fn() + Send + Sync>) -> CmdResult<Self> {
+    pub fn create(
+        vault_dir: &Path,
+        writer: Option<WriterKey>,
+        on_saved: Arc<dyn Fn() + Send + Sync>,
+    ) -> CmdResult<Self> {
         let base = coffer_core::paths::work_area_base()?;
-        Self::create_in(&base, vault_dir, on_saved)
+        Self::create_in(&base, vault_dir, writer, on_saved)
     }
 
     /// A fresh working area under `base`.
     fn create_in(
         base: &Path,
         vault_dir: &Path,
+        writer: Option<WriterKey>,
         on_saved: Arc<dyn Fn() + Send + Sync>,
     ) -> CmdResult<Self> {
         let rand: [u8; 8] = coffer_core::primitives::random_array();
@@ -90,6 +99,7 @@ impl WorkArea {
             .watch(&dir, notify::RecursiveMode::Recursive)
             .map_err(|e| UiError::new("io", format!("Cannot watch the working area: {e}")))?;
         let (vd, fl, d) = (vault_dir.to_path_buf(), files.clone(), dir.clone());
+        let w = writer.clone();
         std::thread::spawn(move || {
             let mut due: HashMap<PathBuf, Instant> = HashMap::new();
             loop {
@@ -121,7 +131,7 @@ impl WorkArea {
                         due.remove(p);
                     }
                     let mut files = guard(&fl);
-                    if save_changed(&vd, &mut files) > 0 {
+                    if save_changed(&vd, w.as_ref(), &mut files).saved > 0 {
                         save_manifest(&d, &files);
                         drop(files);
                         on_saved();
@@ -132,6 +142,7 @@ impl WorkArea {
         Ok(WorkArea {
             dir,
             files,
+            writer,
             stop: tx,
             _watcher: watcher,
         })
@@ -178,7 +189,13 @@ impl WorkArea {
     pub fn close(self, vault_dir: &Path) {
         let _ = self.stop.send(None);
         let mut files = guard(&self.files);
-        save_changed(vault_dir, &mut files);
+        if save_changed(vault_dir, self.writer.as_ref(), &mut files).unsaved > 0 {
+            // An edit that could not be encrypted back is never wiped: the
+            // working area stays, with its manifest, and the next start
+            // saves it back (recover_stale).
+            save_manifest(&self.dir, &files);
+            return;
+        }
         let paths: Vec<PathBuf> = files.keys().cloned().collect();
         drop(files);
         traces::forget_traces(&self.dir, &paths);

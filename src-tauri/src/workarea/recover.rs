@@ -17,14 +17,14 @@ use super::traces::forget_traces;
 pub fn recover_stale(vault_dir: &Path) {
     // No private base folder: nothing of ours can be there.
     if let Ok(base) = coffer_core::paths::work_area_base() {
-        recover_stale_in(&base, vault_dir);
+        recover_stale_in(&base, vault_dir, None);
     }
     // Where earlier builds put working areas: the runtime folder
     // itself, else the shared temporary folder. Only private folders of
     // ours are trusted there too; other users' are left alone.
     let legacy = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from);
     for base in legacy.into_iter().chain([std::env::temp_dir()]) {
-        recover_stale_in(&base, vault_dir);
+        recover_stale_in(&base, vault_dir, None);
     }
 }
 
@@ -65,7 +65,11 @@ fn read_manifest(dir: &Path) -> HashMap<PathBuf, Tracked> {
 }
 
 /// [`recover_stale`] under `base`; returns how many files were saved back.
-pub(super) fn recover_stale_in(base: &Path, vault_dir: &Path) -> usize {
+pub(super) fn recover_stale_in(
+    base: &Path,
+    vault_dir: &Path,
+    writer: Option<&coffer_core::config::WriterKey>,
+) -> usize {
     let Ok(rd) = fs::read_dir(base) else {
         return 0;
     };
@@ -82,7 +86,13 @@ pub(super) fn recover_stale_in(base: &Path, vault_dir: &Path) -> usize {
             Privacy::Exposed => HashMap::new(),
             Privacy::Private => read_manifest(&dir),
         };
-        saved += save_changed(vault_dir, &mut files);
+        let r = save_changed(vault_dir, writer, &mut files);
+        saved += r.saved;
+        if r.unsaved > 0 {
+            // Kept for a start that can encrypt them back (the writer key
+            // in the keychain, or a disk with room): never wiped unsaved.
+            continue;
+        }
         let paths: Vec<PathBuf> = files.keys().cloned().collect();
         forget_traces(&dir, &paths);
         // Does not follow symlinks: only the folder's own entries go.

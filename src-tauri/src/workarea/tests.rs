@@ -71,7 +71,7 @@ impl Fixture {
     }
 
     fn recover(&self) -> usize {
-        recover_stale_in(&self.base, self.vault.dir())
+        recover_stale_in(&self.base, self.vault.dir(), self.vault.unlocked_writer_key())
     }
 
     fn stored(&self) -> Vec<String> {
@@ -104,6 +104,23 @@ fn a_proper_stale_folder_is_imported_and_wiped() {
     );
     assert_eq!(f.recover(), 2);
     assert_eq!(f.stored(), ["Scans/2026/scan.tif", "Scans/letter.pdf"]);
+    assert!(!dir.exists());
+}
+
+#[test]
+fn an_edit_that_cannot_be_encrypted_back_is_kept_not_wiped() {
+    let f = fixture();
+    let dir = f.stale(
+        "0002",
+        &[("ab12cd34/letter.pdf", "edited")],
+        &[("ab12cd34/letter.pdf", "Scans/letter.pdf")],
+    );
+    // No writer key (none kept in a keychain for this vault): the saved
+    // edit stays where it is, for a start that can encrypt it back.
+    assert_eq!(recover_stale_in(&f.base, f.vault.dir(), None), 0);
+    assert!(dir.join("ab12cd34/letter.pdf").exists());
+    assert_eq!(f.recover(), 1);
+    assert_eq!(f.stored(), ["Scans/letter.pdf"]);
     assert!(!dir.exists());
 }
 
@@ -216,7 +233,13 @@ fn an_oversized_manifest_is_not_read() {
 #[test]
 fn a_new_working_area_is_private_and_under_the_base() {
     let f = fixture();
-    let wa = WorkArea::create_in(&f.base, f.vault.dir(), Arc::new(|| {})).unwrap();
+    let wa = WorkArea::create_in(
+        &f.base,
+        f.vault.dir(),
+        f.vault.unlocked_writer_key().cloned(),
+        Arc::new(|| {}),
+    )
+    .unwrap();
     assert_eq!(wa.dir.parent(), Some(f.base.as_path()));
     assert_eq!(
         coffer_core::paths::privacy(&wa.dir),
