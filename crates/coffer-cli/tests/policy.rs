@@ -148,14 +148,16 @@ fn a_new_organisation_escrow_key_is_enrolled_at_the_next_unlock_and_the_old_one_
     t.init(&[]);
     let old_key = t.path("old.key");
     let new_key = t.path("new.key");
-    let old_pub = t.json_ok(&["escrow", "keygen", "--out", old_key.to_str().unwrap()])["public_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let new_pub = t.json_ok(&["escrow", "keygen", "--out", new_key.to_str().unwrap()])["public_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let old_pub =
+        t.json_ok(&["escrow", "keygen", "--out", old_key.to_str().unwrap()])["public_key"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let new_pub =
+        t.json_ok(&["escrow", "keygen", "--out", new_key.to_str().unwrap()])["public_key"]
+            .as_str()
+            .unwrap()
+            .to_owned();
     let policy = |public: &str| {
         format!(
             "[unlock]\nallowed = [\"passphrase\", \"recovery\", \"escrow\"]\n\n\

@@ -243,7 +243,8 @@ fn integrity_vectors_match_the_document() {
         serde_json::from_slice(&std::fs::read(dir().join("manifest.json")).unwrap()).unwrap();
     // The stored files are exactly the ones the expectations were made for.
     for f in doc["files"].as_array().unwrap() {
-        let bytes = std::fs::read(dir().join("integrity").join(f["file"].as_str().unwrap())).unwrap();
+        let bytes =
+            std::fs::read(dir().join("integrity").join(f["file"].as_str().unwrap())).unwrap();
         assert_eq!(bytes.len() as u64, f["len"].as_u64().unwrap(), "{f}");
         assert_eq!(hex(&Sha256::digest(&bytes)), f["sha256"], "{f}");
     }

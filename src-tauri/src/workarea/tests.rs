@@ -71,7 +71,11 @@ impl Fixture {
     }
 
     fn recover(&self) -> usize {
-        recover_stale_in(&self.base, self.vault.dir(), self.vault.unlocked_writer_key())
+        recover_stale_in(
+            &self.base,
+            self.vault.dir(),
+            self.vault.unlocked_writer_key(),
+        )
     }
 
     fn stored(&self) -> Vec<String> {
