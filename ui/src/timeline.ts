@@ -59,6 +59,20 @@ function programOf(by: unknown): Program | null {
   return by === "app" || by === "cli" || by === "watcher" ? by : null;
 }
 
+/** What `integrity_failure` records with a `problem` say (FORMAT.md §17.5). */
+const VAULT_PROBLEM: Record<string, { title: string; detail: string }> = {
+  unknown_object: { title: "Files Coffer never wrote found in the vault", detail: "Someone added files to the vault folder without its keys." },
+  missing_object: { title: "Files deleted from the vault folder", detail: "Files the vault holds were removed outside Coffer." },
+  changed_object: { title: "Files replaced in the vault folder", detail: "Files the vault holds were replaced outside Coffer." },
+  rolled_back: { title: "Vault restored from an older copy", detail: "The vault folder is older than this computer last saw." },
+  manifest_tampered: { title: "Vault contents list changed", detail: "The list of what the vault holds was changed or removed outside Coffer." },
+  forged_endorsement: { title: "Forged records of added files", detail: "Records of added files were forged or replayed." },
+  index_tampered: { title: "Vault listing damaged", detail: "The vault's listing was damaged or changed; it was rebuilt from the files." },
+  config_downgraded: { title: "Vault settings replaced by an older version", detail: "The vault's settings were replaced by an older, unchecked version." },
+  config_tampered: { title: "Vault settings changed outside Coffer", detail: "The vault's settings were changed by someone without its keys; nothing was encrypted with them." },
+  protected_list_tampered: { title: "Protected folder list changed outside Coffer", detail: "The list of protected folders was changed by someone without the vault's keys; it was not used." },
+};
+
 const METHOD: Record<string, string> = {
   passphrase: "with the passphrase",
   keychain: "with this computer's login (keychain)",
@@ -276,8 +290,18 @@ function single(r: Rec): TimelineEvent {
       return base(r, { title: `Way to unlock added: ${SLOT[str(f.kind) ?? ""] ?? "unknown"}`, detail: "It can unlock the vault from now on.", category: "keys" });
     case "slot_removed":
       return base(r, { title: `Way to unlock removed: ${SLOT[str(f.kind) ?? ""] ?? "unknown"}`, detail: "It no longer unlocks the vault.", category: "keys" });
-    case "integrity_failure":
+    case "integrity_failure": {
+      // The vault as a whole (docs/FORMAT.md §17) names what was done to it.
+      const p = VAULT_PROBLEM[str(f.problem) ?? ""];
+      if (p) return base(r, { title: p.title, detail: `${p.detail} Tell IT; “Run a check” in Settings lists what is affected.`, category: "other", warn: true });
       return base(r, { title: n === 1 ? "Damaged file found" : `${plural(n, "damaged file", "damaged files")} found`, detail: "It failed its integrity check. Restore it from a backup, or ask IT.", category: "other", warn: true });
+    }
+    case "integrity_accepted":
+      return base(r, { title: "Vault accepted as it is", detail: "Someone who unlocked the vault looked at what a check found and accepted it.", category: "other", warn: true });
+    case "manifest_updated":
+      return base(r, { title: "Vault contents recorded", detail: "Coffer recorded what the vault holds, so changes made behind its back are noticed.", category: "internal" });
+    case "audit_key":
+      return base(r, { title: "Activity log signing key set up", detail: "This computer's activity records are signed from now on.", category: "internal" });
     case "objects_quarantined":
       return base(r, { title: "Damaged files set aside", detail: `${plural(n, "damaged file", "damaged files")} moved to the vault's quarantine folder.`, category: "other", warn: true });
     case "audit_export":

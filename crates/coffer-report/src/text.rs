@@ -120,6 +120,8 @@ fn kind_label(kind: EventKind) -> &'static str {
         EventKind::Status => "Status",
         EventKind::LogRepaired => "Log repaired",
         EventKind::AuditKey => "Device audit key enrolled",
+        EventKind::ManifestUpdated => "Vault contents endorsed",
+        EventKind::IntegrityAccepted => "Vault accepted as it is",
         // The enum is non-exhaustive: a kind added to the core before it
         // gets a label here still reads as its name.
         other => other.as_str(),

@@ -155,3 +155,25 @@ test("names people recognise: host name first, the id only without one", () => {
   expect(topFolder("Scans/x/y.txt")).toBe("Scans");
   expect(topFolder("y.txt")).toBeNull();
 });
+
+describe("the vault as a whole (FORMAT.md §17) reads in plain words", () => {
+  test("each integrity problem has its own title and warns; endorsements are internal", () => {
+    const ev = buildTimeline([
+      row(1, "integrity_failure", { problem: "missing_object" }),
+      row(2, "integrity_failure", { problem: "rolled_back" }, {}, 120),
+      row(3, "integrity_failure", {}, {}, 120),
+      row(4, "manifest_updated", { generation: 7 }, {}, 120),
+      row(5, "integrity_accepted", { problems: ["missing_object"] }, {}, 120),
+    ]);
+    expect(ev.map((e) => e.title)).toEqual([
+      "Files deleted from the vault folder",
+      "Vault restored from an older copy",
+      "Damaged file found",
+      "Vault contents recorded",
+      "Vault accepted as it is",
+    ]);
+    expect(ev.filter((e) => e.warn).map((e) => e.seq)).toEqual([1, 2, 3, 5]);
+    expect(ev[3]!.category).toBe("internal");
+    for (const e of ev) expect(e.title).not.toMatch(/_/);
+  });
+});

@@ -23,6 +23,19 @@ pub(crate) fn opens(r: &Record) -> bool {
     OPENS.into_iter().any(|k| r.is(k))
 }
 
+/// An unlock method as a reader says it ("the recovery key", not "the
+/// recovery").
+fn method_words(method: Option<&str>) -> &str {
+    match method {
+        Some("passphrase") => "passphrase",
+        Some("keychain") => "computer's keychain",
+        Some("recovery") | None => "recovery key",
+        Some("escrow") => "organisation's escrow key",
+        Some("kms_escrow") => "organisation's key in its KMS or HSM",
+        Some(other) => other,
+    }
+}
+
 fn opening_text(r: &Record) -> String {
     match r.kind() {
         Some(EventKind::VaultCreated) => format!(
@@ -34,7 +47,7 @@ fn opening_text(r: &Record) -> String {
         ),
         Some(EventKind::Recovery) => format!(
             "unlocked with the {} at {} by {} on {} (record #{})",
-            d_str(r, "method").unwrap_or("recovery key"),
+            method_words(d_str(r, "method")),
             human_time(&r.ts),
             r.user,
             r.host,
@@ -42,7 +55,7 @@ fn opening_text(r: &Record) -> String {
         ),
         _ => format!(
             "unlocked with the {} at {} by {} on {} (record #{})",
-            d_str(r, "method").unwrap_or("?"),
+            d_str(r, "method").map_or("?", |m| method_words(Some(m))),
             human_time(&r.ts),
             r.user,
             r.host,
@@ -314,6 +327,14 @@ mod tests {
     }
 
     #[test]
+    fn unlock_methods_read_as_words() {
+        assert_eq!(method_words(Some("recovery")), "recovery key");
+        assert_eq!(method_words(Some("keychain")), "computer's keychain");
+        assert_eq!(method_words(Some("passphrase")), "passphrase");
+        assert_eq!(method_words(Some("escrow")), "organisation's escrow key");
+    }
+
+    #[test]
     fn an_unlock_with_no_lock_before_the_loss_defeats_the_safe_harbor() {
         let r = [
             rec(1, "2026-03-02T09:00:00Z", "vault_created", json!({})),
@@ -332,7 +353,7 @@ mod tests {
         assert!(
             n.findings[0]
                 .answer
-                .starts_with("NO. The vault was unlocked with the keychain")
+                .starts_with("NO. The vault was unlocked with the computer's keychain")
         );
         assert!(n.fails[0].contains("record #3"));
     }

@@ -240,7 +240,7 @@ fn verdict(
         (
             Verdict::Holds,
             format!(
-                "Safe harbor holds, on the evidence shipped up to {last_at}: the vault was locked and its files encrypted when the laptop was lost."
+                "Safe harbor holds, on the records up to {last_at}: the vault was locked and its files encrypted when the laptop was lost."
             ),
             goods,
         )
@@ -335,7 +335,7 @@ mod tests {
         let (v, text, reasons) = verdict(vec![], vec![], s(&["ok"]), &f);
         assert_eq!(v, Verdict::Holds);
         assert!(text.starts_with(
-            "Safe harbor holds, on the evidence shipped up to 2026-03-02 17:00:00 UTC:"
+            "Safe harbor holds, on the records up to 2026-03-02 17:00:00 UTC:"
         ));
         assert_eq!(reasons, s(&["ok"]));
     }

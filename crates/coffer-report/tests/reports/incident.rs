@@ -12,7 +12,7 @@ fn locked_at_loss_holds_with_proof() {
     assert_eq!(rep.verdict, Verdict::Holds, "{:#?}", rep.reasons);
     assert!(
         rep.verdict_text.starts_with(
-            "Safe harbor holds, on the evidence shipped up to 2026-03-02 17:00:00 UTC"
+            "Safe harbor holds, on the records up to 2026-03-02 17:00:00 UTC"
         )
     );
     let f = &rep.facts;
