@@ -403,8 +403,10 @@ fn a_second_vault_inside_a_protected_folder_is_left_whole() {
 }
 
 /// `protected.json` lies in the vault folder, which an attacker may write.
-/// An entry `protect` would never have written (the home folder, one that
-/// holds the vault) is not watched: nothing in it is encrypted or removed.
+/// A list without the MAC of the vault's writer key is refused whole
+/// (FORMAT.md §14); a watcher without the key still never watches an entry
+/// `protect` would never have written (the home folder, one that holds the
+/// vault). Either way nothing in it is encrypted or removed.
 #[test]
 fn a_forged_protected_folder_entry_is_not_watched() {
     let h = Home::new(None);
@@ -442,13 +444,15 @@ fn a_forged_protected_folder_entry_is_not_watched() {
             }
         }
     });
+    let refused =
+        |l: &str| l.contains("is not watched") || l.contains("protected folder list was changed");
     let mut seen = Vec::new();
     let warned = loop {
         match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(line) if line.contains("is not watched") => break true,
+            Ok(line) if refused(&line) => break true,
             Ok(line) if line.contains("\"ready\"") => {
                 seen.push(line);
-                break seen.iter().any(|l| l.contains("is not watched"));
+                break seen.iter().any(|l| refused(l));
             }
             Ok(line) => seen.push(line),
             Err(_) => break false,

@@ -316,9 +316,19 @@ impl Vault {
             {
                 self.add_slot(NewSlot::Escrow(&pk))?;
             }
-            for id in outdated {
-                self.remove_slot(&id)?;
+            // Not `remove_slot`: the policy forbids removing *the* required
+            // escrow slot, and a slot for the current key is now in place.
+            let _w = self.writer()?;
+            self.reload_config()?;
+            for id in &outdated {
+                if let Some(i) = self.config.slots.iter().position(|s| s.id_hex() == *id) {
+                    let removed = self.config.remove_slot(i)?;
+                    self.audit.append(&[AuditEvent::SlotRemoved {
+                        kind: removed.kind().as_str().into(),
+                    }])?;
+                }
             }
+            self.save_config()?;
             changed.push("escrow key changed");
         }
         if self.enrol_kms_escrow()? {

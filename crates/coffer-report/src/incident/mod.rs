@@ -334,9 +334,9 @@ mod tests {
         };
         let (v, text, reasons) = verdict(vec![], vec![], s(&["ok"]), &f);
         assert_eq!(v, Verdict::Holds);
-        assert!(text.starts_with(
-            "Safe harbor holds, on the records up to 2026-03-02 17:00:00 UTC:"
-        ));
+        assert!(
+            text.starts_with("Safe harbor holds, on the records up to 2026-03-02 17:00:00 UTC:")
+        );
         assert_eq!(reasons, s(&["ok"]));
     }
 

@@ -11,9 +11,8 @@ fn locked_at_loss_holds_with_proof() {
     let rep = incident_report(&c.records, &c.bytes, DEV, ts("2026-03-02T18:30:00Z"));
     assert_eq!(rep.verdict, Verdict::Holds, "{:#?}", rep.reasons);
     assert!(
-        rep.verdict_text.starts_with(
-            "Safe harbor holds, on the records up to 2026-03-02 17:00:00 UTC"
-        )
+        rep.verdict_text
+            .starts_with("Safe harbor holds, on the records up to 2026-03-02 17:00:00 UTC")
     );
     let f = &rep.facts;
     assert_eq!(f.locked_at_loss, Some(true));
