@@ -89,12 +89,14 @@ fn add_1000(
     sinks: &[Sink],
 ) -> (Duration, Duration) {
     use coffer_core::vault::{AddOptions, AddSource};
-    drop(new_vault(dir));
+    let writer_key = new_vault(dir).unlocked_writer_key().cloned().unwrap();
     sink::save(dir, sinks).unwrap();
     let sources: Vec<AddSource> = (0..1000)
         .map(|i| AddSource::for_file(&files.join(format!("f{i:04}")), &format!("f{i:04}")).unwrap())
         .collect();
-    let v = Vault::open(dir).unwrap();
+    let mut v = Vault::open(dir).unwrap();
+    // A locked writer, as the watcher is: with the key the keychain keeps.
+    v.set_writer_key(writer_key).unwrap();
     let t = std::time::Instant::now();
     let out = v.add(&sources, AddOptions::default(), &|_| {}).unwrap();
     let took = t.elapsed();
