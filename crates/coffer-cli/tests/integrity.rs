@@ -248,10 +248,81 @@ fn a_valid_object_under_an_existing_id_is_named_changed() {
 }
 
 #[test]
-fn a_forged_newer_version_is_named_unknown() {
+fn a_forged_newer_version_is_named_unknown_never_served_and_can_be_set_aside() {
     let t = vault_with(&[("a.txt", b"the real letter")]);
     forge(&t, None, "in/a.txt", b"forged newer version", i64::MAX / 2);
     assert_detected(&t, "unknown_object");
+    // What no writer vouched for is not served as the file.
+    assert_eq!(t.cat("in/a.txt"), b"the real letter");
+    let r = t.run_json(&["verify", "--quarantine"]);
+    r.assert_ok();
+    assert_eq!(r.json()["quarantined_now"].as_array().unwrap().len(), 1);
+    assert_eq!(t.json_ok(&["verify"])["ok"], true);
+}
+
+#[test]
+fn links_and_fifos_planted_as_the_journal_or_the_lock_touch_nothing() {
+    let t = vault_with(&[("a.txt", b"one")]);
+    let victim = t.path("thesis.txt");
+    fs::write(&victim, b"the user's own document").unwrap();
+    std::os::unix::fs::symlink(&victim, t.vault.join("endorsements.bin")).unwrap();
+    write_tree(&t.path("new"), &[("b.txt", b"two")]);
+    let r =
+        common::run_cmd(&mut t.cmd_nopass(["--json", "add", "--remove-plaintext", "new/b.txt"]));
+    r.assert_code(code::INTEGRITY);
+    assert!(t.path("new/b.txt").exists(), "nothing removed");
+    assert_eq!(fs::read(&victim).unwrap(), b"the user's own document");
+    fs::remove_file(t.vault.join("endorsements.bin")).unwrap();
+    // The lock, truncated by every writer, planted as a link.
+    fs::remove_file(t.vault.join("lock")).unwrap();
+    std::os::unix::fs::symlink(&victim, t.vault.join("lock")).unwrap();
+    let r = common::run_cmd(&mut t.cmd_nopass(["--json", "add", "new/b.txt"]));
+    assert_ne!(r.code, 0);
+    assert_eq!(fs::read(&victim).unwrap(), b"the user's own document");
+}
+
+#[test]
+fn a_forged_generation_in_the_audit_log_is_not_believed() {
+    let t = vault_with(&[("a.txt", b"one")]);
+    let log = t.vault.join("audit/log.jsonl");
+    let mut text = fs::read_to_string(&log).unwrap();
+    let last = text.lines().last().unwrap().to_owned();
+    let mut rec: Value = serde_json::from_str(&last).unwrap();
+    rec["seq"] = (rec["seq"].as_u64().unwrap() + 1).into();
+    rec["event"] = "manifest_updated".into();
+    rec["detail"] = serde_json::json!({"generation": u64::MAX, "mac": "00"});
+    text.push_str(&serde_json::to_string(&rec).unwrap());
+    text.push('\n');
+    fs::write(&log, text).unwrap();
+    let ls = t.json_ok(&["ls"]);
+    let kinds: Vec<&str> = ls["integrity"]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["kind"].as_str())
+        .collect();
+    assert!(!kinds.contains(&"rolled_back"), "{}", ls["integrity"]);
+    t.json_ok(&["repair", "--accept-as-is"]);
+}
+
+#[test]
+fn a_crash_between_a_fold_and_clearing_the_journal_is_no_alarm() {
+    let t = vault_with(&[("a.txt", b"one")]);
+    write_tree(&t.path("more"), &[("b.txt", b"two")]);
+    common::run_cmd(&mut t.cmd_nopass(["--json", "add", "more/."])).assert_ok();
+    let journal = fs::read(t.vault.join("endorsements.bin")).unwrap();
+    t.json_ok(&["ls"]);
+    assert!(!t.vault.join("endorsements.bin").exists(), "folded");
+    // As left by a kill after the manifest was written, before the
+    // journal was cleared.
+    fs::write(t.vault.join("endorsements.bin"), journal).unwrap();
+    let ls = t.json_ok(&["ls"]);
+    assert_eq!(
+        ls["integrity"]["problems"],
+        serde_json::json!([]),
+        "{}",
+        ls["integrity"]
+    );
 }
 
 #[test]

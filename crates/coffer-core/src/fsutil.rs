@@ -151,13 +151,21 @@ impl WriterLock {
     /// Takes the lock at `path`, waiting up to `wait` for another holder to
     /// finish; otherwise [`Error::InUse`] with the holder's PID.
     pub fn acquire(path: &Path, wait: Duration) -> Result<Self> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .ctx("opening the vault lock")?;
+        let mut o = OpenOptions::new();
+        o.read(true).write(true).create(true).truncate(false);
+        // The lock file is truncated below: a link planted in its place (to
+        // a user's document) must not be followed, nor a FIFO waited on.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            o.custom_flags(
+                (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32,
+            );
+        }
+        let file = o.open(path).ctx("opening the vault lock")?;
+        if !file.metadata().ctx("opening the vault lock")?.is_file() {
+            return Err(Error::corrupt("vault lock", "not a regular file"));
+        }
         let deadline = Instant::now() + wait;
         let mut pause = Duration::from_millis(5);
         loop {

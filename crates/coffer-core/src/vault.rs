@@ -217,10 +217,28 @@ impl Vault {
     }
 
     /// Re-reads `vault.json` (another process may have rotated keys or
-    /// changed slots).
+    /// changed slots). A handle that holds the writer key checks the file
+    /// with it first: every writer re-signs what it re-read, so a config
+    /// changed behind an unlocked handle's back must never be taken in
+    /// (a version-1 file where a writer key is held is a downgrade).
     pub fn reload_config(&mut self) -> Result<()> {
         let bytes = read_config(&self.dir)?;
-        self.config = VaultConfig::parse(&bytes)?;
+        let cfg = VaultConfig::parse(&bytes)?;
+        if let Some(key) = self.writer_key() {
+            let checked = if cfg.is_authenticated() {
+                self.verify_config(&cfg, key)
+            } else {
+                let _ = self
+                    .audit
+                    .append(&[crate::audit::AuditEvent::VaultIntegrity {
+                        problem: "config_downgraded".into(),
+                        ids: Vec::new(),
+                    }]);
+                Err(Error::Tampered { what: "config" })
+            };
+            checked?;
+        }
+        self.config = cfg;
         Ok(())
     }
 

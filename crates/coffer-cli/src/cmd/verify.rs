@@ -20,11 +20,21 @@ pub fn verify(ctx: &Ctx, structure_only: bool, quarantine: bool) -> Result<(), F
     pb.finish_and_clear();
     // With --quarantine every failing object is set aside (the core checks
     // each again and refuses any that verifies); what is left then verifies.
-    let moved = if quarantine && !r.failures.is_empty() {
+    // Also what the comparison with the manifest names as not genuine.
+    let suspect: Vec<String> = r
+        .integrity
+        .iter()
+        .flat_map(|i| i.problems.iter())
+        .filter(|p| matches!(p.kind.as_str(), "unknown_object" | "changed_object"))
+        .flat_map(|p| p.ids.iter().cloned())
+        .collect();
+    let moved = if quarantine && (!r.failures.is_empty() || !suspect.is_empty()) {
         let ids: Vec<FileId> = r
             .failures
             .iter()
-            .filter_map(|(id, _)| FileId::from_hex(id))
+            .map(|(id, _)| id)
+            .chain(suspect.iter())
+            .filter_map(|id| FileId::from_hex(id))
             .collect();
         let moved = v.quarantine(&ids)?;
         r.quarantined = v.quarantined()?;
@@ -32,7 +42,19 @@ pub fn verify(ctx: &Ctx, structure_only: bool, quarantine: bool) -> Result<(), F
     } else {
         Vec::new()
     };
-    let ok = r.ok() || (quarantine && moved.len() == r.failures.len());
+    let ok = if moved.is_empty() {
+        r.ok()
+    } else {
+        // What was set aside no longer counts: compare again.
+        if r.integrity.is_some() {
+            r.integrity = Some(v.check_integrity()?);
+        }
+        let all_moved = r
+            .failures
+            .iter()
+            .all(|(id, _)| moved.iter().any(|q| q.id == *id));
+        all_moved && r.integrity.as_ref().is_none_or(|i| i.ok())
+    };
     let failure = (!ok).then(|| Failure {
         code: exit::INTEGRITY,
         kind: "integrity",

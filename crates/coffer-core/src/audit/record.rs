@@ -79,7 +79,14 @@ pub fn parse_record(line: &[u8]) -> Option<Record> {
 /// The newest manifest generation that `manifest_updated` records of the
 /// vault `vault_id` claim in a log's bytes (the local log or a shipped
 /// copy): what a restored, older vault folder is compared with.
-pub fn newest_manifest_generation(bytes: &[u8], vault_id: &[u8; 16]) -> Option<u64> {
+///
+/// Only records whose `mac` passes `genuine(generation, mac_hex)` count:
+/// anyone who can write the log could otherwise claim any generation.
+pub fn newest_manifest_generation(
+    bytes: &[u8],
+    vault_id: &[u8; 16],
+    genuine: impl Fn(u64, &str) -> bool,
+) -> Option<u64> {
     let vault = data_encoding::HEXLOWER.encode(vault_id);
     let needle = EventKind::ManifestUpdated.as_str().as_bytes();
     bytes
@@ -87,7 +94,11 @@ pub fn newest_manifest_generation(bytes: &[u8], vault_id: &[u8; 16]) -> Option<u
         .filter(|l| l.windows(needle.len()).any(|w| w == needle))
         .filter_map(parse_record)
         .filter(|r| r.is(EventKind::ManifestUpdated) && r.vault == vault)
-        .filter_map(|r| r.detail.get("generation").and_then(Value::as_u64))
+        .filter_map(|r| {
+            let g = r.detail.get("generation").and_then(Value::as_u64)?;
+            let mac = r.detail.get("mac").and_then(Value::as_str)?;
+            genuine(g, mac).then_some(g)
+        })
         .max()
 }
 
@@ -361,6 +372,9 @@ pub enum AuditEvent {
     ManifestUpdated {
         /// Its generation.
         generation: u64,
+        /// HMAC of the generation under the vault's endorsement key (hex):
+        /// what makes the record count when a rollback is judged.
+        mac: String,
     },
     /// The vault was accepted as it is, with these problems.
     IntegrityAccepted {
@@ -461,7 +475,9 @@ impl AuditEvent {
             AuditEvent::VaultIntegrity { problem, ids } => {
                 json!({ "problem": problem, "ids": ids })
             }
-            AuditEvent::ManifestUpdated { generation } => json!({ "generation": generation }),
+            AuditEvent::ManifestUpdated { generation, mac } => {
+                json!({ "generation": generation, "mac": mac })
+            }
             AuditEvent::IntegrityAccepted { problems } => json!({ "problems": problems }),
             AuditEvent::RotationStarted { kind, key_version } => {
                 json!({ "kind": kind, "key_version": key_version })

@@ -144,6 +144,12 @@ impl IntegrityReport {
     }
 }
 
+/// The generation after `g`; none after the last (only a forged number
+/// could get there).
+fn next_generation(g: u64) -> Result<u64> {
+    g.checked_add(1).ok_or(Error::Tampered { what: "manifest" })
+}
+
 /// The per-id view of the endorsements that apply.
 #[derive(Default)]
 struct Endorsed {
@@ -210,11 +216,25 @@ impl Vault {
             bytes.extend_from_slice(&e.to_bytes(&key, vid));
         }
         let path = self.endorsements_path();
-        let mut f = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .ctx("recording added files")?;
+        let mut o = OpenOptions::new();
+        o.create(true).append(true);
+        // Planted as a link (to a user's file) or a FIFO, it must neither
+        // be written through nor block the writer lock.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            o.custom_flags(
+                (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32,
+            );
+        }
+        let mut f = o.open(&path).map_err(|_| Error::Tampered {
+            what: "record of added files",
+        })?;
+        if !f.metadata().ctx("recording added files")?.is_file() {
+            return Err(Error::Tampered {
+                what: "record of added files",
+            });
+        }
         // A torn entry left by a crash would misalign every later one.
         let len = f.metadata().ctx("recording added files")?.len();
         if len % ENDORSEMENT_LEN as u64 != 0 {
@@ -229,7 +249,8 @@ impl Vault {
         Ok(())
     }
 
-    fn load_endorsed(&self, generation: u64, report: &mut IntegrityReport) -> Result<Endorsed> {
+    fn load_endorsed(&self, manifest: &Manifest, report: &mut IntegrityReport) -> Result<Endorsed> {
+        let generation = manifest.generation;
         let mut out = Endorsed::default();
         let bytes = match fsutil::read_bounded(
             &self.endorsements_path(),
@@ -255,6 +276,20 @@ impl Vault {
         let parsed = manifest::parse_endorsements(&bytes, &w.endorsement_key(vid), vid);
         let mut forged = parsed.forged;
         for e in parsed.valid {
+            // Left by a fold that a crash stopped between writing the
+            // manifest and clearing the journal: already in the manifest,
+            // so neither applied nor reported.
+            let reflected = match e.phase {
+                Phase::Intent => manifest
+                    .entries
+                    .get(&e.id)
+                    .is_some_and(|d| ct_eq(d, &e.digest)),
+                Phase::Done => manifest.entries.contains_key(&e.id),
+                Phase::Remove => !manifest.entries.contains_key(&e.id),
+            };
+            if e.generation.checked_add(1) == Some(generation) && reflected {
+                continue;
+            }
             if e.generation != generation {
                 forged += 1;
                 continue;
@@ -325,7 +360,7 @@ impl Vault {
         if !report.ok() {
             return Ok(());
         }
-        let endorsed = self.load_endorsed(manifest.generation, &mut report)?;
+        let endorsed = self.load_endorsed(&manifest, &mut report)?;
         if !report.ok() {
             return Ok(());
         }
@@ -345,12 +380,11 @@ impl Vault {
             }
             manifest.entries.remove(id);
         }
-        manifest.generation += 1;
+        manifest.generation = next_generation(manifest.generation)?;
         self.save_manifest(&manifest)?;
         super::remove_if_exists(&self.endorsements_path())?;
-        self.audit.append(&[AuditEvent::ManifestUpdated {
-            generation: manifest.generation,
-        }])
+        self.audit
+            .append(&[self.manifest_updated(manifest.generation)])
     }
 
     /// Whether a genuine writer vouched for the object `id` with `digest`:
@@ -364,12 +398,11 @@ impl Vault {
         if report.ok() && manifest.entries.get(id).is_some_and(|d| ct_eq(d, digest)) {
             return true;
         }
-        self.load_endorsed(manifest.generation, &mut report)
-            .is_ok_and(|e| {
-                e.intents
-                    .get(id)
-                    .is_some_and(|ds| ds.iter().any(|d| ct_eq(d, digest)))
-            })
+        self.load_endorsed(&manifest, &mut report).is_ok_and(|e| {
+            e.intents
+                .get(id)
+                .is_some_and(|ds| ds.iter().any(|d| ct_eq(d, digest)))
+        })
     }
 
     /// Compares the disk with the manifest and the endorsements. Needs the
@@ -378,14 +411,19 @@ impl Vault {
     fn compare(&self) -> Result<(IntegrityReport, Manifest, bool)> {
         let mut report = IntegrityReport::default();
         let mut manifest = self.load_manifest(&mut report)?;
-        let endorsed = self.load_endorsed(manifest.generation, &mut report)?;
+        let endorsed = self.load_endorsed(&manifest, &mut report)?;
         let on_disk: BTreeSet<FileId> = self.object_ids()?.into_iter().collect();
         let mut changed = false;
         let (mut unknown, mut missing, mut altered) = (Vec::new(), Vec::new(), Vec::new());
         for id in &on_disk {
             let digest = match self.digest_on_disk(id) {
                 Ok(d) => d,
-                // An unreadable object is the object check's to report.
+                // Listed, but no longer an object of this name: replaced.
+                Err(_) if manifest.entries.contains_key(id) => {
+                    altered.push(*id);
+                    continue;
+                }
+                // An unlisted unreadable object is the object check's to report.
                 Err(_) => continue,
             };
             let vouched = endorsed
@@ -460,13 +498,12 @@ impl Vault {
         // A tampered manifest is not rewritten over: what it said is
         // evidence, and rewriting would endorse whatever lies on disk.
         if (changed || self.endorsements_path().exists()) && !tampered {
-            manifest.generation += 1;
+            manifest.generation = next_generation(manifest.generation)?;
             self.save_manifest(&manifest)?;
             super::remove_if_exists(&self.endorsements_path())?;
             report.generation = manifest.generation;
-            self.audit.append(&[AuditEvent::ManifestUpdated {
-                generation: manifest.generation,
-            }])?;
+            self.audit
+                .append(&[self.manifest_updated(manifest.generation)])?;
         }
         self.record_problems(&report)?;
         Ok(report)
@@ -501,10 +538,11 @@ impl Vault {
         let (report, _, _) = self.compare()?;
         self.record_problems(&report)?;
         let mut m = Manifest {
-            generation: report
-                .generation
-                .max(self.newest_generation_seen().unwrap_or(0))
-                + 1,
+            generation: next_generation(
+                report
+                    .generation
+                    .max(self.newest_generation_seen().unwrap_or(0)),
+            )?,
             ..Default::default()
         };
         for id in self.object_ids()? {
@@ -522,9 +560,7 @@ impl Vault {
                     .map(|p| p.kind.as_str().to_owned())
                     .collect(),
             },
-            AuditEvent::ManifestUpdated {
-                generation: m.generation,
-            },
+            self.manifest_updated(m.generation),
         ])?;
         Ok(IntegrityReport {
             generation: m.generation,
@@ -556,7 +592,7 @@ impl Vault {
         // Above any generation recorded (a crash may have cut an earlier
         // upgrade short after its manifest was recorded).
         let mut m = Manifest {
-            generation: self.newest_generation_seen().unwrap_or(0) + 1,
+            generation: next_generation(self.newest_generation_seen().unwrap_or(0))?,
             ..Default::default()
         };
         for id in self.object_ids()? {
@@ -565,14 +601,14 @@ impl Vault {
             }
         }
         self.save_manifest_file(&m)?;
-        self.audit.append(&[AuditEvent::ManifestUpdated {
-            generation: m.generation,
-        }])?;
+        self.audit.append(&[self.manifest_updated(m.generation)])?;
         Ok(m.generation)
     }
 
     /// Whether this device has known the vault at version 2: its
-    /// generation anchor exists (whatever its MAC).
+    /// generation anchor exists (whatever its MAC). Not a `manifest.bin` in
+    /// the vault folder: an upgrade that a crash stopped before its config
+    /// was saved leaves one too, and must be upgraded again, not refused.
     pub(super) fn known_authenticated_here(&self) -> bool {
         self.anchor_path().is_some_and(|p| p.exists())
     }
@@ -609,6 +645,17 @@ impl Vault {
                 .join("generations")
                 .join(data_encoding::HEXLOWER.encode(self.config.vault_id())),
         )
+    }
+
+    /// The `manifest_updated` record of `generation`, with its MAC.
+    fn manifest_updated(&self, generation: u64) -> AuditEvent {
+        AuditEvent::ManifestUpdated {
+            generation,
+            mac: self
+                .anchor_mac(generation)
+                .map(|m| data_encoding::HEXLOWER.encode(&m))
+                .unwrap_or_default(),
+        }
     }
 
     fn anchor_mac(&self, generation: u64) -> Option<[u8; 32]> {
@@ -655,7 +702,13 @@ impl Vault {
         }
         let newest_in = |path: PathBuf| -> Option<u64> {
             let bytes = fsutil::read_bounded(&path, 256 << 20, "audit log").ok()?;
-            crate::audit::newest_manifest_generation(&bytes, self.config.vault_id())
+            crate::audit::newest_manifest_generation(&bytes, self.config.vault_id(), |g, mac| {
+                self.anchor_mac(g).is_some_and(|want| {
+                    data_encoding::HEXLOWER
+                        .decode(mac.as_bytes())
+                        .is_ok_and(|m| ct_eq(&m, &want))
+                })
+            })
         };
         let mut logs = vec![self.audit.path()];
         logs.extend(self.audit.directory_copies());

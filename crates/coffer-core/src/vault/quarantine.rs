@@ -86,6 +86,23 @@ impl Vault {
             ));
         }
         let full = self.is_unlocked();
+        // Objects the comparison with the manifest names as not genuine
+        // (unknown, or changed behind the vault's back) may be set aside
+        // too, whether or not they decrypt.
+        let suspect: BTreeSet<String> = match self.check_integrity() {
+            Ok(r) => r
+                .problems
+                .into_iter()
+                .filter(|p| {
+                    matches!(
+                        p.kind,
+                        super::ProblemKind::UnknownObject | super::ProblemKind::ChangedObject
+                    )
+                })
+                .flat_map(|p| p.ids)
+                .collect(),
+            Err(_) => BTreeSet::new(),
+        };
         for id in &ids {
             if !self.object_path(id).exists() {
                 return Err(Error::NotFound(format!("object {}", id.to_hex())));
@@ -93,12 +110,13 @@ impl Vault {
             // Only damage counts: an object that cannot be read for an
             // ordinary reason (permissions, too many open files, a read
             // error) is healthy, and its key must not be destroyed.
-            let damaged = matches!(
-                self.check_object(id, full),
-                Err(Error::DecryptionFailed
-                    | Error::Corrupt { .. }
-                    | Error::UnsupportedVersion { .. })
-            );
+            let damaged = suspect.contains(&id.to_hex())
+                || matches!(
+                    self.check_object(id, full),
+                    Err(Error::DecryptionFailed
+                        | Error::Corrupt { .. }
+                        | Error::UnsupportedVersion { .. })
+                );
             if !damaged {
                 return Err(Error::Invalid(format!(
                     "object {} is not damaged{}: only objects that fail verification can be quarantined (a permission or read problem is fixed where it is)",

@@ -172,7 +172,25 @@ impl Vault {
                 Default::default()
             }
         };
-        let on_disk = self.object_ids()?;
+        // What no genuine writer vouched for (made with the public key alone,
+        // or put in place of a listed object) is named in `integrity` and
+        // never served as a file: FORMAT.md §17.5.
+        let suspect: HashSet<FileId> = integrity
+            .problems
+            .iter()
+            .filter(|p| {
+                matches!(
+                    p.kind,
+                    super::ProblemKind::UnknownObject | super::ProblemKind::ChangedObject
+                )
+            })
+            .flat_map(|p| p.ids.iter().filter_map(|i| FileId::from_hex(i)))
+            .collect();
+        let on_disk: Vec<FileId> = self
+            .object_ids()?
+            .into_iter()
+            .filter(|id| !suspect.contains(id))
+            .collect();
         let disk_set: HashSet<FileId> = on_disk.iter().copied().collect();
         let before = cached.len();
         cached.retain(|id, _| disk_set.contains(id));
