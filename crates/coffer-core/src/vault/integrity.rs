@@ -418,12 +418,10 @@ impl Vault {
         for id in &on_disk {
             let digest = match self.digest_on_disk(id) {
                 Ok(d) => d,
-                // Listed, but no longer an object of this name: replaced.
-                Err(_) if manifest.entries.contains_key(id) => {
-                    altered.push(*id);
-                    continue;
-                }
-                // An unlisted unreadable object is the object check's to report.
+                // An object that no longer reads is damaged: the object
+                // check names it (`verify` fails on it, reading it is an
+                // integrity error), and it stays listed as unreadable
+                // rather than vanishing from listings as a suspect would.
                 Err(_) => continue,
             };
             let vouched = endorsed
