@@ -132,16 +132,37 @@ pub fn keep_writer_key(vault: &Vault) -> Result<(), KeychainError> {
     if load_writer_key(&id).is_ok_and(|k| k.expose() == w.expose()) {
         return Ok(());
     }
-    writer_entry(&id)?
-        .set_secret(w.expose())
-        .map_err(unavailable)
+    with_retries(|| {
+        writer_entry(&id)?
+            .set_secret(w.expose())
+            .map_err(unavailable)
+    })
+}
+
+/// Runs `f` again (up to three times in all, briefly apart) while the
+/// credential store answers "unavailable": a Secret Service busy with many
+/// clients at once fails a call now and then, and a locked add that gives
+/// up on a passing hiccup leaves files waiting for nothing.
+fn with_retries<T>(mut f: impl FnMut() -> Result<T, KeychainError>) -> Result<T, KeychainError> {
+    let mut tries = 0;
+    loop {
+        match f() {
+            Err(KeychainError::Unavailable(_)) if tries < 2 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(150 * tries));
+            }
+            r => return r,
+        }
+    }
 }
 
 /// The vault's writer key, as an unlock on this computer left it.
 pub fn load_writer_key(vault_id: &str) -> Result<WriterKey, KeychainError> {
-    let mut bytes = writer_entry(vault_id)?.get_secret().map_err(|e| match e {
-        keyring::Error::NoEntry => KeychainError::Missing,
-        other => unavailable(other),
+    let mut bytes = with_retries(|| {
+        writer_entry(vault_id)?.get_secret().map_err(|e| match e {
+            keyring::Error::NoEntry => KeychainError::Missing,
+            other => unavailable(other),
+        })
     })?;
     let arr: Option<[u8; 32]> = bytes.as_slice().try_into().ok();
     zeroize::Zeroize::zeroize(&mut bytes);
