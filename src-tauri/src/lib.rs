@@ -48,7 +48,10 @@ pub fn run() {
         .manage(core.clone())
         .setup(move |app| {
             core.attach(app.handle().clone());
-            workarea::recover_stale(&core.vault_dir);
+            // Saving back needs the writer key from the OS keychain, which
+            // may ask the user: never on the thread that shows the window.
+            let dir = core.vault_dir.clone();
+            std::thread::spawn(move || workarea::recover_stale(&dir));
             platform::start_watcher(&core);
             platform::start_auto_lock(core.clone());
             platform::watch_screen_lock_and_suspend(core.clone());

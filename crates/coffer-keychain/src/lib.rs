@@ -125,10 +125,16 @@ fn writer_entry(vault_id: &str) -> Result<keyring::Entry, KeychainError> {
 /// config and vouch for what they write while the vault is locked. Does
 /// nothing when the store already holds it.
 pub fn keep_writer_key(vault: &Vault) -> Result<(), KeychainError> {
-    let Some(w) = vault.unlocked_writer_key() else {
-        return Ok(());
-    };
-    let id = vault_id(vault);
+    match vault.unlocked_writer_key() {
+        Some(w) => keep_writer_key_for(&vault_id(vault), w),
+        None => Ok(()),
+    }
+}
+
+/// [`keep_writer_key`] for the vault `id` (lower-case hex), for a caller
+/// that stores it from another thread.
+pub fn keep_writer_key_for(id: &str, w: &WriterKey) -> Result<(), KeychainError> {
+    let id = id.to_owned();
     if load_writer_key(&id).is_ok_and(|k| k.expose() == w.expose()) {
         return Ok(());
     }

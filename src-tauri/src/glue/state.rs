@@ -106,19 +106,24 @@ impl AppCore {
     pub fn open_vault(&self) -> CmdResult<Vault> {
         let policy = Effective::clone(self.policy()?.as_ref());
         let mut v = Vault::open_with_policy(&self.vault_dir, policy)?;
-        if let Some(k) = self.writer_key_for_locked(&v) {
+        // Only the key this run holds: a command never waits on the OS
+        // keychain (a locked one asks the user, and would hold the command).
+        if let Some(k) = self.writer_key() {
             // A config that fails the check is refused here, recorded.
             v.set_writer_key(k)?;
         }
         Ok(v)
     }
 
-    /// The writer key a locked handle may use: the one an unlock in this
-    /// run yielded, else the one the OS keychain keeps for the vault.
-    pub(crate) fn writer_key_for_locked(&self, v: &Vault) -> Option<WriterKey> {
-        guard(&self.writer_key)
-            .clone()
-            .or_else(|| coffer_keychain::load_writer_key(&coffer_keychain::vault_id(v)).ok())
+    /// The writer key an unlock in this run yielded, or one the watcher
+    /// fetched from the OS keychain (off the main thread) at start.
+    pub(crate) fn writer_key(&self) -> Option<WriterKey> {
+        guard(&self.writer_key).clone()
+    }
+
+    /// Keeps a writer key fetched from the OS keychain.
+    pub(crate) fn remember_writer_key(&self, k: WriterKey) {
+        guard(&self.writer_key).get_or_insert(k);
     }
 
     /// The unlocked vault, or `locked`.
@@ -134,9 +139,14 @@ impl AppCore {
     pub(crate) fn set_unlocked(&self, v: Vault) {
         if let Some(k) = v.unlocked_writer_key() {
             *guard(&self.writer_key) = Some(k.clone());
-            // Best effort: without it, only a restart while locked waits
-            // for the next unlock to encrypt new files.
-            let _ = coffer_keychain::keep_writer_key(&v);
+            // Best effort, and off this thread: a keychain that asks the
+            // user must not hold the unlock. Without it, only a restart
+            // while locked waits for the next unlock to encrypt new files.
+            let vid = coffer_keychain::vault_id(&v);
+            let key = k.clone();
+            std::thread::spawn(move || {
+                let _ = coffer_keychain::keep_writer_key_for(&vid, &key);
+            });
         }
         if let Some(report) = v.integrity_at_unlock()
             && !report.ok()

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use coffer_core::config::WriterKey;
 use coffer_core::watch::{self, WatchEvent, WatchOptions};
 
 use super::notifications::notify;
@@ -24,26 +25,41 @@ pub(crate) fn rearm_watcher(core: &Arc<AppCore>) {
         return;
     }
     let old = guard(&core.watch_handle).take();
-    if old.is_some() {
-        drop(old);
-        guard(&core.watcher).running = false;
-        start_watcher(core);
-    }
+    drop(old);
+    guard(&core.watcher).running = false;
+    start_watcher_with(core, core.writer_key());
 }
 
-/// Starts the in-process watcher if a vault exists and it is not running.
+/// Starts the in-process watcher (see [`start_watcher_with`]). Without a
+/// writer key in memory it first asks the OS keychain, on a thread of its
+/// own: a locked keychain asks the user, and the app must not wait for it
+/// (an unlock meanwhile starts the watcher with its own key).
 pub(crate) fn start_watcher(core: &Arc<AppCore>) {
+    if let Some(k) = core.writer_key() {
+        return start_watcher_with(core, Some(k));
+    }
+    let me = core.clone();
+    std::thread::spawn(move || {
+        let key = me
+            .open_vault()
+            .ok()
+            .and_then(|v| coffer_keychain::load_writer_key(&coffer_keychain::vault_id(&v)).ok());
+        if let Some(k) = &key {
+            me.remember_writer_key(k.clone());
+        }
+        start_watcher_with(&me, key);
+    });
+}
+
+/// Starts the in-process watcher with `writer_key` if a vault exists and it
+/// is not running. Without a writer key it holds new files (they wait, and
+/// each batch says why) until an unlock yields one: it is restarted then.
+fn start_watcher_with(core: &Arc<AppCore>, writer_key: Option<WriterKey>) {
     let mut h = guard(&core.watch_handle);
     if h.is_some() || !core.vault_dir.join("vault.json").exists() {
         return;
     }
     let (tx, rx) = std::sync::mpsc::channel();
-    // Without a writer key the watcher holds new files (they wait, and
-    // each batch says why) until an unlock yields one: it is restarted then.
-    let writer_key = core
-        .open_vault()
-        .ok()
-        .and_then(|v| core.writer_key_for_locked(&v));
     let keyed = writer_key.is_some();
     let opts = WatchOptions {
         writer_key,
