@@ -74,7 +74,12 @@ keyctl session - dbus-run-session -- bash -c '
 if [ -f tests/e2e/app_e2e.py ]; then
   stage "desktop app end to end in a real window (Xvfb + WebKitWebDriver)"
   cargo build -p coffer-app
-  xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- python3 tests/e2e/app_e2e.py
+  # As on a desktop after login: the Secret Service's login keyring is
+  # unlocked (the app keeps the vault's writer key there after an unlock).
+  # Without it gnome-keyring would raise a prompt that nobody answers here.
+  xvfb-run -a -s "-screen 0 1280x800x24" keyctl session - dbus-run-session -- bash -c '
+    eval "$(echo -n coffer-ci | gnome-keyring-daemon --unlock --components=secrets 2>/dev/null)" || true
+    python3 tests/e2e/app_e2e.py'
 fi
 
 if [ -x scripts/package-test.sh ] && [ "${COFFER_SKIP_PACKAGE:-0}" != 1 ]; then
