@@ -188,17 +188,26 @@ def toml_value(v):
 
 
 def to_toml(settings):
-    """Two-level policy dictionaries (section -> key -> value, with arrays of
-    tables only for sinks) as TOML."""
+    """Policy dictionaries (section -> key -> value, with arrays of tables for
+    sinks and sub-tables such as [escrow.kms]) as TOML."""
     lines = []
     for section, body in settings.items():
         if not isinstance(body, dict):
             raise ValueError(f"{section} is not a table")
-        plain = {k: v for k, v in body.items() if not (isinstance(v, list) and v and isinstance(v[0], dict))}
+        plain = {
+            k: v
+            for k, v in body.items()
+            if not isinstance(v, dict) and not (isinstance(v, list) and v and isinstance(v[0], dict))
+        }
         lines.append(f"[{section}]")
         lines += [f"{k} = {toml_value(v)}" for k, v in plain.items()]
         for k, v in body.items():
             if k in plain:
+                continue
+            if isinstance(v, dict):
+                # A sub-table, such as [escrow.kms].
+                lines.append(f"[{section}.{k}]")
+                lines += [f"{kk} = {toml_value(vv)}" for kk, vv in v.items()]
                 continue
             for t in v:
                 lines.append(f"[[{section}.{k}]]")
