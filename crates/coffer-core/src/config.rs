@@ -30,6 +30,7 @@ pub const CONFIG_VERSION: u32 = 2;
 pub const CONFIG_VERSION_UNAUTHENTICATED: u32 = 1;
 
 mod integrity;
+mod rekey;
 pub use integrity::WriterKey;
 /// Most slots a vault may hold.
 pub const MAX_SLOTS: usize = 32;
@@ -309,6 +310,10 @@ pub enum RotationKind {
     Rewrap,
     /// New master key, key version and DEKs; every file re-encrypted.
     Reencrypt,
+    /// A credential was exposed: new master key, writer key and
+    /// credentials, a new key version and every DEK rewrapped to it;
+    /// contents untouched.
+    Rekey,
 }
 
 /// A rotation in progress.
@@ -433,39 +438,6 @@ impl VaultConfig {
         self.current_key_version = version;
         keys.versions.insert(version, sk);
         version
-    }
-
-    /// Replaces the master key: every key version's private key is sealed
-    /// again under a fresh master, and every slot is dropped (they wrap the
-    /// old master); the caller enrols new slots before saving.
-    pub fn replace_master(&mut self, keys: &mut UnlockedKeys) {
-        let master = Key32::random();
-        let seal_key = version_seal_key(&master, &self.vault_id.0);
-        for v in &mut self.key_versions {
-            let sk = keys
-                .versions
-                .get(&v.version)
-                .expect("unlocked keys hold every version");
-            let nonce = random_array();
-            let sealed = primitives::seal(
-                &seal_key,
-                &nonce,
-                &version_aad(&self.vault_id.0, v.version, &v.public_key.0),
-                sk.to_secret_bytes().expose(),
-            );
-            v.nonce = B64(nonce);
-            v.sealed_secret = B64(sealed.try_into().expect("32 + 16 bytes"));
-        }
-        keys.master = master;
-        self.slots.clear();
-        if let Some(w) = keys.writer.take() {
-            self.writer_key = Some(integrity::seal_writer_key(
-                &keys.master,
-                &self.vault_id.0,
-                &w,
-            ));
-            keys.writer = Some(w);
-        }
     }
 
     /// Forgets a key version (after every DEK it wrapped was rewrapped).
@@ -635,7 +607,7 @@ impl VaultConfig {
         ))
     }
 
-    fn open_master(&self, cred: &Credential<'_>) -> Result<(Key32, usize)> {
+    pub(crate) fn open_master(&self, cred: &Credential<'_>) -> Result<(Key32, usize)> {
         let vid = self.vault_id.0;
         let kind = cred.kind();
         let mut tried = false;

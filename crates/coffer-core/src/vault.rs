@@ -62,7 +62,7 @@ pub use open::{CreateOptions, Created};
 pub use quarantine::QuarantinedObject;
 use read::hex_id;
 pub use read::{Entry, Listing, latest_versions};
-pub use rotate::{Reenrol, RotationOutcome, RotationProgress, RotationReport};
+pub use rotate::{NewCredentials, Reenrol, RotationOutcome, RotationProgress, RotationReport};
 pub use status::{SlotInfo, Status};
 use store::{create_private_dir, remove_if_exists};
 
@@ -108,6 +108,10 @@ impl Actor {
     }
 }
 
+/// Fetches the device's current writer key (from the OS keychain).
+pub type WriterKeySource =
+    std::sync::Arc<dyn Fn() -> Option<crate::config::WriterKey> + Send + Sync>;
+
 /// An open vault.
 pub struct Vault {
     dir: PathBuf,
@@ -118,6 +122,10 @@ pub struct Vault {
     /// A writer key handed over by the caller (from the OS keychain, or
     /// kept since an unlock), for working while locked.
     writer: Option<crate::config::WriterKey>,
+    /// Where a fresh writer key comes from (the OS keychain) when the one
+    /// handed over no longer verifies: the keys were replaced
+    /// (`passwd --exposed`, `rotate --reencrypt`) by another process.
+    writer_source: Option<WriterKeySource>,
     /// What the last unlock found comparing the vault with its manifest.
     integrity: Option<IntegrityReport>,
 }
@@ -252,8 +260,42 @@ impl Vault {
         Ok(())
     }
 
+    /// Where a fresh writer key comes from when the one handed over stops
+    /// verifying because another process replaced the vault's keys.
+    pub fn set_writer_key_source(&mut self, source: WriterKeySource) {
+        self.writer_source = Some(source);
+    }
+
+    /// Takes a fresh writer key from the source when the one held no
+    /// longer verifies the config on disk. Returns whether it did.
+    pub fn refresh_writer_key(&mut self) -> bool {
+        let Some(source) = &self.writer_source else {
+            return false;
+        };
+        let Some(fresh) = source() else {
+            return false;
+        };
+        let verified = read_config(&self.dir)
+            .and_then(|b| VaultConfig::parse(&b))
+            .is_ok_and(|cfg| cfg.verify(&fresh).is_ok());
+        if verified {
+            self.writer = Some(fresh);
+        }
+        verified
+    }
+
     fn verify_config(&self, cfg: &VaultConfig, key: &crate::config::WriterKey) -> Result<()> {
         let r = cfg.verify(key);
+        if matches!(r, Err(Error::Tampered { .. }))
+            && let Some(source) = &self.writer_source
+            && let Some(fresh) = source()
+            && fresh.expose() != key.expose()
+            && cfg.verify(&fresh).is_ok()
+        {
+            // Not tampering: the keys were replaced since this process took
+            // its writer key. It refreshes (`refresh_writer_key`) and retries.
+            return Err(Error::WriterKeyUnavailable);
+        }
         if matches!(r, Err(Error::Tampered { .. })) {
             let _ = self
                 .audit

@@ -73,7 +73,7 @@ pub enum WatchEvent {
 }
 
 /// Tuning of the watcher.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct WatchOptions {
     /// Quiet period after a close-after-write event.
     pub quiet_after_close: Duration,
@@ -90,6 +90,19 @@ pub struct WatchOptions {
     /// each batch reports [`Error::WriterKeyUnavailable`], because the
     /// config's public key cannot be trusted.
     pub writer_key: Option<crate::config::WriterKey>,
+    /// Where a fresh writer key comes from once the vault's keys were
+    /// replaced (the OS keychain, or the app's memory).
+    pub writer_key_source: Option<crate::vault::WriterKeySource>,
+}
+
+impl std::fmt::Debug for WatchOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WatchOptions")
+            .field("quiet", &self.quiet)
+            .field("batch", &self.batch)
+            .field("writer_key", &self.writer_key.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for WatchOptions {
@@ -101,6 +114,7 @@ impl Default for WatchOptions {
             batch: 512,
             status_every: Duration::from_secs(3600),
             writer_key: None,
+            writer_key_source: None,
         }
     }
 }
@@ -141,8 +155,15 @@ pub fn start(
     events: Sender<WatchEvent>,
 ) -> Result<WatchHandle> {
     let mut vault = Vault::open(vault_dir)?;
+    if let Some(source) = opts.writer_key_source.clone() {
+        vault.set_writer_key_source(source);
+    }
     if let Some(k) = opts.writer_key.clone() {
-        vault.set_writer_key(k)?;
+        if let Err(e) = vault.set_writer_key(k) {
+            if !(matches!(e, Error::WriterKeyUnavailable) && vault.refresh_writer_key()) {
+                return Err(e);
+            }
+        }
     }
     let opts_status_every = opts.status_every;
     // The organisation's mandatory folders are protected from the start.
@@ -577,7 +598,12 @@ impl State {
     }
 
     fn encrypt(&mut self, paths: &[PathBuf]) {
-        let _ = self.vault.reload_config();
+        // The keys replaced by another process since the last batch: the
+        // writer key is fetched again rather than the config called forged.
+        if let Err(Error::WriterKeyUnavailable) = self.vault.reload_config() {
+            self.vault.refresh_writer_key();
+            let _ = self.vault.reload_config();
+        }
         let sources: Vec<AddSource> = paths
             .iter()
             .filter_map(|p| {

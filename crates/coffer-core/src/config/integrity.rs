@@ -32,6 +32,10 @@ impl WriterKey {
         WriterKey(Key32::from_bytes(bytes))
     }
 
+    pub(super) fn from_key(key: Key32) -> Self {
+        WriterKey(key)
+    }
+
     /// The raw bytes, for the OS keychain. Keep the borrow short.
     pub fn expose(&self) -> &[u8; 32] {
         self.0.expose()

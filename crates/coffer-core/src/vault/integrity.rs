@@ -30,6 +30,11 @@ use crate::fsutil;
 
 pub(super) const MANIFEST_FILE: &str = "manifest.bin";
 pub(super) const ENDORSEMENTS_FILE: &str = "endorsements.bin";
+/// The manifest re-signed under a new writer key, written before the
+/// config that holds that key and renamed over `manifest.bin` after it
+/// (docs/FORMAT.md §17.4): whichever config a crash leaves, one of the two
+/// verifies under its writer key.
+pub(super) const MANIFEST_NEXT_FILE: &str = "manifest.next";
 const LABEL_ANCHOR: &[u8] = b"coffer/v2/generation-anchor";
 
 /// What is wrong with the vault as a whole, one kind per problem.
@@ -146,7 +151,7 @@ impl IntegrityReport {
 
 /// The generation after `g`; none after the last (only a forged number
 /// could get there).
-fn next_generation(g: u64) -> Result<u64> {
+pub(super) fn next_generation(g: u64) -> Result<u64> {
     g.checked_add(1).ok_or(Error::Tampered { what: "manifest" })
 }
 
@@ -163,8 +168,70 @@ impl Vault {
         self.dir.join(MANIFEST_FILE)
     }
 
-    fn endorsements_path(&self) -> PathBuf {
+    pub(super) fn endorsements_path(&self) -> PathBuf {
         self.dir.join(ENDORSEMENTS_FILE)
+    }
+
+    fn manifest_next_path(&self) -> PathBuf {
+        self.dir.join(MANIFEST_NEXT_FILE)
+    }
+
+    /// The manifest's bytes: `manifest.next` when it verifies under the
+    /// writer key (a change of writer key that a crash stopped before the
+    /// rename), else `manifest.bin`.
+    fn manifest_bytes(&self) -> Result<Vec<u8>> {
+        if let Some(w) = self.writer_key()
+            && let Ok(b) =
+                fsutil::read_bounded(&self.manifest_next_path(), MAX_MANIFEST_LEN, "manifest")
+            && Manifest::parse(
+                &b,
+                &w.manifest_key(self.config.vault_id()),
+                self.config.vault_id(),
+            )
+            .is_ok()
+        {
+            return Ok(b);
+        }
+        fsutil::read_bounded(&self.manifest_path(), MAX_MANIFEST_LEN, "manifest")
+    }
+
+    /// Writes `manifest` under the writer key of `keys` (about to be the
+    /// config's) as `manifest.next`, durably. [`Vault::settle_manifest`]
+    /// puts it in place once that config is saved.
+    pub(super) fn stage_manifest(
+        &self,
+        manifest: &Manifest,
+        keys: &crate::config::UnlockedKeys,
+    ) -> Result<()> {
+        let w = keys.writer_key().ok_or(Error::WriterKeyUnavailable)?;
+        let vid = self.config.vault_id();
+        fsutil::atomic_write(
+            &self.manifest_next_path(),
+            &manifest.to_bytes(&w.manifest_key(vid), vid),
+        )
+    }
+
+    /// Under the writer lock: a `manifest.next` that verifies under the
+    /// writer key replaces `manifest.bin`; one that does not (its config
+    /// was never saved) is removed.
+    pub(super) fn settle_manifest(&self) -> Result<()> {
+        let next = self.manifest_next_path();
+        if fs::symlink_metadata(&next).is_err() {
+            return Ok(());
+        }
+        let Some(w) = self.writer_key() else {
+            return Ok(());
+        };
+        let vid = self.config.vault_id();
+        let valid = fsutil::read_bounded(&next, MAX_MANIFEST_LEN, "manifest")
+            .is_ok_and(|b| Manifest::parse(&b, &w.manifest_key(vid), vid).is_ok());
+        if valid {
+            fs::rename(&next, self.manifest_path()).ctx("updating the manifest")?;
+            fsutil::sync_dir(&self.dir)?;
+        } else {
+            super::remove_if_exists(&next)?;
+        }
+        Ok(())
     }
 
     /// The writer key this handle may vouch with: the unlocked keys', or
@@ -201,7 +268,8 @@ impl Vault {
         let w = self.writer_key().ok_or(Error::WriterKeyUnavailable)?;
         let vid = self.config.vault_id();
         let key = w.endorsement_key(vid);
-        let generation = fsutil::read_bounded(&self.manifest_path(), MAX_MANIFEST_LEN, "manifest")
+        let generation = self
+            .manifest_bytes()
             .ok()
             .and_then(|b| Manifest::claimed_generation(&b).ok())
             .unwrap_or(0);
@@ -326,7 +394,7 @@ impl Vault {
                 generations: None,
             })
         };
-        match fsutil::read_bounded(&self.manifest_path(), MAX_MANIFEST_LEN, "manifest") {
+        match self.manifest_bytes() {
             Ok(b) => match Manifest::parse(&b, &w.manifest_key(vid), vid) {
                 Ok(m) => Ok(m),
                 Err(Error::Tampered { .. }) | Err(Error::Corrupt { .. }) => {
@@ -352,6 +420,7 @@ impl Vault {
     /// lock. Anything amiss is left for the full comparison of the next
     /// listing, verify or unlock to name.
     pub(super) fn fold_endorsements(&self) -> Result<()> {
+        self.settle_manifest()?;
         if !self.endorsements_path().exists() || self.writer_key().is_none() {
             return Ok(());
         }
@@ -408,7 +477,7 @@ impl Vault {
     /// Compares the disk with the manifest and the endorsements. Needs the
     /// writer key (it authenticates both). Returns the report and the
     /// manifest as it should become.
-    fn compare(&self) -> Result<(IntegrityReport, Manifest, bool)> {
+    pub(super) fn compare(&self) -> Result<(IntegrityReport, Manifest, bool)> {
         let mut report = IntegrityReport::default();
         let mut manifest = self.load_manifest(&mut report)?;
         let endorsed = self.load_endorsed(&manifest, &mut report)?;
@@ -488,6 +557,7 @@ impl Vault {
 
     /// [`Vault::reconcile`] for a caller that holds the writer lock.
     pub(super) fn reconcile_locked(&self) -> Result<IntegrityReport> {
+        self.settle_manifest()?;
         let (mut report, mut manifest, changed) = self.compare()?;
         let tampered = report
             .problems
@@ -576,7 +646,9 @@ impl Vault {
         let w = self.writer_key().ok_or(Error::WriterKeyUnavailable)?;
         let vid = self.config.vault_id();
         let bytes = manifest.to_bytes(&w.manifest_key(vid), vid);
-        fsutil::atomic_write(&self.manifest_path(), &bytes)
+        fsutil::atomic_write(&self.manifest_path(), &bytes)?;
+        // A staged manifest of a writer-key change that never happened.
+        super::remove_if_exists(&self.manifest_next_path())
     }
 
     /// Writes the first manifest of a vault (new, or upgraded from
@@ -646,7 +718,7 @@ impl Vault {
     }
 
     /// The `manifest_updated` record of `generation`, with its MAC.
-    fn manifest_updated(&self, generation: u64) -> AuditEvent {
+    pub(super) fn manifest_updated(&self, generation: u64) -> AuditEvent {
         AuditEvent::ManifestUpdated {
             generation,
             mac: self

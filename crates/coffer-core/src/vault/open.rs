@@ -77,6 +77,7 @@ impl Vault {
             keys: Some(keys),
             policy,
             writer: None,
+            writer_source: None,
             integrity: None,
         };
         {
@@ -131,6 +132,7 @@ impl Vault {
             keys: None,
             policy,
             writer: None,
+            writer_source: None,
             integrity: None,
         };
         if let Ok(_w) = WriterLock::acquire(&vault.dir.join(LOCK_FILE), Duration::ZERO) {

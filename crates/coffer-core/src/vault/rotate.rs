@@ -32,7 +32,7 @@ use serde::Serialize;
 
 use super::{Vault, remove_if_exists};
 use crate::audit::AuditEvent;
-use crate::config::{NewSlot, RotationKind, RotationState, SlotKind};
+use crate::config::RotationKind;
 use crate::crypto::kdf::Argon2Params;
 use crate::crypto::secret::{Key32, Passphrase};
 use crate::error::{Error, IoContext, Result};
@@ -84,12 +84,17 @@ pub struct RotationOutcome {
     pub keychain_secret: Option<Key32>,
 }
 
-/// The credentials a depth-3 rotation re-enrols under the new master key.
+/// The passphrase a rotation that replaces the credentials (`Rekey`,
+/// `Reencrypt`) enrols under the new master key.
 pub struct Reenrol<'a> {
-    /// The passphrase (usually the one just typed to unlock).
+    /// The new passphrase.
     pub passphrase: &'a Passphrase,
     /// Its Argon2id parameters.
     pub kdf: Argon2Params,
+    /// The user says the passphrase in use was not exposed (say, only the
+    /// recovery key was): `passphrase` may then be that same one. Without
+    /// it, a passphrase that opens the vault now is refused.
+    pub keep_passphrase: bool,
 }
 
 /// Objects that cannot be read or unwrapped, each with why (no names or
@@ -127,6 +132,7 @@ fn kind_name(k: RotationKind) -> &'static str {
     match k {
         RotationKind::Rewrap => "rewrap",
         RotationKind::Reencrypt => "reencrypt",
+        RotationKind::Rekey => "rekey",
     }
 }
 
@@ -166,80 +172,18 @@ impl Vault {
         batch: usize,
     ) -> Result<RotationOutcome> {
         self.keys()?;
-        let mut recovery_key = None;
-        let mut keychain_secret = None;
         // The first scan, before anything changes: a rotation is not started
         // on a vault with objects it could not finish. Objects added or
         // moved after it are found by the scan that ends the rotation.
         self.reload_config()?;
         let pending = self.config.rotation.as_ref().map(|s| s.target_version);
-        let first = self.scan(
-            pending,
-            pending.is_none() && kind == RotationKind::Reencrypt,
-        )?;
-        let (state, resumed) = {
-            let _w = self.writer()?;
-            self.reload_config()?;
-            match self.config.rotation.clone() {
-                Some(s) => (s, true),
-                None if !first.blocked.is_empty() => {
-                    return Err(self.blocked(first.blocked.into_iter().collect()));
-                }
-                None => {
-                    let mut cfg = self.config.clone();
-                    let keys = self.keys.as_mut().ok_or(Error::Locked)?;
-                    if kind == RotationKind::Reencrypt {
-                        let r = reenrol.ok_or_else(|| {
-                            Error::Invalid("re-encryption needs the passphrase to re-enrol".into())
-                        })?;
-                        let had_keychain = cfg.slots.iter().any(|s| s.kind() == SlotKind::Keychain);
-                        let escrow: Vec<_> = cfg
-                            .slots
-                            .iter()
-                            .filter_map(|s| match s {
-                                crate::config::Slot::Escrow { org_public_key, .. } => {
-                                    Some(crate::crypto::wrap::PublicKey(org_public_key.0))
-                                }
-                                _ => None,
-                            })
-                            .collect();
-                        cfg.replace_master(keys);
-                        cfg.add_slot(keys, NewSlot::Passphrase(r.passphrase, r.kdf))?;
-                        let rk = Key32::random();
-                        cfg.add_slot(keys, NewSlot::Recovery(&rk))?;
-                        recovery_key = Some(crate::format::recovery::encode(&rk));
-                        if had_keychain {
-                            let k = Key32::random();
-                            cfg.add_slot(keys, NewSlot::Keychain(&k))?;
-                            keychain_secret = Some(k);
-                        }
-                        for pk in &escrow {
-                            cfg.add_slot(keys, NewSlot::Escrow(pk))?;
-                        }
-                        // A KMS slot's public key is the policy's, never stored.
-                        if let Some(org) = self.policy.policy.kms_escrow_key() {
-                            cfg.add_slot(keys, NewSlot::KmsEscrow(&org))?;
-                        }
-                        // The listing cache is sealed under the old master.
-                        remove_if_exists(&self.dir.join(super::INDEX_FILE))?;
-                    }
-                    let target_version = cfg.add_key_version(keys);
-                    let state = RotationState {
-                        kind,
-                        started: super::now_ns() / 1_000_000_000,
-                        target_version,
-                    };
-                    cfg.rotation = Some(state.clone());
-                    self.config = cfg;
-                    self.save_config()?;
-                    self.audit.append(&[AuditEvent::RotationStarted {
-                        kind: kind_name(kind).into(),
-                        key_version: target_version,
-                    }])?;
-                    (state, false)
-                }
-            }
-        };
+        let first = self.scan(pending, pending.is_none() && kind != RotationKind::Rewrap)?;
+        let resumed = self.config.rotation.is_some();
+        if !resumed && !first.blocked.is_empty() {
+            return Err(self.blocked(first.blocked.into_iter().collect()));
+        }
+        let (state, creds) = self.begin_rotation(kind, reenrol)?;
+        let (recovery_key, keychain_secret) = (creds.recovery_key, creds.keychain_secret);
         let target = WrapTarget {
             vault_id: *self.config.vault_id(),
             key_version: state.target_version,
@@ -279,7 +223,9 @@ impl Vault {
                 let ids: Vec<FileId> = chunk.iter().map(|(id, _)| *id).collect();
                 let _w = self.writer()?;
                 let (n, bad) = match state.kind {
-                    RotationKind::Rewrap => self.rewrap_batch(&ids, &target)?,
+                    RotationKind::Rewrap | RotationKind::Rekey => {
+                        self.rewrap_batch(&ids, &target)?
+                    }
                     RotationKind::Reencrypt => self.reencrypt_batch(&ids, &target, &bytes)?,
                 };
                 files += n;
@@ -598,8 +544,13 @@ fn split_steps(steps: Vec<Step>) -> (Vec<Written>, Blocked) {
     (written, blocked)
 }
 
+mod begin;
+pub use begin::NewCredentials;
+
 #[cfg(test)]
 mod blocked_tests;
+#[cfg(test)]
+mod revoke_tests;
 
 #[cfg(test)]
 mod tests {
@@ -788,6 +739,7 @@ mod tests {
                 Some(Reenrol {
                     passphrase: &pass,
                     kdf: Argon2Params::FLOOR,
+                    keep_passphrase: true,
                 }),
                 &|_| {},
             )

@@ -71,6 +71,7 @@ fn reenrol(pass: &Passphrase) -> Option<Reenrol<'_>> {
     Some(Reenrol {
         passphrase: pass,
         kdf: Argon2Params::FLOOR,
+        keep_passphrase: true,
     })
 }
 
