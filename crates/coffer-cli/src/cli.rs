@@ -168,8 +168,22 @@ pub enum Command {
         #[command(subcommand)]
         action: SlotsCmd,
     },
-    /// Change the passphrase (the old one stops working at once).
+    /// Change the passphrase. The old one stops working with this copy of
+    /// the vault's settings, but an older copy (a backup, a synced
+    /// folder's history) still opens with it: if someone may know your
+    /// passphrase or recovery key, use --exposed.
     Passwd {
+        /// Someone may know the passphrase (or, with --keep-passphrase, the
+        /// recovery key): replace the vault's master key, every credential
+        /// and the key version, and rewrap every file key, so that old
+        /// copies of the settings open nothing added from now on. Prints a
+        /// new recovery key. Interrupted, it resumes when run again.
+        #[arg(long)]
+        exposed: bool,
+        /// With --exposed: the passphrase was not exposed (only the
+        /// recovery key was); keep it.
+        #[arg(long, requires = "exposed")]
+        keep_passphrase: bool,
         #[command(flatten)]
         kdf: KdfArgs,
     },
@@ -183,13 +197,20 @@ pub enum Command {
         kdf: KdfArgs,
     },
     /// Rotate the vault's keys: a new key version and every file key
-    /// rewrapped (fast, contents untouched); with --reencrypt, after a
-    /// suspected compromise, new keys for everything and every file
-    /// re-encrypted. Interrupted, it resumes when run again.
+    /// rewrapped (fast, contents untouched; scheduled hygiene, not a
+    /// response to an exposed credential: see `passwd --exposed`); with
+    /// --reencrypt, after a suspected compromise, new keys and new
+    /// credentials for everything and every file re-encrypted, so that
+    /// nothing old opens anything. Interrupted, it resumes when run again.
     Rotate {
-        /// Re-encrypt every file under new keys (prints a new recovery key).
+        /// Re-encrypt every file under new keys. Asks for a new passphrase
+        /// (or takes COFFER_NEW_PASSPHRASE) and prints a new recovery key.
         #[arg(long)]
         reencrypt: bool,
+        /// With --reencrypt: the passphrase in use was not compromised;
+        /// keep it instead of setting a new one.
+        #[arg(long, requires = "reencrypt")]
+        keep_passphrase: bool,
         #[command(flatten)]
         kdf: KdfArgs,
     },

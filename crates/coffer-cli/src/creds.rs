@@ -27,10 +27,18 @@ fn read_stdin_line() -> Result<Zeroizing<String>, Failure> {
 }
 
 fn prompt(label: &str) -> Result<Zeroizing<String>, Failure> {
+    prompt_or(
+        label,
+        "set COFFER_PASSPHRASE, or pass --passphrase-stdin and pipe it in",
+    )
+}
+
+/// Asks on the terminal; without one, fails with `hint`.
+fn prompt_or(label: &str, hint: &str) -> Result<Zeroizing<String>, Failure> {
     if !std::io::stdin().is_terminal() {
         return Err(Failure::usage(
             format!("{label} needed but there is no terminal to ask on"),
-            Some("set COFFER_PASSPHRASE, or pass --passphrase-stdin and pipe it in"),
+            Some(hint),
         ));
     }
     rpassword::prompt_password(format!("{label}: "))
@@ -53,14 +61,34 @@ pub fn passphrase(flags: &CredFlags) -> Result<Passphrase, Failure> {
 
 /// A new passphrase: from the environment / stdin, or typed twice.
 pub fn new_passphrase(flags: &CredFlags, env: &str) -> Result<Passphrase, Failure> {
+    new_passphrase_or(
+        flags,
+        env,
+        &format!("set {env}, or pass --passphrase-stdin and pipe it in"),
+    )
+}
+
+/// The new passphrase a response to an exposed credential or a
+/// compromise enrols: never silently the one in use, so a script must
+/// give it (COFFER_NEW_PASSPHRASE) or say the old one was not exposed.
+pub fn new_passphrase_for_response(flags: &CredFlags) -> Result<Passphrase, Failure> {
+    new_passphrase_or(
+        flags,
+        "COFFER_NEW_PASSPHRASE",
+        "the passphrase in use may be known to someone else, so a new one is needed: set \
+         COFFER_NEW_PASSPHRASE, or pass --keep-passphrase if it was not exposed",
+    )
+}
+
+fn new_passphrase_or(flags: &CredFlags, env: &str, hint: &str) -> Result<Passphrase, Failure> {
     if let Ok(p) = std::env::var(env) {
         return Ok(Passphrase::new(p));
     }
     if flags.passphrase_stdin {
         return Ok(Passphrase::new(read_stdin_line()?.to_string()));
     }
-    let a = prompt("New passphrase")?;
-    let b = prompt("Repeat the new passphrase")?;
+    let a = prompt_or("New passphrase", hint)?;
+    let b = prompt_or("Repeat the new passphrase", hint)?;
     if *a != *b {
         return Err(Failure::usage(
             "the two passphrases differ",

@@ -1010,7 +1010,7 @@ fn rotate_rewrap_and_reencrypt() {
     assert_eq!(t.cat("b"), data);
     assert_eq!(t.json_ok(&["verify"])["ok"], true);
 
-    let mut c = t.cmd(["--json", "rotate", "--reencrypt"]);
+    let mut c = t.cmd(["--json", "rotate", "--reencrypt", "--keep-passphrase"]);
     c.args(FAST_KDF);
     let r = run_cmd(&mut c);
     r.assert_ok();

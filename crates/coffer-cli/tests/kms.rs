@@ -290,7 +290,7 @@ fn transit_full_flow_and_key_rotation() {
 
     // A compromise response (new master key, every slot re-made) keeps the
     // vault enrolled to the organisation key, and that slot opens it.
-    let mut args = vec!["rotate", "--reencrypt"];
+    let mut args = vec!["rotate", "--reencrypt", "--keep-passphrase"];
     args.extend_from_slice(&FAST_KDF);
     f.run(&args, &[]).assert_ok();
     assert_eq!(f.kms_slots(), vec![("coffer-escrow".to_owned(), 2)]);

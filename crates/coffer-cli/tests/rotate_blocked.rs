@@ -215,7 +215,7 @@ fn verify_quarantine_on_a_healthy_vault_moves_nothing() {
 }
 
 #[test]
-fn a_reencryption_stopped_midway_says_a_new_recovery_key_is_needed() {
+fn a_reencryption_stopped_midway_still_hands_out_its_new_recovery_key() {
     let (t, files) = vault_with_files();
     let (id, obj) = object_of(&t, "docs/d.bin");
     // The last chunk's tag: only re-encryption, which reads every chunk,
@@ -223,35 +223,36 @@ fn a_reencryption_stopped_midway_says_a_new_recovery_key_is_needed() {
     let len = fs::metadata(&obj).unwrap().len() as usize;
     flip_byte(&obj, len - 1);
 
-    let r = t.run_json(&["rotate", "--reencrypt"]);
+    let r = t.run_json(&["rotate", "--reencrypt", "--keep-passphrase"]);
     r.assert_code(code::INTEGRITY);
     assert_eq!(r.json_error()["kind"], "rotation_blocked");
     let doc = r.json();
     assert_eq!(doc["blocked"][0]["id"], id.as_str(), "{doc}");
     assert_eq!(doc["rotation_pending"], true, "{doc}");
-    assert_eq!(doc["new_recovery_key_needed"], true, "{doc}");
+    let rk = doc["recovery_key"]
+        .as_str()
+        .expect("the new recovery key")
+        .to_owned();
     assert_eq!(key_versions(&t), [1, 2]);
-    // The old recovery key no longer opens the vault; the passphrase does.
+    // The old recovery key no longer opens the vault; the new one and the
+    // passphrase do.
     let mut c = t.cmd_nopass(["--json", "--recovery-key", "ls"]);
     c.env("COFFER_RECOVERY_KEY", &t.recovery_key);
     run_cmd(&mut c).assert_code(code::WRONG_CREDENTIAL);
+    let mut c = t.cmd_nopass(["--json", "--recovery-key", "ls"]);
+    c.env("COFFER_RECOVERY_KEY", &rk);
+    run_cmd(&mut c).assert_ok();
 
-    // Resumed (and blocked again), it is not this run's replacement.
-    let r = t.run(&["rotate"]);
+    // Resumed (and blocked again), it hands out no other key.
+    let r = t.run_json(&["rotate"]);
     r.assert_code(code::INTEGRITY);
-    assert!(!r.stderr.contains("slots add recovery"), "{}", r.stderr);
+    assert!(r.json()["recovery_key"].is_null(), "{}", r.json());
 
     t.json_ok(&["verify", "--quarantine"]);
     let r = t.json_ok(&["rotate"]);
     assert_eq!(r["rotation"]["resumed"], true, "{r}");
     assert_eq!(key_versions(&t), [2]);
     others_intact(&t, &files, "docs/d.bin", "out");
-
-    // The remedy the message names gives a working recovery key.
-    let rk = t.json_ok(&["slots", "add", "recovery"])["recovery_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     let mut c = t.cmd_nopass(["--json", "--recovery-key", "ls"]);
     c.env("COFFER_RECOVERY_KEY", &rk);
     run_cmd(&mut c).assert_ok();

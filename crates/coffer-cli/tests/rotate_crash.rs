@@ -62,7 +62,7 @@ fn sigkill_during_rotation_loses_nothing() {
         .collect();
     let mut rng = fastrand::Rng::with_seed(seed ^ 0x5eed);
 
-    for depth in [&[][..], &["--reencrypt"][..]] {
+    for depth in [&[][..], &["--reencrypt", "--keep-passphrase"][..]] {
         // A pilot run times a whole rotation; kills are spread over it.
         let t0 = Instant::now();
         finish(&t, depth);

@@ -22,6 +22,7 @@ fn depth_name(k: RotationKind) -> &'static str {
     match k {
         RotationKind::Rewrap => "rewrap",
         RotationKind::Reencrypt => "reencrypt",
+        RotationKind::Rekey => "rekey",
     }
 }
 
@@ -267,7 +268,11 @@ fn run_rotation(
     let started = Instant::now();
     let out = v.rotate_until(
         kind,
-        pass.map(|p| Reenrol { passphrase: p, kdf }),
+        pass.map(|p| Reenrol {
+            passphrase: p,
+            kdf,
+            keep_passphrase: true,
+        }),
         &|p| {
             let _ = on_progress.send(RotationMsg::new(p, started));
         },

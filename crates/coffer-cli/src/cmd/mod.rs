@@ -18,6 +18,7 @@ use crate::creds::CredFlags;
 use crate::ctx::{Ctx, default_vault_dir};
 use crate::demo;
 use crate::exit::Failure;
+use coffer_core::config::RotationKind;
 
 /// Runs the command `cli` names.
 pub fn run(cli: Cli) -> Result<(), Failure> {
@@ -56,7 +57,12 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Status { record } => status::status(&ctx, record),
         Command::Inspect { object } => status::inspect(&ctx, &object),
         Command::Slots { action } => slots::slots(&ctx, action),
-        Command::Passwd { kdf } => slots::passwd(&ctx, kdf.params()),
+        Command::Passwd {
+            exposed: true,
+            keep_passphrase,
+            kdf,
+        } => rotate::respond(&ctx, RotationKind::Rekey, keep_passphrase, kdf.params()),
+        Command::Passwd { kdf, .. } => slots::passwd(&ctx, kdf.params()),
         Command::Recover { escrow_key, kdf } => {
             slots::recover(&ctx, escrow_key.as_deref(), kdf.params())
         }
@@ -66,7 +72,20 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             EscrowCmd::Slot => escrow::kms_slots(&ctx),
             EscrowCmd::Recover { kms, kdf } => escrow::kms_recover(&ctx, &kms, kdf.params()),
         },
-        Command::Rotate { reencrypt, kdf } => rotate::rotate(&ctx, reencrypt, kdf.params()),
+        Command::Rotate {
+            reencrypt,
+            keep_passphrase,
+            kdf,
+        } => rotate::respond(
+            &ctx,
+            if reencrypt {
+                RotationKind::Reencrypt
+            } else {
+                RotationKind::Rewrap
+            },
+            keep_passphrase,
+            kdf.params(),
+        ),
         Command::Audit { action } => audit::audit(&ctx, action),
         Command::Policy { action } => policy::policy(&ctx, action),
         Command::Repair { accept_as_is, .. } => verify::repair(&ctx, accept_as_is),

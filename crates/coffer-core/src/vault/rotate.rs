@@ -104,9 +104,9 @@ type Blocked = Vec<(FileId, String)>;
 /// What a scan found: the objects to move, each with its stored size, and
 /// those that cannot be moved.
 #[derive(Default)]
-struct Scan {
+pub(super) struct Scan {
     todo: Vec<(FileId, u64)>,
-    blocked: Blocked,
+    pub(super) blocked: Blocked,
 }
 
 /// One object as a scan found it.
@@ -182,7 +182,7 @@ impl Vault {
         if !resumed && !first.blocked.is_empty() {
             return Err(self.blocked(first.blocked.into_iter().collect()));
         }
-        let (state, creds) = self.begin_rotation(kind, reenrol)?;
+        let (state, creds) = self.begin_rotation_scanned(kind, reenrol)?;
         let (recovery_key, keychain_secret) = (creds.recovery_key, creds.keychain_secret);
         let target = WrapTarget {
             vault_id: *self.config.vault_id(),
@@ -284,7 +284,7 @@ impl Vault {
 
     /// The error that stops a rotation at `blocked`, which is recorded in
     /// the audit trail as an integrity failure first.
-    fn blocked(&self, blocked: BTreeMap<FileId, String>) -> Error {
+    pub(super) fn blocked(&self, blocked: BTreeMap<FileId, String>) -> Error {
         let objects: Vec<(String, String)> = blocked
             .into_iter()
             .map(|(id, why)| (id.to_hex(), why))
@@ -301,7 +301,7 @@ impl Vault {
     /// or whose record is under a key version the config does not hold.
     /// With `unwrap`, the objects to move must also unwrap and their
     /// metadata authenticate. An object removed meanwhile is no concern.
-    fn scan(&self, target: Option<u32>, unwrap: bool) -> Result<Scan> {
+    pub(super) fn scan(&self, target: Option<u32>, unwrap: bool) -> Result<Scan> {
         let keys = if unwrap { Some(self.keys()?) } else { None };
         let found: Vec<(FileId, Option<Found>)> = self
             .object_ids()?

@@ -38,7 +38,29 @@ impl Vault {
     /// config, which whoever held the old writer key could have signed),
     /// and add a key version. The manifest is re-signed under the new
     /// writer key through `manifest.next` (FORMAT.md §17.4).
+    ///
+    /// Like [`Vault::rotate`], it is not started while an object cannot be
+    /// read (or, replacing the credentials, unwrapped): the caller can
+    /// then show the new credentials before running [`Vault::rotate`] to
+    /// move every object.
     pub fn begin_rotation(
+        &mut self,
+        kind: RotationKind,
+        reenrol: Option<Reenrol<'_>>,
+    ) -> Result<(RotationState, NewCredentials)> {
+        self.keys()?;
+        self.reload_config()?;
+        if self.config.rotation.is_none() {
+            let scan = self.scan(None, kind != RotationKind::Rewrap)?;
+            if !scan.blocked.is_empty() {
+                return Err(self.blocked(scan.blocked.into_iter().collect()));
+            }
+        }
+        self.begin_rotation_scanned(kind, reenrol)
+    }
+
+    /// [`Vault::begin_rotation`] after the caller's own scan.
+    pub(super) fn begin_rotation_scanned(
         &mut self,
         kind: RotationKind,
         reenrol: Option<Reenrol<'_>>,
