@@ -114,3 +114,91 @@ fn sigkill_during_rotation_loses_nothing() {
     // The passphrase still opens the vault after depth 3 re-enrolled it.
     t.json_ok(&["ls"]);
 }
+
+/// Whether `pass` unlocks the vault (`ls`).
+fn opens_with(t: &TestVault, pass: &str) -> bool {
+    let mut c = t.cmd_nopass(["--json", "ls"]);
+    c.env("COFFER_PASSPHRASE", pass);
+    let r = run_cmd(&mut c);
+    assert!(
+        r.code == code::OK || r.code == code::WRONG_CREDENTIAL,
+        "neither opened nor refused: {} {}",
+        r.code,
+        r.stderr
+    );
+    r.code == code::OK
+}
+
+/// `passwd --exposed` killed at random instants: after every kill the vault
+/// opens with exactly one credential set — the old or the new, never
+/// neither — verifies, and the next run (with whichever works) resumes.
+#[test]
+fn sigkill_during_the_exposed_credential_response_loses_nothing() {
+    let seed = env_u64("COFFER_CRASH_SEED").unwrap_or(0x0DE_CAF) ^ 0xE;
+    let kills = env_u64("COFFER_ROTATE_KILLS").unwrap_or(26) as usize;
+    let files = corpus(seed);
+    let mut t = TestVault::new();
+    fs::create_dir(t.path("docs")).unwrap();
+    for (name, data) in &files {
+        fs::write(t.path(name), data).unwrap();
+    }
+    t.json_ok(&["add", "docs"]);
+    let want: BTreeMap<String, Vec<u8>> = files
+        .iter()
+        .map(|(n, d)| (n.trim_start_matches("docs/").to_owned(), d.clone()))
+        .collect();
+    let mut rng = fastrand::Rng::with_seed(seed ^ 0x5eed);
+    let exposed = |t: &TestVault, new: &str| {
+        let mut c = t.cmd(["--json", "passwd", "--exposed"]);
+        c.args(FAST_KDF).env("COFFER_NEW_PASSPHRASE", new);
+        c
+    };
+    let t0 = Instant::now();
+    run_cmd(&mut exposed(&t, "pilot passphrase")).assert_ok();
+    let full = t0.elapsed();
+    t.pass = "pilot passphrase".into();
+    let (mut switched, mut mid_way) = (0, 0);
+    for k in 0..kills {
+        let new = format!("new passphrase {k}");
+        let mut child = exposed(&t, &new)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn coffer passwd --exposed");
+        let window = if k % 2 == 0 { full / 4 } else { full };
+        std::thread::sleep(window.mul_f64(rng.f64()));
+        let _ = child.kill();
+        child.wait().expect("wait");
+        let (old_opens, new_opens) = (opens_with(&t, &t.pass), opens_with(&t, &new));
+        assert!(
+            old_opens != new_opens,
+            "kill {k}: exactly one credential set opens"
+        );
+        if new_opens {
+            t.pass = new;
+            switched += 1;
+        }
+        if !t.json_ok(&["status"])["rotation"].is_null() {
+            mid_way += 1;
+        }
+        let r = t.json_ok(&["verify"]);
+        assert_eq!(r["ok"], true, "kill {k}: {r}");
+        assert_eq!(r["report"]["objects"], files.len(), "kill {k}: {r}");
+    }
+    println!(
+        "{kills} kills over a {full:?} response; {switched} after the switch to the new \
+         credentials, {mid_way} left it unfinished"
+    );
+    assert!(
+        mid_way >= kills / 4,
+        "kills must interrupt the response ({mid_way} of {kills})"
+    );
+    finish(&t, &[]);
+    let st = t.json_ok(&["status"]);
+    assert!(st["rotation"].is_null(), "finished: {st}");
+    assert_eq!(st["key_versions"].as_array().unwrap().len(), 1, "{st}");
+    let out = t.path("out");
+    t.json_ok(&["extract", "docs", "--to", out.to_str().unwrap()]);
+    assert!(read_tree(&out.join("docs")) == want, "every file intact");
+    assert!(tmp_files(&t.vault).is_empty(), "no temp files left");
+}

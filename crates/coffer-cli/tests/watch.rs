@@ -462,6 +462,46 @@ fn a_swapped_public_key_stops_the_watcher_from_encrypting() {
 }
 
 #[test]
+fn keys_replaced_while_it_runs_do_not_stop_the_watcher_or_raise_an_alarm() {
+    let s = Setup::new();
+    let mut w = s.watch();
+    write_file(&s.inbox.join("before.txt"), b"before the response");
+    w.wait_encrypted(1, SMALL);
+    // Someone may know the passphrase: every key and credential is
+    // replaced while the watcher runs with the old writer key.
+    let mut c = coffer(&s.vault);
+    c.args([
+        "--json",
+        "passwd",
+        "--exposed",
+        "--kdf-memory",
+        "19",
+        "--kdf-time",
+        "2",
+        "--kdf-lanes",
+        "1",
+    ])
+    .env("COFFER_PASSPHRASE", PASS)
+    .env("COFFER_NEW_PASSPHRASE", "the new watch passphrase");
+    let out = run_ok(c, "passwd --exposed");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["rotation"]["kind"], "rekey", "{v}");
+    write_file(&s.inbox.join("after.txt"), b"after the response");
+    w.wait_encrypted(2, SMALL);
+    w.assert_no_trouble();
+    let log = fs::read_to_string(s.vault.join("audit/log.jsonl")).unwrap();
+    assert!(!log.contains("config_tampered"), "{log}");
+    let mut c = coffer(&s.vault);
+    c.args(["--json", "cat", "inbox/after.txt"])
+        .env("COFFER_PASSPHRASE", "the new watch passphrase");
+    assert_eq!(run_ok(c, "cat").stdout, b"after the response");
+    let mut c = coffer(&s.vault);
+    c.args(["--json", "verify"])
+        .env("COFFER_PASSPHRASE", "the new watch passphrase");
+    run_ok(c, "verify");
+}
+
+#[test]
 fn files_at_the_size_edges_are_encrypted_and_read_back_identical() {
     let s = Setup::new();
     let mut w = s.watch();

@@ -35,10 +35,16 @@ pub fn watch(ctx: &Ctx) -> Result<(), Failure> {
     // Without the writer key the watcher still runs, but holds every file
     // (its batches report writer_key_unavailable) until an unlock on this
     // computer keeps the key in the OS keychain; a restart picks it up.
-    let writer_key = coffer_keychain::load_writer_key(&crate::ctx::vault_id_hex(&v)).ok();
+    let vid = crate::ctx::vault_id_hex(&v);
+    let writer_key = coffer_keychain::load_writer_key(&vid).ok();
     drop(v);
     let opts = WatchOptions {
         writer_key,
+        // Keys replaced by `passwd --exposed` or `rotate --reencrypt` while
+        // it runs: the new writer key is in the keychain by then.
+        writer_key_source: Some(std::sync::Arc::new(move || {
+            coffer_keychain::load_writer_key(&vid).ok()
+        })),
         ..WatchOptions::default()
     };
     let (tx, rx) = std::sync::mpsc::channel();
