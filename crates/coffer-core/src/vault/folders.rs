@@ -42,15 +42,83 @@ struct ProtectedList {
 
 const LABEL_PROTECTED_MAC: &[u8] = b"coffer/v2/protected-folders";
 
+/// The list signed again under a new writer key, staged like
+/// `manifest.next` (FORMAT.md §17.4).
+pub(super) const PROTECTED_NEXT_FILE: &str = "protected.next";
+
 impl Vault {
     fn protected_mac(&self, folders: &[ProtectedFolder]) -> Option<[u8; 32]> {
-        let w = self.writer_key()?;
+        Some(self.protected_mac_under(self.writer_key()?, folders))
+    }
+
+    fn protected_mac_under(
+        &self,
+        w: &crate::config::WriterKey,
+        folders: &[ProtectedFolder],
+    ) -> [u8; 32] {
         let vid = self.config.vault_id();
         let json = serde_json::to_vec(folders).expect("serializes");
-        Some(crate::crypto::primitives::hmac32(
+        crate::crypto::primitives::hmac32(
             &w.endorsement_key(vid),
             &[LABEL_PROTECTED_MAC, vid, &json],
-        ))
+        )
+    }
+
+    /// Whether `bytes` is a list whose MAC verifies under the writer key.
+    fn protected_list_verifies(&self, bytes: &[u8]) -> bool {
+        serde_json::from_slice::<ProtectedList>(bytes).is_ok_and(|l| {
+            self.protected_mac(&l.folders)
+                .zip(l.mac)
+                .is_some_and(|(want, m)| crate::crypto::primitives::ct_eq(&m.0, &want))
+        })
+    }
+
+    /// The list's bytes: `protected.next` when it verifies (a change of
+    /// writer key that a crash stopped before its rename), else
+    /// `protected.json`.
+    fn protected_bytes(&self) -> Result<Vec<u8>> {
+        const WHAT: &str = "protected folder list";
+        let next = self.dir.join(PROTECTED_NEXT_FILE);
+        if let Ok(b) = fsutil::read_bounded(&next, MAX_PROTECTED_LEN, WHAT)
+            && self.protected_list_verifies(&b)
+        {
+            return Ok(b);
+        }
+        fsutil::read_bounded(&self.dir.join(PROTECTED_FILE), MAX_PROTECTED_LEN, WHAT)
+    }
+
+    /// Writes the list, re-signed under the writer key of `keys`, as
+    /// `protected.next` (nothing when there is no list).
+    pub(super) fn stage_protected(&self, keys: &crate::config::UnlockedKeys) -> Result<()> {
+        let folders = self.protected_folders()?;
+        if folders.is_empty() && !self.dir.join(PROTECTED_FILE).exists() {
+            return Ok(());
+        }
+        let w = keys.writer_key().ok_or(Error::WriterKeyUnavailable)?;
+        let list = ProtectedList {
+            mac: Some(crate::config::B64(self.protected_mac_under(w, &folders))),
+            folders,
+        };
+        let b = serde_json::to_vec_pretty(&list).expect("serializes");
+        fsutil::atomic_write(&self.dir.join(PROTECTED_NEXT_FILE), &b)
+    }
+
+    /// Under the writer lock: a `protected.next` that verifies replaces
+    /// `protected.json`; one that does not is removed.
+    pub(super) fn settle_protected(&self) -> Result<()> {
+        let next = self.dir.join(PROTECTED_NEXT_FILE);
+        if fs::symlink_metadata(&next).is_err() || self.writer_key().is_none() {
+            return Ok(());
+        }
+        let valid = fsutil::read_bounded(&next, MAX_PROTECTED_LEN, "protected folder list")
+            .is_ok_and(|b| self.protected_list_verifies(&b));
+        if valid {
+            fs::rename(&next, self.dir.join(PROTECTED_FILE))
+                .ctx("updating the protected folders")?;
+            fsutil::sync_dir(&self.dir)
+        } else {
+            remove_if_exists(&next)
+        }
     }
 }
 
@@ -62,14 +130,11 @@ impl Vault {
     /// [`Vault::safe_protected_folders`] stand between it and a walk.
     pub fn protected_folders(&self) -> Result<Vec<ProtectedFolder>> {
         const WHAT: &str = "protected folder list";
-        let l: ProtectedList =
-            match fsutil::read_bounded(&self.dir.join(PROTECTED_FILE), MAX_PROTECTED_LEN, WHAT) {
-                Ok(b) => {
-                    serde_json::from_slice(&b).map_err(|e| Error::corrupt(WHAT, e.to_string()))?
-                }
-                Err(e) if fsutil::is_not_found(&e) => return Ok(Vec::new()),
-                Err(e) => return Err(e),
-            };
+        let l: ProtectedList = match self.protected_bytes() {
+            Ok(b) => serde_json::from_slice(&b).map_err(|e| Error::corrupt(WHAT, e.to_string()))?,
+            Err(e) if fsutil::is_not_found(&e) => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
         if self.config.is_authenticated()
             && let Some(want) = self.protected_mac(&l.folders)
             && !l
@@ -243,7 +308,9 @@ impl Vault {
             mac: Some(crate::config::B64(mac)),
         };
         let b = serde_json::to_vec_pretty(&list).expect("serializes");
-        fsutil::atomic_write(&self.dir.join(PROTECTED_FILE), &b)
+        fsutil::atomic_write(&self.dir.join(PROTECTED_FILE), &b)?;
+        // A staged list of a writer-key change that never happened.
+        remove_if_exists(&self.dir.join(PROTECTED_NEXT_FILE))
     }
 
     /// Registers the policy's mandatory folders (creating them if needed).

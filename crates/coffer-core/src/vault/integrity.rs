@@ -213,8 +213,9 @@ impl Vault {
 
     /// Under the writer lock: a `manifest.next` that verifies under the
     /// writer key replaces `manifest.bin`; one that does not (its config
-    /// was never saved) is removed.
+    /// was never saved) is removed. The same for `protected.next`.
     pub(super) fn settle_manifest(&self) -> Result<()> {
+        self.settle_protected()?;
         let next = self.manifest_next_path();
         if fs::symlink_metadata(&next).is_err() {
             return Ok(());

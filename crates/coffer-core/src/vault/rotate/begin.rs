@@ -118,6 +118,7 @@ impl Vault {
         cfg.authenticate(&keys);
         if let Some(m) = &manifest {
             self.stage_manifest(m, &keys)?;
+            self.stage_protected(&keys)?;
         }
         fsutil::atomic_write(&self.dir.join(CONFIG_FILE), &cfg.to_bytes())?;
         // Durable: from here on only the new keys open the new config.

@@ -132,9 +132,15 @@ fn after_a_rewrap_an_old_copy_still_opens_everything_as_documented() {
 fn after_the_exposed_credential_response_an_old_copy_opens_nothing_new() {
     let d = tempfile::tempdir().unwrap();
     let (mut v, contents, _) = setup(d.path());
+    let inbox = d.path().join("inbox");
+    fs::create_dir(&inbox).unwrap();
+    v.register_protected(&inbox).unwrap();
     let old = config_bytes(&v);
     let before: Vec<FileId> = v.object_ids().unwrap();
     let out = respond(&mut v, RotationKind::Rekey, false).unwrap();
+    // The protected-folder list moved to the new writer key with the rest.
+    assert_eq!(v.protected_folders().unwrap().len(), 1);
+    assert!(!v.dir().join("protected.next").exists());
     assert_eq!(out.report.destroyed_versions, vec![1]);
     assert!(out.recovery_key.is_some());
     let id = add_one(&v, d.path(), "after");
@@ -166,6 +172,7 @@ fn after_the_exposed_credential_response_an_old_copy_opens_nothing_new() {
     );
     fresh.unlock(&Credential::Passphrase(&new_pass())).unwrap();
     assert!(fresh.check_integrity().unwrap().ok());
+    assert_eq!(fresh.protected_folders().unwrap().len(), 1);
     for e in fresh.entries().unwrap().entries {
         let mut out = Vec::new();
         fresh.decrypt_to(&e.id, &mut out).unwrap();
@@ -222,6 +229,9 @@ fn the_passphrase_in_use_is_refused_unless_said_not_exposed() {
 fn a_crash_between_the_new_manifest_and_the_new_config_is_no_alarm() {
     let d = tempfile::tempdir().unwrap();
     let (v, _, _) = setup(d.path());
+    let inbox = d.path().join("inbox");
+    fs::create_dir(&inbox).unwrap();
+    v.register_protected(&inbox).unwrap();
     // The first step of a writer-key change, then a "crash": the staged
     // manifest is under a key no config holds.
     let mut keys = v.keys().unwrap().try_clone().unwrap();
@@ -233,6 +243,11 @@ fn a_crash_between_the_new_manifest_and_the_new_config_is_no_alarm() {
     let v = super::tests::unlocked(d.path(), "pw").unwrap();
     assert!(v.check_integrity().unwrap().ok());
     assert!(!v.dir().join("manifest.next").exists(), "settled at unlock");
+    assert_eq!(v.protected_folders().unwrap().len(), 1);
+    assert!(
+        !v.dir().join("protected.next").exists(),
+        "settled at unlock"
+    );
     // The other side: the config saved, the rename not done.
     let mut keys = v.keys().unwrap().try_clone().unwrap();
     let mut cfg = v.config().clone();
@@ -242,6 +257,7 @@ fn a_crash_between_the_new_manifest_and_the_new_config_is_no_alarm() {
     cfg.authenticate(&keys);
     let m = v.manifest_to_carry_over().unwrap();
     v.stage_manifest(&m, &keys).unwrap();
+    v.stage_protected(&keys).unwrap();
     fs::write(v.dir().join(crate::vault::CONFIG_FILE), cfg.to_bytes()).unwrap();
     drop(v);
     let mut v = Vault::open(&d.path().join("v")).unwrap();
@@ -249,4 +265,6 @@ fn a_crash_between_the_new_manifest_and_the_new_config_is_no_alarm() {
     let r = v.check_integrity().unwrap();
     assert!(r.ok(), "{:?}", r.problems);
     assert!(!v.dir().join("manifest.next").exists());
+    assert_eq!(v.protected_folders().unwrap().len(), 1);
+    assert!(!v.dir().join("protected.next").exists());
 }
