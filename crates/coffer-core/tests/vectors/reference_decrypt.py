@@ -411,7 +411,7 @@ def parse_config(text):
                 _int(slot["kdf"][k], U32)
     if cfg.get("rotation") is not None:
         _fields(cfg["rotation"], ROTATION_ORDER, ROTATION_ORDER)
-        if cfg["rotation"]["kind"] not in ("rewrap", "reencrypt"):
+        if cfg["rotation"]["kind"] not in ("rewrap", "rekey", "reencrypt"):
             raise Fail("Corrupt", "config")
         _int(cfg["rotation"]["started"], I64)
         _int(cfg["rotation"]["target_version"], U32)
