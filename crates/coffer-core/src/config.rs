@@ -31,7 +31,9 @@ pub const CONFIG_VERSION_UNAUTHENTICATED: u32 = 1;
 
 mod integrity;
 mod rekey;
+mod slots;
 pub use integrity::WriterKey;
+pub use slots::{CommitToAdd, MAX_UNLOCK_WORK_KIB};
 /// Most slots a vault may hold.
 pub const MAX_SLOTS: usize = 32;
 /// Most key versions a vault may hold at once.
@@ -110,6 +112,10 @@ pub enum Slot {
         nonce: B64<12>,
         /// AES-256-GCM of the master key.
         wrapped: B64<48>,
+        /// Commits the slot to its KEK (FORMAT.md §3.1): absent only in
+        /// slots written before commitments.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        commit: Option<B64<32>>,
     },
     /// A random 32-byte secret kept in the OS keychain.
     Keychain {
@@ -123,6 +129,10 @@ pub enum Slot {
         nonce: B64<12>,
         /// AES-256-GCM of the master key.
         wrapped: B64<48>,
+        /// Commits the slot to its KEK (FORMAT.md §3.1): absent only in
+        /// slots written before commitments.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        commit: Option<B64<32>>,
     },
     /// The one-time recovery key shown at creation.
     Recovery {
@@ -136,6 +146,10 @@ pub enum Slot {
         nonce: B64<12>,
         /// AES-256-GCM of the master key.
         wrapped: B64<48>,
+        /// Commits the slot to its KEK (FORMAT.md §3.1): absent only in
+        /// slots written before commitments.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        commit: Option<B64<32>>,
     },
     /// HPKE to the organisation's escrow public key.
     Escrow {
@@ -334,6 +348,9 @@ pub struct UnlockedKeys {
     versions: BTreeMap<u32, PrivateKey>,
     /// Absent only for a version-1 config not yet upgraded.
     writer: Option<WriterKey>,
+    /// The commitment the slot that opened lacks (written before slots
+    /// committed), to be added to it.
+    pub(crate) commit_to_add: Option<slots::CommitToAdd>,
 }
 
 impl std::fmt::Debug for UnlockedKeys {
@@ -405,6 +422,7 @@ impl VaultConfig {
             master: Key32::random(),
             versions: BTreeMap::new(),
             writer: None,
+            commit_to_add: None,
         };
         cfg.add_key_version(&mut keys);
         cfg.upgrade(&mut keys);
@@ -485,6 +503,15 @@ impl VaultConfig {
         let slot = match new {
             NewSlot::Passphrase(pass, kdf) => {
                 kdf.check(&Argon2Params::FLOOR)?;
+                let work = self.unlock_work_kib() + u64::from(kdf.m_kib) * u64::from(kdf.t);
+                if work > MAX_UNLOCK_WORK_KIB {
+                    return Err(Error::KdfParams(format!(
+                        "memory × passes of the passphrase slots would reach {} GiB·passes, over \
+                         the limit of {}: choose less memory or fewer passes",
+                        work >> 20,
+                        MAX_UNLOCK_WORK_KIB >> 20
+                    )));
+                }
                 if pass.is_empty() {
                     return Err(Error::Invalid("the passphrase is empty".into()));
                 }
@@ -498,6 +525,7 @@ impl VaultConfig {
                     kdf,
                     nonce,
                     wrapped,
+                    commit: Some(B64(slots::commitment(&kek, &id))),
                 }
             }
             NewSlot::Keychain(secret) => {
@@ -510,6 +538,7 @@ impl VaultConfig {
                     salt: B64(salt),
                     nonce,
                     wrapped,
+                    commit: Some(B64(slots::commitment(&kek, &id))),
                 }
             }
             NewSlot::Recovery(rk) => {
@@ -522,6 +551,7 @@ impl VaultConfig {
                     salt: B64(salt),
                     nonce,
                     wrapped,
+                    commit: Some(B64(slots::commitment(&kek, &id))),
                 }
             }
             NewSlot::Escrow(org) => {
@@ -572,7 +602,19 @@ impl VaultConfig {
     /// must open and match its public key, so a config whose public keys
     /// were swapped is caught here.
     pub fn unlock(&self, cred: &Credential<'_>) -> Result<(UnlockedKeys, usize)> {
-        let (master, index) = self.open_master(cred)?;
+        self.unlock_committed(cred, false)
+    }
+
+    /// [`Self::unlock`]; with `require_commit` (this device has seen every
+    /// slot of the vault committed), a slot of the credential's kind
+    /// without a commitment makes the config tampered before any KDF runs.
+    pub fn unlock_committed(
+        &self,
+        cred: &Credential<'_>,
+        require_commit: bool,
+    ) -> Result<(UnlockedKeys, usize)> {
+        let opened = self.open_master(cred, require_commit)?;
+        let (master, index) = (opened.master, opened.index);
         // The MAC first: a config changed behind the vault's back is named
         // as tampering before any of its keys is used.
         let writer = self.open_writer_key(&master)?;
@@ -602,78 +644,10 @@ impl VaultConfig {
                 master,
                 versions,
                 writer,
+                commit_to_add: opened.commit_to_add,
             },
             index,
         ))
-    }
-
-    pub(crate) fn open_master(&self, cred: &Credential<'_>) -> Result<(Key32, usize)> {
-        let vid = self.vault_id.0;
-        let kind = cred.kind();
-        let mut tried = false;
-        for (i, slot) in self.slots.iter().enumerate() {
-            if slot.kind() != kind {
-                continue;
-            }
-            tried = true;
-            let aad = slot_aad(&vid, &slot.id().0, kind);
-            let opened = match (slot, cred) {
-                (
-                    Slot::Passphrase {
-                        salt,
-                        kdf,
-                        nonce,
-                        wrapped,
-                        ..
-                    },
-                    Credential::Passphrase(p),
-                ) => {
-                    kdf.check(&Argon2Params::FLOOR)?;
-                    let kek = argon2id(p, &salt.0, kdf)?;
-                    primitives::open(&kek, &nonce.0, &aad, &wrapped.0)
-                }
-                (
-                    Slot::Keychain {
-                        salt,
-                        nonce,
-                        wrapped,
-                        ..
-                    },
-                    Credential::Keychain(s),
-                ) => {
-                    let kek = hkdf32(&salt.0, s.expose(), &[LABEL_KEYCHAIN]);
-                    primitives::open(&kek, &nonce.0, &aad, &wrapped.0)
-                }
-                (
-                    Slot::Recovery {
-                        salt,
-                        nonce,
-                        wrapped,
-                        ..
-                    },
-                    Credential::Recovery(rk),
-                ) => {
-                    let kek = hkdf32(&salt.0, rk.expose(), &[LABEL_RECOVERY]);
-                    primitives::open(&kek, &nonce.0, &aad, &wrapped.0)
-                }
-                (Slot::KmsEscrow(k), Credential::KmsEscrow(key)) => k.open(&vid, key),
-                (Slot::Escrow { enc, wrapped, .. }, Credential::Escrow(sk)) => wrap::open(
-                    sk,
-                    &enc.0,
-                    &[INFO_ESCROW, &vid[..]].concat(),
-                    &aad,
-                    &wrapped.0,
-                ),
-                _ => continue,
-            };
-            if let Ok(m) = opened {
-                return Ok((Key32::from_slice(&m).expect("wrapped 32 bytes"), i));
-            }
-        }
-        if !tried {
-            return Err(Error::NotFound(format!("{} slot", kind.as_str())));
-        }
-        Err(Error::WrongCredential)
     }
 
     /// Parses and validates `vault.json` bytes.

@@ -158,12 +158,11 @@ pub fn start(
     if let Some(source) = opts.writer_key_source.clone() {
         vault.set_writer_key_source(source);
     }
-    if let Some(k) = opts.writer_key.clone() {
-        if let Err(e) = vault.set_writer_key(k) {
-            if !(matches!(e, Error::WriterKeyUnavailable) && vault.refresh_writer_key()) {
-                return Err(e);
-            }
-        }
+    if let Some(k) = opts.writer_key.clone()
+        && let Err(e) = vault.set_writer_key(k)
+        && !(matches!(e, Error::WriterKeyUnavailable) && vault.refresh_writer_key())
+    {
+        return Err(e);
     }
     let opts_status_every = opts.status_every;
     // The organisation's mandatory folders are protected from the start.

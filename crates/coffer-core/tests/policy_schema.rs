@@ -97,6 +97,13 @@ fn examples_parse_and_match_the_schema() {
 }
 
 #[test]
+fn a_floor_over_one_unlocks_work_budget_is_refused_by_the_parser() {
+    let p = "[kdf]\nmin_memory_mib = 2048\nmin_time = 16\nmin_lanes = 4\n";
+    let e = Policy::parse(p).unwrap_err();
+    assert!(e.to_string().contains("memory × time"), "{e}");
+}
+
+#[test]
 fn schema_and_parser_agree_on_edge_cases() {
     let v = validator();
     let kdf = |m: u32, t: u32, p: u32| {
@@ -108,13 +115,16 @@ fn schema_and_parser_agree_on_edge_cases() {
         (String::new(), true),
         ("[folders]\n[audit]\n[device]\n[extract]\n".into(), true),
         (kdf(19, 2, 1), true),
-        (kdf(4096, 64, 64), true),
+        // The product memory × time (at most 8 GiB·passes, one unlock's
+        // budget) is the parser's alone: JSON Schema cannot say it.
+        (kdf(2048, 4, 16), true),
+        (kdf(512, 16, 16), true),
         (kdf(18, 2, 1), false),
         (kdf(19, 1, 1), false),
         (kdf(19, 2, 0), false),
-        (kdf(4097, 3, 4), false),
-        (kdf(256, 65, 4), false),
-        (kdf(256, 3, 65), false),
+        (kdf(2049, 3, 4), false),
+        (kdf(256, 17, 4), false),
+        (kdf(256, 3, 17), false),
         ("[kdf]\nmin_memory_mib = 256\nmin_time = 3\n".into(), false),
         ("[kdf]\nmin_memory_mib = -1\nmin_time = 3\nmin_lanes = 4\n".into(), false),
         (format!("{}extra = 1\n", kdf(256, 3, 4)), false),

@@ -24,6 +24,7 @@ impl UnlockedKeys {
             master: self.master.clone(),
             versions,
             writer: self.writer.clone(),
+            commit_to_add: None,
         })
     }
 }

@@ -34,11 +34,13 @@ impl Argon2Params {
     };
 
     /// The costliest we accept from a config, so a hostile one cannot make
-    /// unlock exhaust memory or hang.
+    /// unlock exhaust memory or hang: 2 GiB, 16 passes, 16 lanes; and
+    /// memory × passes over every passphrase slot is bounded too
+    /// (`config::MAX_UNLOCK_WORK_KIB`).
     pub const CAP: Argon2Params = Argon2Params {
-        m_kib: 4 * 1024 * 1024,
-        t: 64,
-        p: 64,
+        m_kib: 2 * 1024 * 1024,
+        t: 16,
+        p: 16,
     };
 
     /// Refuses parameters outside `[floor, CAP]`.

@@ -35,6 +35,13 @@ impl Policy {
             if params.check(&Argon2Params::FLOOR).is_err() {
                 return bad("[kdf] minimum is above what Coffer can use".into());
             }
+            // Beyond it no passphrase slot could be made (or tried).
+            if u64::from(params.m_kib) * u64::from(params.t) > crate::config::MAX_UNLOCK_WORK_KIB {
+                return bad(format!(
+                    "[kdf] minimum memory × time is above what one unlock may spend ({} MiB·passes)",
+                    crate::config::MAX_UNLOCK_WORK_KIB / 1024
+                ));
+            }
         }
         if let Some(u) = &self.unlock
             && !u

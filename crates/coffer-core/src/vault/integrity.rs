@@ -718,6 +718,35 @@ impl Vault {
         )
     }
 
+    /// This device's note that every slot of the vault commits to its key
+    /// (FORMAT.md §3.1): beside the generation anchor, outside the vault
+    /// folder, so whoever can write the folder cannot take it back.
+    fn slots_committed_path(&self) -> Option<PathBuf> {
+        let base = dirs::state_dir().or_else(dirs::data_local_dir)?;
+        Some(
+            base.join("coffer")
+                .join("slots-committed")
+                .join(data_encoding::HEXLOWER.encode(self.config.vault_id())),
+        )
+    }
+
+    /// Whether this device has seen every slot of the vault committed.
+    pub(super) fn slots_committed_here(&self) -> bool {
+        self.slots_committed_path().is_some_and(|p| p.exists())
+    }
+
+    /// Best effort, like the anchor.
+    pub(super) fn remember_slots_committed(&self) {
+        if let Some(path) = self.slots_committed_path()
+            && !path.exists()
+        {
+            if let Some(parent) = path.parent() {
+                let _ = fs::create_dir_all(parent);
+            }
+            let _ = fsutil::atomic_write(&path, b"every slot commits to its key\n");
+        }
+    }
+
     /// The `manifest_updated` record of `generation`, with its MAC.
     pub(super) fn manifest_updated(&self, generation: u64) -> AuditEvent {
         AuditEvent::ManifestUpdated {

@@ -151,8 +151,12 @@ impl Vault {
             _ => cred.kind().as_str().to_owned(),
         };
         self.policy.check_unlock(cred.kind())?;
-        match self.config.unlock(cred) {
-            Ok((keys, i)) => {
+        match self
+            .config
+            .unlock_committed(cred, self.slots_committed_here())
+        {
+            Ok((mut keys, i)) => {
+                let commit = keys.commit_to_add.take();
                 self.keys = Some(keys);
                 let kind = self.config.slots[i].kind();
                 let ev = match kind {
@@ -161,6 +165,7 @@ impl Vault {
                 };
                 self.audit.append(&[ev])?;
                 self.upgrade_config(false)?;
+                self.commit_slots(commit)?;
                 self.enforce_policy(cred)?;
                 self.integrity = Some(self.integrity_now()?);
                 Ok(kind)

@@ -3,7 +3,7 @@
 
 use super::Vault;
 use crate::audit::AuditEvent;
-use crate::config::{NewSlot, Slot, SlotKind};
+use crate::config::{CommitToAdd, NewSlot, Slot, SlotKind};
 use crate::error::{Error, Result};
 
 impl Vault {
@@ -141,6 +141,31 @@ impl Vault {
             AuditEvent::SlotAdded { kind: kind.into() },
         ])?;
         Ok(new_id)
+    }
+
+    /// Adds the commitment the slot that just opened lacked (FORMAT.md
+    /// §3.1), and once every slot of the vault commits, remembers on this
+    /// device that it does: from then on an uncommitted slot is refused.
+    pub(super) fn commit_slots(&mut self, commit: Option<CommitToAdd>) -> Result<()> {
+        if let Some(c) = commit
+            && self.config.is_authenticated()
+        {
+            let _w = self.writer()?;
+            self.reload_config()?;
+            if let Some(slot) = self
+                .config
+                .slots
+                .iter_mut()
+                .find(|s| s.id().0 == c.slot_id && s.is_uncommitted())
+            {
+                slot.set_commit(c.commit);
+                self.save_config()?;
+            }
+        }
+        if self.config.is_authenticated() && !self.config.slots.iter().any(|s| s.is_uncommitted()) {
+            self.remember_slots_committed();
+        }
+        Ok(())
     }
 
     pub(super) fn check_new_slot(&self, new: &NewSlot<'_>) -> Result<()> {

@@ -317,9 +317,9 @@ TOP_ORDER = ["format", "version", "vault_id", "created", "current_key_version",
              "key_versions", "slots", "rotation", "writer_key", "mac"]
 KV_ORDER = ["version", "created", "public_key", "nonce", "sealed_secret"]
 SLOT_ORDER = {  # `kind` first: taken from §4.1's example, the slot table does not place it
-    "passphrase": ["kind", "id", "created", "salt", "kdf", "nonce", "wrapped"],
-    "keychain": ["kind", "id", "created", "salt", "nonce", "wrapped"],
-    "recovery": ["kind", "id", "created", "salt", "nonce", "wrapped"],
+    "passphrase": ["kind", "id", "created", "salt", "kdf", "nonce", "wrapped", "commit"],
+    "keychain": ["kind", "id", "created", "salt", "nonce", "wrapped", "commit"],
+    "recovery": ["kind", "id", "created", "salt", "nonce", "wrapped", "commit"],
     "escrow": ["kind", "id", "created", "org_public_key", "enc", "wrapped"],
 }
 KDF_ORDER = ["m_kib", "t", "p"]
@@ -398,12 +398,14 @@ def parse_config(text):
         if type(slot) is not dict or slot.get("kind") not in SLOT_ORDER:
             raise Fail("Corrupt", "config")
         order = SLOT_ORDER[slot["kind"]]
-        _fields(slot, order, order)
+        # §4.1: `commit` is optional (slots written before commitments).
+        _fields(slot, order, [k for k in order if k != "commit"])
         _bytes(slot["id"], 16)
         _int(slot["created"], I64)
-        sizes = {"salt": 16, "nonce": 12, "wrapped": 48, "org_public_key": 32, "enc": 32}
+        sizes = {"salt": 16, "nonce": 12, "wrapped": 48, "org_public_key": 32, "enc": 32,
+                 "commit": 32}
         for k in order:
-            if k in sizes:
+            if k in sizes and k in slot:
                 _bytes(slot[k], sizes[k])
         if "kdf" in slot:
             _fields(slot["kdf"], KDF_ORDER, KDF_ORDER)
@@ -433,7 +435,7 @@ def parse_config(text):
     for slot in cfg["slots"]:
         if slot["kind"] == "passphrase":
             m, t, p = (slot["kdf"][k] for k in KDF_ORDER)
-            if not (19456 <= m <= 4194304 and 2 <= t <= 64 and 1 <= p <= 64 and m >= 8 * p):
+            if not (19456 <= m <= 2097152 and 2 <= t <= 16 and 1 <= p <= 16 and m >= 8 * p):
                 raise Fail("KdfParams", "config")
     # rule 7
     has = ("writer_key" in cfg, "mac" in cfg)
@@ -481,6 +483,11 @@ def unlock_v2(text, recovery_key):
         if slot["kind"] != "recovery":
             continue
         kek = hkdf(_bytes(slot["salt"], 16), recovery_key, b"coffer/v1/recovery-slot")
+        # §3.1: a committed slot is tried only under the key it commits to.
+        if "commit" in slot and not hmac.compare_digest(
+                hkdf(_bytes(slot["id"], 16), kek, b"coffer/v2/slot-commitment"),
+                _bytes(slot["commit"], 32)):
+            continue
         aad = b"coffer/v1/slot" + vault_id + _bytes(slot["id"], 16) + b"recovery"
         try:
             master = aes_open(kek, _bytes(slot["nonce"], 12), aad, _bytes(slot["wrapped"], 48))
@@ -644,6 +651,30 @@ def check_integrity(here, recovery_key, v1_vault, files):
                            else "C" if want["config_mac_input_sha256"] == sha_c else "neither"))
     check("vault-v2.json mac", v["mac"].hex() == want["config_mac"]
           and base64.b64decode(v["cfg"]["mac"]).hex() == want["config_mac"])
+
+    # Slot commitments (§3.1): the committed copy opens, and its commitment
+    # (inside C, so under the MAC) is the document's.
+    with open(os.path.join(idir, "vault-v2-committed.json"), "rb") as f:
+        committed = f.read()
+    try:
+        vc = unlock_v2(committed, recovery_key)
+        slot = [x for x in vc["cfg"]["slots"] if x["kind"] == "recovery"][0]
+        kek = hkdf(_bytes(slot["salt"], 16), recovery_key, b"coffer/v1/recovery-slot")
+        check("vault-v2-committed.json unlock and commitment",
+              vc["master"] == v["master"] and _bytes(slot["commit"], 32)
+              == hkdf(_bytes(slot["id"], 16), kek, b"coffer/v2/slot-commitment"))
+    except Fail as e:
+        check("vault-v2-committed.json unlock", False, f"{e.kind} at {e.stage}")
+    bad = json.loads(committed)
+    for x in bad["slots"]:
+        if x["kind"] == "recovery":
+            x["commit"] = base64.b64encode(bytes(32)).decode()
+    try:
+        unlock_v2(json.dumps(bad).encode(), recovery_key)
+        check("vault-v2-committed.json wrong commitment is not tried", False, "it opened")
+    except Fail as e:
+        check("vault-v2-committed.json wrong commitment is not tried", e.kind == "WrongCredential",
+              e.kind)
 
     # Object digests (§17.1), record in force per §9 step 3.
     digests = {}

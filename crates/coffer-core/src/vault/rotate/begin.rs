@@ -172,6 +172,6 @@ impl Vault {
 /// Whether `pass` opens one of the config's passphrase slots (one Argon2id
 /// run per passphrase slot).
 fn opens_a_passphrase_slot(cfg: &VaultConfig, pass: &crate::crypto::secret::Passphrase) -> bool {
-    cfg.open_master(&crate::config::Credential::Passphrase(pass))
+    cfg.open_master(&crate::config::Credential::Passphrase(pass), false)
         .is_ok()
 }
