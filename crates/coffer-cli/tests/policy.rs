@@ -181,9 +181,41 @@ fn a_new_organisation_escrow_key_is_enrolled_at_the_next_unlock_and_the_old_one_
     };
     let before = escrow_slots(&m);
     assert_eq!(before.len(), 1);
-    // IT publishes a new key: the next unlock re-enrols.
+    // IT publishes a new key. Until the device unlocks, its compliance
+    // check (which its status records carry to the fleet view) names it
+    // as still on the old key.
     fs::write(&m.policy, policy(&new_pub)).unwrap();
+    let mut c = m.cmd(&["policy", "check"]);
+    c.env_remove("COFFER_PASSPHRASE");
+    let r = run_cmd(&mut c);
+    r.assert_code(code::FAILURE);
+    let checks = r.json_values()[0]["checks"].clone();
+    let escrow = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["rule"] == "organisation escrow")
+        .unwrap()
+        .clone();
+    assert_eq!(escrow["ok"], false, "{checks}");
+    assert!(
+        escrow["detail"]
+            .as_str()
+            .unwrap()
+            .contains("older organisation escrow key"),
+        "{escrow}"
+    );
+    // The next unlock re-enrols.
     m.ok(&["ls"]);
+    let mut c = m.cmd(&["policy", "check"]);
+    c.env_remove("COFFER_PASSPHRASE");
+    let r = run_cmd(&mut c);
+    let escrow_ok = r.json()["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["rule"] == "organisation escrow" && c["ok"] == true);
+    assert!(escrow_ok, "{}", r.json());
     let after = escrow_slots(&m);
     assert_eq!(after.len(), 1);
     assert_ne!(after, before, "a new slot for the new key");

@@ -109,7 +109,8 @@ fn sigkill_during_rotation_loses_nothing() {
         let out = t.path(&format!("out-{}", depth.len()));
         t.json_ok(&["extract", "docs", "--to", out.to_str().unwrap()]);
         assert!(read_tree(&out.join("docs")) == want, "every file intact");
-        assert!(tmp_files(&t.vault).is_empty(), "no temp files left");
+        let left = tmp_files(&t.vault);
+        assert!(left.is_empty(), "no temp files left: {left:?}");
     }
     // The passphrase still opens the vault after depth 3 re-enrolled it.
     t.json_ok(&["ls"]);
@@ -165,8 +166,19 @@ fn sigkill_during_the_exposed_credential_response_loses_nothing() {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn coffer passwd --exposed");
-        let window = if k % 2 == 0 { full / 4 } else { full };
-        std::thread::sleep(window.mul_f64(rng.f64()));
+        if k % 2 == 0 {
+            // Anywhere: start-up, the unlock, the scan, the switch.
+            std::thread::sleep(full.mul_f64(rng.f64()));
+        } else {
+            // Once the new credentials are in force: inside the rewrap.
+            let config = t.vault.join("vault.json");
+            let begun = wait_until(full * 4, || {
+                fs::read_to_string(&config).is_ok_and(|c| c.contains("\"rotation\""))
+            });
+            if begun {
+                std::thread::sleep((full / 4).mul_f64(rng.f64()));
+            }
+        }
         let _ = child.kill();
         child.wait().expect("wait");
         let (old_opens, new_opens) = (opens_with(&t, &t.pass), opens_with(&t, &new));
@@ -200,5 +212,6 @@ fn sigkill_during_the_exposed_credential_response_loses_nothing() {
     let out = t.path("out");
     t.json_ok(&["extract", "docs", "--to", out.to_str().unwrap()]);
     assert!(read_tree(&out.join("docs")) == want, "every file intact");
-    assert!(tmp_files(&t.vault).is_empty(), "no temp files left");
+    let left = tmp_files(&t.vault);
+    assert!(left.is_empty(), "no temp files left: {left:?}");
 }

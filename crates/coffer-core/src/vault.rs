@@ -108,9 +108,11 @@ impl Actor {
     }
 }
 
-/// Fetches the device's current writer key (from the OS keychain).
-pub type WriterKeySource =
-    std::sync::Arc<dyn Fn() -> Option<crate::config::WriterKey> + Send + Sync>;
+/// Fetches the writer keys the device keeps (the OS keychain: the kept
+/// one, and one staged by a change of keys in progress; or a process's
+/// memory), to take the one that verifies the config when the key held
+/// stops verifying.
+pub type WriterKeySource = std::sync::Arc<dyn Fn() -> Vec<crate::config::WriterKey> + Send + Sync>;
 
 /// An open vault.
 pub struct Vault {
@@ -272,25 +274,44 @@ impl Vault {
         let Some(source) = &self.writer_source else {
             return false;
         };
-        let Some(fresh) = source() else {
+        let Ok(cfg) = read_config(&self.dir).and_then(|b| VaultConfig::parse(&b)) else {
             return false;
         };
-        let verified = read_config(&self.dir)
-            .and_then(|b| VaultConfig::parse(&b))
-            .is_ok_and(|cfg| cfg.verify(&fresh).is_ok());
-        if verified {
-            self.writer = Some(fresh);
+        match source().into_iter().find(|k| cfg.verify(k).is_ok()) {
+            Some(fresh) => {
+                self.writer = Some(fresh);
+                true
+            }
+            None => false,
         }
-        verified
+    }
+
+    /// For a process working while locked: when the writer key it was
+    /// handed no longer verifies the config on disk, and the source has one
+    /// that does (another process replaced the keys), takes that one.
+    /// Nothing is recorded either way: a config that verifies under neither
+    /// is named by the operation that reads it next. Returns whether the
+    /// key changed.
+    pub fn refresh_writer_key_if_replaced(&mut self) -> bool {
+        let Some(held) = &self.writer else {
+            return false;
+        };
+        if self.keys.is_some() {
+            return false;
+        }
+        let stale = read_config(&self.dir)
+            .and_then(|b| VaultConfig::parse(&b))
+            .is_ok_and(|cfg| cfg.verify(held).is_err());
+        stale && self.refresh_writer_key()
     }
 
     fn verify_config(&self, cfg: &VaultConfig, key: &crate::config::WriterKey) -> Result<()> {
         let r = cfg.verify(key);
         if matches!(r, Err(Error::Tampered { .. }))
             && let Some(source) = &self.writer_source
-            && let Some(fresh) = source()
-            && fresh.expose() != key.expose()
-            && cfg.verify(&fresh).is_ok()
+            && source()
+                .iter()
+                .any(|k| k.expose() != key.expose() && cfg.verify(k).is_ok())
         {
             // Not tampering: the keys were replaced since this process took
             // its writer key. It refreshes (`refresh_writer_key`) and retries.

@@ -242,6 +242,7 @@ impl State {
     /// Re-reads the protected folder list, watches new folders and scans
     /// them for files that arrived while nobody was watching.
     fn reload_folders(&mut self) {
+        self.vault.refresh_writer_key_if_replaced();
         let (folders, refused) = match self.vault.safe_protected_folders() {
             Ok(f) => f,
             Err(e) => {
@@ -599,10 +600,8 @@ impl State {
     fn encrypt(&mut self, paths: &[PathBuf]) {
         // The keys replaced by another process since the last batch: the
         // writer key is fetched again rather than the config called forged.
-        if let Err(Error::WriterKeyUnavailable) = self.vault.reload_config() {
-            self.vault.refresh_writer_key();
-            let _ = self.vault.reload_config();
-        }
+        self.vault.refresh_writer_key_if_replaced();
+        let _ = self.vault.reload_config();
         let sources: Vec<AddSource> = paths
             .iter()
             .filter_map(|p| {

@@ -120,6 +120,15 @@ fn writer_entry(vault_id: &str) -> Result<keyring::Entry, KeychainError> {
     keyring::Entry::new(SERVICE, &format!("writer-{vault_id}")).map_err(unavailable)
 }
 
+/// The writer key a change of keys (`passwd --exposed`, `rotate
+/// --reencrypt`) is about to put in force: stored before the config that
+/// holds it is written, so that a watcher working while locked finds it
+/// the moment the config changes (docs/FORMAT.md §17.4), and removed once
+/// it is the kept key.
+fn next_writer_entry(vault_id: &str) -> Result<keyring::Entry, KeychainError> {
+    keyring::Entry::new(SERVICE, &format!("writer-next-{vault_id}")).map_err(unavailable)
+}
+
 /// Keeps the vault's writer key (docs/FORMAT.md §4.5) in the OS store
 /// after an unlock, so that the watcher and `coffer add` can check the
 /// config and vouch for what they write while the vault is locked. Does
@@ -135,14 +144,61 @@ pub fn keep_writer_key(vault: &Vault) -> Result<(), KeychainError> {
 /// that stores it from another thread.
 pub fn keep_writer_key_for(id: &str, w: &WriterKey) -> Result<(), KeychainError> {
     let id = id.to_owned();
-    if load_writer_key(&id).is_ok_and(|k| k.expose() == w.expose()) {
-        return Ok(());
+    if !load_writer_key(&id).is_ok_and(|k| k.expose() == w.expose()) {
+        with_retries(|| {
+            writer_entry(&id)?
+                .set_secret(w.expose())
+                .map_err(unavailable)
+        })?;
     }
+    // A staged key is either this one (now kept) or one whose config was
+    // never written: neither is needed any more.
+    if let Ok(e) = next_writer_entry(&id) {
+        let _ = e.delete_credential();
+    }
+    Ok(())
+}
+
+/// Stores the writer key about to come into force (see
+/// [`next_writer_entry`]). Best effort: without it a watcher running
+/// meanwhile waits for the kept key instead.
+pub fn stage_writer_key(id: &str, w: &WriterKey) -> Result<(), KeychainError> {
     with_retries(|| {
-        writer_entry(&id)?
+        next_writer_entry(id)?
             .set_secret(w.expose())
             .map_err(unavailable)
     })
+}
+
+fn read_writer_entry(e: Result<keyring::Entry, KeychainError>) -> Result<WriterKey, KeychainError> {
+    let mut bytes = with_retries(|| {
+        e.as_ref()
+            .map_err(|e| KeychainError::Unavailable(e.to_string()))?
+            .get_secret()
+            .map_err(|e| match e {
+                keyring::Error::NoEntry => KeychainError::Missing,
+                other => unavailable(other),
+            })
+    })?;
+    let arr: Option<[u8; 32]> = bytes.as_slice().try_into().ok();
+    zeroize::Zeroize::zeroize(&mut bytes);
+    arr.map(WriterKey::from_bytes).ok_or(KeychainError::Damaged)
+}
+
+/// Every writer key this computer keeps for the vault: the kept one, then
+/// a staged one ([`stage_writer_key`]). For a [`coffer_core::vault::WriterKeySource`].
+pub fn writer_key_candidates(vault_id: &str) -> Vec<WriterKey> {
+    [writer_entry(vault_id), next_writer_entry(vault_id)]
+        .into_iter()
+        .filter_map(|e| read_writer_entry(e).ok())
+        .collect()
+}
+
+/// A [`coffer_core::vault::WriterKeySource`] reading this computer's
+/// keychain for the vault `id`.
+pub fn writer_key_source(id: &str) -> coffer_core::vault::WriterKeySource {
+    let id = id.to_owned();
+    std::sync::Arc::new(move || writer_key_candidates(&id))
 }
 
 /// Runs `f` again (up to three times in all, briefly apart) while the
@@ -164,23 +220,22 @@ fn with_retries<T>(mut f: impl FnMut() -> Result<T, KeychainError>) -> Result<T,
 
 /// The vault's writer key, as an unlock on this computer left it.
 pub fn load_writer_key(vault_id: &str) -> Result<WriterKey, KeychainError> {
-    let mut bytes = with_retries(|| {
-        writer_entry(vault_id)?.get_secret().map_err(|e| match e {
-            keyring::Error::NoEntry => KeychainError::Missing,
-            other => unavailable(other),
-        })
-    })?;
-    let arr: Option<[u8; 32]> = bytes.as_slice().try_into().ok();
-    zeroize::Zeroize::zeroize(&mut bytes);
-    arr.map(WriterKey::from_bytes).ok_or(KeychainError::Damaged)
+    read_writer_entry(writer_entry(vault_id))
 }
 
 /// Hands `vault` (opened locked) the writer key this computer keeps for
-/// it. A config that fails the check is reported as tampered.
+/// it, with the keychain as the source of a fresh one should another
+/// process replace the keys (a staged key is taken when the kept one no
+/// longer verifies). A config that fails the check is reported as
+/// tampered.
 pub fn arm_writer(vault: &mut Vault) -> Result<(), EnrolError> {
-    let key = load_writer_key(&vault_id(vault))?;
-    vault.set_writer_key(key)?;
-    Ok(())
+    let id = vault_id(vault);
+    let key = load_writer_key(&id)?;
+    vault.set_writer_key_source(writer_key_source(&id));
+    match vault.set_writer_key(key) {
+        Err(coffer_core::Error::WriterKeyUnavailable) if vault.refresh_writer_key() => Ok(()),
+        r => Ok(r?),
+    }
 }
 
 /// Reads the secret that unlocks `vault` with its keychain slot.

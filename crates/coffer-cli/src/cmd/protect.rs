@@ -42,9 +42,7 @@ pub fn watch(ctx: &Ctx) -> Result<(), Failure> {
         writer_key,
         // Keys replaced by `passwd --exposed` or `rotate --reencrypt` while
         // it runs: the new writer key is in the keychain by then.
-        writer_key_source: Some(std::sync::Arc::new(move || {
-            coffer_keychain::load_writer_key(&vid).ok()
-        })),
+        writer_key_source: Some(coffer_keychain::writer_key_source(&vid)),
         ..WatchOptions::default()
     };
     let (tx, rx) = std::sync::mpsc::channel();

@@ -60,13 +60,20 @@ pub fn respond(
     }
     let mut new_creds = NewCredentials::default();
     if let Some(p) = &pass {
-        let begun = v.begin_rotation(
+        let vid = crate::ctx::vault_id_hex(&v);
+        // Staged in the keychain before the new config is written: a
+        // watcher running meanwhile takes it instead of calling the new
+        // config forged.
+        let begun = v.begin_rotation_staging(
             kind,
             Some(Reenrol {
                 passphrase: p,
                 kdf,
                 keep_passphrase,
             }),
+            &mut |w| {
+                let _ = coffer_keychain::stage_writer_key(&vid, w);
+            },
         );
         new_creds = match begun {
             Ok((_, c)) => c,

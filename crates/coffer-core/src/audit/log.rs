@@ -123,6 +123,7 @@ impl AuditLog {
             .open(self.path())
             .ctx("opening the audit log")?;
         f.lock().ctx("locking the audit log")?;
+        self.remove_torn_replacements();
         let tail = read_tail(&mut f)?;
         let state_path = self.dir.join(seal::state_file_name(&self.id.device));
         // The key of the next record; none (or one ahead of the log, which
@@ -206,6 +207,24 @@ impl AuditLog {
         let _ = f.unlock();
         self.unshipped.store(true, Ordering::SeqCst);
         Ok(())
+    }
+
+    /// Removes what a process killed while replacing the checkpoint or the
+    /// sealing state left behind (their temp files). Both are replaced
+    /// only under the log's lock, which the caller holds, so none of them
+    /// is being written now. Best effort: they are never read.
+    fn remove_torn_replacements(&self) {
+        let Ok(rd) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            let ours = name.starts_with(&format!("{HEAD_FILE}.")) || name.starts_with("seal-");
+            if ours && name.ends_with(crate::fsutil::TMP_SUFFIX) {
+                let _ = fs::remove_file(e.path());
+            }
+        }
     }
 
     /// Whether this handle appended records it has not offered to the
@@ -379,5 +398,27 @@ mod tests {
         // The device's enrolment, two records, the repair, the record.
         assert_eq!(recs[3].event, "log_repaired");
         assert_eq!(recs.last().unwrap().seq, 5);
+    }
+
+    #[test]
+    fn temp_files_of_a_killed_replacement_go_with_the_next_append() {
+        let d = tempfile::tempdir().unwrap();
+        let l = log(d.path());
+        write_some(&l, 1);
+        let dir = l.path().parent().unwrap().to_path_buf();
+        for name in [
+            "head.json.0123456789ab.tmp",
+            "seal-00.json.0123456789ab.tmp",
+        ] {
+            fs::write(dir.join(name), b"torn").unwrap();
+        }
+        fs::write(dir.join("sinks.json.0123456789ab.tmp"), b"not ours").unwrap();
+        write_some(&l, 1);
+        let left: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert_eq!(left, vec!["sinks.json.0123456789ab.tmp".to_owned()]);
     }
 }

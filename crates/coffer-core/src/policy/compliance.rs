@@ -140,20 +140,42 @@ impl Policy {
             },
         );
         if self.requires_escrow() {
-            let has = facts
-                .slots
-                .iter()
-                .any(|s| s.kind() == crate::config::SlotKind::Escrow);
-            check(
-                Rule::Escrow,
-                has,
-                if has {
-                    "enrolled"
-                } else {
-                    "missing (added at the next unlock)"
+            // With a file-based organisation key in the policy, a slot for
+            // an older key does not count: the fleet view shows the device
+            // as still on the old key until it unlocks and re-enrols.
+            let (has, detail) = match self.escrow_key() {
+                Some(current) => {
+                    let on_current = facts.slots.iter().any(
+                        |s| matches!(s, Slot::Escrow { org_public_key, .. } if org_public_key.0 == current.0),
+                    );
+                    let on_older = !self.outdated_escrow(facts.slots).is_empty();
+                    (
+                        on_current,
+                        if on_current {
+                            "enrolled"
+                        } else if on_older {
+                            "still on an older organisation escrow key; the policy names a new one (re-enrolled at the next unlock)"
+                        } else {
+                            "missing (added at the next unlock)"
+                        },
+                    )
                 }
-                .into(),
-            );
+                None => {
+                    let has = facts
+                        .slots
+                        .iter()
+                        .any(|s| s.kind() == crate::config::SlotKind::Escrow);
+                    (
+                        has,
+                        if has {
+                            "enrolled"
+                        } else {
+                            "missing (added at the next unlock)"
+                        },
+                    )
+                }
+            };
+            check(Rule::Escrow, has, detail.into());
         }
         if let Some(org) = self.kms_escrow_key() {
             // A device still on an old key version shows in the fleet view

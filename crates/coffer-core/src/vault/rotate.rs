@@ -182,7 +182,7 @@ impl Vault {
         if !resumed && !first.blocked.is_empty() {
             return Err(self.blocked(first.blocked.into_iter().collect()));
         }
-        let (state, creds) = self.begin_rotation_scanned(kind, reenrol)?;
+        let (state, creds) = self.begin_rotation_scanned(kind, reenrol, &mut |_| {})?;
         let (recovery_key, keychain_secret) = (creds.recovery_key, creds.keychain_secret);
         let target = WrapTarget {
             vault_id: *self.config.vault_id(),

@@ -5,7 +5,7 @@
 
 use super::{Reenrol, kind_name};
 use crate::audit::AuditEvent;
-use crate::config::{NewSlot, RotationKind, RotationState, SlotKind, VaultConfig};
+use crate::config::{NewSlot, RotationKind, RotationState, SlotKind, VaultConfig, WriterKey};
 use crate::crypto::secret::Key32;
 use crate::error::{Error, Result};
 use crate::format::manifest::Manifest;
@@ -48,6 +48,19 @@ impl Vault {
         kind: RotationKind,
         reenrol: Option<Reenrol<'_>>,
     ) -> Result<(RotationState, NewCredentials)> {
+        self.begin_rotation_staging(kind, reenrol, &mut |_| {})
+    }
+
+    /// [`Vault::begin_rotation`] that hands a new writer key to `stage`
+    /// before the config that holds it is written, so that the device's
+    /// trust anchor (the OS keychain) can offer it to processes working
+    /// while locked from the instant the config changes.
+    pub fn begin_rotation_staging(
+        &mut self,
+        kind: RotationKind,
+        reenrol: Option<Reenrol<'_>>,
+        stage: &mut dyn FnMut(&WriterKey),
+    ) -> Result<(RotationState, NewCredentials)> {
         self.keys()?;
         self.reload_config()?;
         if self.config.rotation.is_none() {
@@ -56,14 +69,15 @@ impl Vault {
                 return Err(self.blocked(scan.blocked.into_iter().collect()));
             }
         }
-        self.begin_rotation_scanned(kind, reenrol)
+        self.begin_rotation_scanned(kind, reenrol, stage)
     }
 
-    /// [`Vault::begin_rotation`] after the caller's own scan.
+    /// [`Vault::begin_rotation_staging`] after the caller's own scan.
     pub(super) fn begin_rotation_scanned(
         &mut self,
         kind: RotationKind,
         reenrol: Option<Reenrol<'_>>,
+        stage: &mut dyn FnMut(&WriterKey),
     ) -> Result<(RotationState, NewCredentials)> {
         self.keys()?;
         let _w = self.writer()?;
@@ -119,6 +133,9 @@ impl Vault {
         if let Some(m) = &manifest {
             self.stage_manifest(m, &keys)?;
             self.stage_protected(&keys)?;
+            if let Some(w) = keys.writer_key() {
+                stage(w);
+            }
         }
         fsutil::atomic_write(&self.dir.join(CONFIG_FILE), &cfg.to_bytes())?;
         // Durable: from here on only the new keys open the new config.
