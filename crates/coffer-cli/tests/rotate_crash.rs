@@ -77,10 +77,20 @@ fn sigkill_during_rotation_loses_nothing() {
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("spawn coffer rotate");
-            // Every second kill lands in the first tenth: start-up, the
-            // config write that starts the rotation, the first batch.
-            let window = if k % 2 == 0 { full / 10 } else { full };
-            std::thread::sleep(window.mul_f64(rng.f64()));
+            if k % 2 == 0 {
+                // The first tenth: start-up, the config write that starts
+                // the rotation, the first batch.
+                std::thread::sleep((full / 10).mul_f64(rng.f64()));
+            } else {
+                // Once the rotation is recorded: inside the batches, however
+                // slow the start-up is on a busy machine.
+                let config = t.vault.join("vault.json");
+                if wait_until(full * 4, || {
+                    fs::read_to_string(&config).is_ok_and(|c| c.contains("\"rotation\""))
+                }) {
+                    std::thread::sleep((full / 2).mul_f64(rng.f64()));
+                }
+            }
             let _ = child.kill();
             child.wait().expect("wait");
             if !t.json_ok(&["status"])["rotation"].is_null() {
