@@ -6,7 +6,8 @@
 //!   rayon pool. Criterion prints GiB/s.
 //! * `stream/aes-gcm-raw/1-thread`: bare AES-256-GCM in place over the same
 //!   64 MiB in 64 KiB chunks, no reads, copies or allocations: the ceiling
-//!   the STREAM layer is measured against.
+//!   the STREAM layer is measured against. `stream/ring-raw/1-thread`: the
+//!   same with ring's AES-256-GCM, the faster backend weighed in issue #18.
 //! * `dek/wrap`: `object::Sealed::new` (fresh DEK, HKDF, metadata seal, HPKE
 //!   wrap to the vault's X25519 key). `dek/unwrap`: `object::unwrap`.
 //! * `kdf/argon2id-default/{rayon,1-thread}`: `kdf::argon2id` at
@@ -98,6 +99,24 @@ fn bench_stream(c: &mut Criterion) {
                         .encrypt_inout_detached((&nonce).into(), &header, chunk.into())
                         .unwrap();
                     black_box(tag);
+                }
+            })
+        });
+        // The same with ring's AES-256-GCM (BoringSSL's assembly).
+        let ring_key = ring::aead::LessSafeKey::new(
+            ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, key.expose()).unwrap(),
+        );
+        g.bench_function(BenchmarkId::new("ring-raw", "1-thread"), |b| {
+            b.iter(|| {
+                for chunk in data.chunks_mut(CHUNK_SIZE) {
+                    let tag = ring_key
+                        .seal_in_place_separate_tag(
+                            ring::aead::Nonce::assume_unique_for_key(nonce),
+                            ring::aead::Aad::from(&header[..]),
+                            chunk,
+                        )
+                        .unwrap();
+                    let _ = black_box(tag);
                 }
             })
         });
