@@ -2,7 +2,10 @@
 
 create a vault, see the recovery key, protect a folder, drop a file into it
 and see it appear in Files, open it (decrypted into the private working
-area), edit it (saved back as a new version), lock (working area gone,
+area), replace the vault's keys and credentials ("someone may know my
+recovery key", keeping the passphrase: the new recovery key shown at once;
+the watcher and the working area follow the new writer key with no false
+tampering alarm), edit the file (saved back as a new version), lock (working area gone,
 plaintext nowhere on disk), unlock, and let the app lock itself when idle.
 Then, in a second run of the app on the same vault: change the passphrase
 and unlock with the new one, rotate the vault key over a few hundred files
@@ -275,11 +278,40 @@ def daily_use(work, home, runtime, vault, step):
             assert f.read() == CANARY + b"\n"
         shot("opened")
 
+        # Someone may know the recovery key: the vault's keys, its writer
+        # key and every credential are replaced (the passphrase kept). The
+        # new recovery key shows before any file moves; the file open in
+        # the working area and the watcher go on under the new writer key,
+        # and nothing calls the new config forged.
+        click_text(d, "Keys")
+        d.wait_text("Ways to unlock", timeout=30)
+        click_text(d, "I think someone knows my passphrase or recovery key")
+        d.wait_text("Someone may know your passphrase or recovery key")
+        fill(d, "Your passphrase", PASS)
+        click_text(d, "Only my recovery key was exposed \u2014 keep my passphrase")
+        click_text(d, "Replace keys and credentials")
+        d.wait_text("Write down your new recovery key", timeout=60)
+        shot("exposed-recovery-key")
+        click_text(d, "I have written down my new recovery key")
+        d.wait_text("if their contents may have been copied too, re-encrypt everything", timeout=60)
+        click_text(d, "Done")
+        d.wait(lambda: not invoke(d, "key_info", {})["ok"]["pending"], "the rekey to finish")
+
         # Edit and save: re-encrypted into the vault as a new version.
         with open(opened, "ab") as f:
             f.write(b"edited in the usual app\n")
         d.wait(lambda: len(cli(vault, "versions", "Scans/letter.txt")["versions"]) == 2,
                "the saved edit to become version 2", timeout=30)
+        # The idle clock would lock before the steps below are done.
+        invoke(d, "touch_activity", {})
+        after = os.path.join(scans, "after-rekey.txt")
+        with open(after, "wb") as f:
+            f.write(b"dropped in after the keys were replaced\n")
+        d.wait(lambda: not os.path.exists(after), "the watcher to encrypt a file after the rekey")
+        assert cli(vault, "status")["key_versions"] == [2]
+        audit = open(os.path.join(vault, "audit", "log.jsonl")).read()
+        assert "config_tampered" not in audit, "a false tampering alarm after the rekey"
+        invoke(d, "touch_activity", {})
 
         # Lock: the working area is gone and the plaintext is nowhere on disk.
         click_text(d, "Lock")

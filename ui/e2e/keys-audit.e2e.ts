@@ -29,6 +29,11 @@ async function openActivity(page: Page): Promise<void> {
   await page.locator(".grid-audit .grid-body .grid-row").first().waitFor();
 }
 
+const NEW_PASS = "harbour violet pencil cloud";
+const RESPONSE_DONE_REKEY =
+  "Old copies of the vault's settings (backups, synced history) no longer open anything added from now on. Files already in the vault keep their file keys: if their contents may have been copied too, re-encrypt everything.";
+const RESPONSE_DONE_REENCRYPT = "Every file is re-encrypted under new keys: no old copy of the vault's settings or files, and no old credential, opens anything in the vault now.";
+
 const slotState = (page: Page, kind: string) => page.locator(`.slot[data-kind="${kind}"] .slot-state`).textContent();
 const dismissToasts = async (page: Page) => {
   const dismiss = page.getByRole("button", { name: "Dismiss" });
@@ -210,40 +215,146 @@ describe("keys", () => {
     await s.close();
   });
 
-  test("re-encrypt everything: a clear warning with the time it takes, then the new recovery key once", async () => {
+  test("re-encrypt everything: a clear warning with the time it takes, a new passphrase, and the new recovery key as soon as it exists", async () => {
     const s = await openApp(browser, { files: sampleFiles(), key: { files: 48_210, bytes: 54e9 }, rotationSteps: 8, rotationStepMs: 200 });
     const { page } = s;
     await unlock(page);
     await openKeys(page);
     await expect.poll(() => page.getByText("This rewrites 48,210 files (50 GB) and takes about 6 minutes.").isVisible()).toBe(true);
+    expect(await page.getByText("nothing old opens anything", { exact: false }).isVisible()).toBe(true);
     await page.getByRole("button", { name: "Re-encrypt everything…" }).click();
     const dlg = page.getByRole("dialog", { name: "Re-encrypt everything?" });
     await dlg.waitFor();
     expect(await dlg.getByText("Only do this after a suspected compromise", { exact: false }).isVisible()).toBe(true);
     expect(await dlg.getByText("This takes about 6 minutes (at about 150 MB a second).").isVisible()).toBe(true);
-    expect(await dlg.getByText("You get a new recovery key at the end, shown once.", { exact: false }).isVisible()).toBe(true);
+    expect(await dlg.getByText("get a new recovery key, shown as soon as it is ready, before the files are rewritten", { exact: false }).isVisible()).toBe(true);
     await dlg.getByLabel("Your passphrase").fill(PASS);
+    // A new passphrase is asked for unless the current one is kept.
+    await dlg.getByRole("button", { name: "Re-encrypt everything" }).click();
+    await expect.poll(() => dlg.getByText("Choose a passphrase of at least 10 characters", { exact: false }).isVisible()).toBe(true);
+    expect(await calls(page, "rotate_keys")).toHaveLength(0);
+    await dlg.getByLabel("New passphrase", { exact: true }).fill(NEW_PASS);
+    await dlg.getByLabel("Type the new passphrase again").fill(NEW_PASS);
     await checkpoint(s, "37-keys-reencrypt-warning");
     await dlg.getByRole("button", { name: "Re-encrypt everything" }).click();
-    const panel = page.locator(".rotation-panel");
-    await expect.poll(() => panel.locator("strong").textContent()).toBe("Re-encrypting every file");
-    await expect.poll(() => panel.locator(".progress-count").textContent()).toMatch(/ of 48,210 files · [\d.]+ GB of 50 GB$/);
-    await expect.poll(() => panel.locator(".rotation-eta").textContent()).toMatch(/^(About \d+ minutes?|Less than a minute) left$/);
-    await checkpoint(s, "38-keys-reencrypt-progress");
+    // The new recovery key the moment it exists, with the progress under it.
     const show = page.getByRole("dialog", { name: "Write down your new recovery key" });
     await show.waitFor({ timeout: 15_000 });
     await expect.poll(() => show.locator(".recovery-chars").first().textContent()).toBe("QRSTUVWX");
     expect(await show.getByText("Your old recovery key no longer works.", { exact: false }).isVisible()).toBe(true);
+    const panel = show.locator(".rotation-panel");
+    await expect.poll(() => panel.locator("strong").textContent()).toBe("Re-encrypting every file");
+    await expect.poll(() => panel.locator(".progress-count").textContent()).toMatch(/ of 48,210 files · [\d.]+ GB of 50 GB$/);
+    await expect.poll(() => panel.locator(".rotation-eta").textContent()).toMatch(/^(About \d+ minutes?|Less than a minute) left$/);
     await page.keyboard.press("Escape");
     expect(await show.isVisible()).toBe(true);
+    expect(await show.getByRole("button", { name: "Done" }).isDisabled()).toBe(true);
+    await checkpoint(s, "38-keys-reencrypt-progress");
+    await expect.poll(() => show.getByText(RESPONSE_DONE_REENCRYPT).isVisible(), { timeout: 15_000 }).toBe(true);
     await checkpoint(s, "39-keys-reencrypt-recovery-key");
     await show.getByLabel("I have written down my new recovery key").check();
     await show.getByRole("button", { name: "Done" }).click();
     await expect.poll(() => show.count()).toBe(0);
     // Gone from the page once confirmed.
     await expect.poll(() => page.locator(".recovery-chars").count()).toBe(0);
-    expect((await calls(page, "rotate_keys"))[0]!.args).toMatchObject({ passphrase: PASS, depth: "reencrypt" });
-    await expect.poll(() => page.getByText("Every file is re-encrypted").isVisible()).toBe(true);
+    expect((await calls(page, "rotate_keys"))[0]!.args).toEqual({ passphrase: PASS, depth: "reencrypt", newPassphrase: NEW_PASS, onProgress: expect.stringMatching(/^__CHANNEL__:\d+$/) });
+    await expect.poll(() => page.getByText("Every file is re-encrypted", { exact: true }).isVisible()).toBe(true);
+    await expectClean(s);
+    await s.close();
+  });
+
+  test("someone may know my passphrase: found next to it, says what it protects, new credentials at once, then what is protected", async () => {
+    const s = await openApp(browser, { files: sampleFiles(), keychainEnrolled: true, key: { files: 12_000, bytes: 9e9 }, rotationSteps: 8, rotationStepMs: 250 });
+    const { page } = s;
+    await unlock(page);
+    await openKeys(page);
+    // What each response protects, beside it.
+    const row = page.locator('.slot[data-kind="passphrase"]');
+    expect(await row.locator(".slot-note").textContent()).toBe("Changing it: the old passphrase stops working with this copy of the vault, but not with older copies (backups).");
+    expect(await page.locator(".card-body-foot .hint").textContent()).toMatch(/Scheduled hygiene, not a revocation/);
+    expect(await page.getByText("Old copies of the vault's settings (backups, synced history) no longer open anything added from now on.", { exact: false }).first().isVisible()).toBe(true);
+
+    await row.getByRole("button", { name: "I think someone knows my passphrase or recovery key" }).click();
+    const dlg = page.getByRole("dialog", { name: "Someone may know your passphrase or recovery key" });
+    await dlg.waitFor();
+    expect(await dlg.getByText("The old passphrase and recovery key stop working.", { exact: false }).isVisible()).toBe(true);
+    expect(await dlg.getByText("12,000 files — about 10 seconds.", { exact: false }).isVisible()).toBe(true);
+    await dlg.getByLabel("Your passphrase").fill(PASS);
+    // The passphrase in use may be the one that is known: refused as the new one.
+    await dlg.getByLabel("New passphrase", { exact: true }).fill(PASS);
+    await dlg.getByLabel("Type the new passphrase again").fill(PASS);
+    await dlg.getByRole("button", { name: "Replace keys and credentials" }).click();
+    await expect.poll(() => dlg.getByText("That's the passphrase in use now, which someone may know.", { exact: false }).isVisible()).toBe(true);
+    expect(await calls(page, "rotate_keys")).toHaveLength(0);
+    await checkpoint(s, "39a-keys-exposed");
+    await dlg.getByLabel("New passphrase", { exact: true }).fill(NEW_PASS);
+    await dlg.getByLabel("Type the new passphrase again").fill(NEW_PASS);
+    await dlg.getByRole("button", { name: "Replace keys and credentials" }).click();
+
+    const show = page.getByRole("dialog", { name: "Write down your new recovery key" });
+    await show.waitFor({ timeout: 15_000 });
+    await expect.poll(() => show.locator(".recovery-chars").first().textContent()).toBe("QRSTUVWX");
+    expect(await show.getByText("Unlock with your new passphrase from now on.", { exact: false }).isVisible()).toBe(true);
+    await expect.poll(() => show.locator(".rotation-panel strong").textContent()).toBe("Replacing the vault's keys");
+    await checkpoint(s, "39b-keys-exposed-recovery-key");
+    await expect.poll(() => show.getByText(RESPONSE_DONE_REKEY).isVisible(), { timeout: 15_000 }).toBe(true);
+    await show.getByLabel("I have written down my new recovery key").check();
+    await show.getByRole("button", { name: "Done" }).click();
+    await expect.poll(() => show.count()).toBe(0);
+    await expect.poll(() => page.getByText("The vault's keys and credentials are replaced").isVisible()).toBe(true);
+    const rk = await calls(page, "rotate_keys");
+    expect(rk).toHaveLength(1);
+    expect(rk[0]!.args).toEqual({ passphrase: PASS, depth: "rekey", newPassphrase: NEW_PASS, onProgress: expect.stringMatching(/^__CHANNEL__:\d+$/) });
+    await expect.poll(() => page.locator(".facts-key dd").first().textContent()).toBe("2");
+
+    // The old passphrase no longer unlocks; the new one does.
+    await page.getByRole("button", { name: "Lock", exact: true }).click();
+    await page.getByRole("heading", { name: "Coffer is locked" }).waitFor();
+    await page.getByLabel("Passphrase", { exact: true }).fill(PASS);
+    await page.getByRole("button", { name: "Unlock", exact: true }).click();
+    await expect.poll(() => page.getByText("Wrong passphrase.", { exact: true }).isVisible()).toBe(true);
+    await unlock(page, NEW_PASS);
+    await expectClean(s);
+    await s.close();
+  });
+
+  test("only the recovery key was exposed: the passphrase is kept; stopped mid-way, the new key was already shown and the rest resumes", async () => {
+    const s = await openApp(browser, { files: sampleFiles(), keychainEnrolled: true, keychainFailsOnRotation: true, key: { files: 12_000, bytes: 9e9 }, rotationSteps: 12, rotationStepMs: 300 });
+    const { page } = s;
+    await unlock(page);
+    await openKeys(page);
+    await page.getByRole("button", { name: "Replace keys and credentials…" }).click();
+    const dlg = page.getByRole("dialog", { name: "Someone may know your passphrase or recovery key" });
+    await dlg.getByLabel("Your passphrase").fill(PASS);
+    await dlg.getByLabel("Only my recovery key was exposed — keep my passphrase").check();
+    expect(await dlg.getByLabel("New passphrase", { exact: true }).isVisible()).toBe(false);
+    await dlg.getByRole("button", { name: "Replace keys and credentials" }).click();
+
+    const show = page.getByRole("dialog", { name: "Write down your new recovery key" });
+    await show.waitFor({ timeout: 15_000 });
+    expect(await show.getByText("Your passphrase stays as it is.", { exact: false }).isVisible()).toBe(true);
+    // The keychain could not keep its new secret: told at once, the rest goes on.
+    await expect.poll(() => page.getByText("Unlocking with this computer's keychain is off").isVisible()).toBe(true);
+    const panel = show.locator(".rotation-panel");
+    await expect.poll(() => panel.locator(".progress-count").textContent()).toMatch(/^[1-9][\d,]* of 12,000 files$/);
+    await show.getByRole("button", { name: "Cancel the key update" }).click();
+    await expect.poll(() => show.getByText("Stopped — it will continue next time").isVisible()).toBe(true);
+    expect(await show.locator(".pending-detail").textContent()).toMatch(/The new passphrase and recovery key already work\./);
+    // The new recovery key stays on screen until it is written down.
+    await expect.poll(() => show.locator(".recovery-chars").first().textContent()).toBe("QRSTUVWX");
+    await checkpoint(s, "39c-keys-exposed-stopped");
+    await show.getByLabel("I have written down my new recovery key").check();
+    await show.getByRole("button", { name: "Done" }).click();
+    expect((await calls(page, "rotate_keys"))[0]!.args).toEqual({ passphrase: PASS, depth: "rekey", keepPassphrase: true, onProgress: expect.stringMatching(/^__CHANNEL__:\d+$/) });
+
+    // The kept passphrase unlocks; the rest continues by itself.
+    await page.getByRole("button", { name: "Lock", exact: true }).click();
+    await unlock(page, PASS);
+    const home = page.locator(".page-home .rotation-panel");
+    await expect.poll(() => home.locator("strong").textContent()).toBe("Continuing to replace the vault's keys");
+    await expect.poll(() => page.getByText("The vault's keys and credentials are replaced").isVisible(), { timeout: 15_000 }).toBe(true);
+    expect(await calls(page, "rotate_keys")).toHaveLength(1);
+    expect(await calls(page, "resume_rotation")).toHaveLength(1);
     await expectClean(s);
     await s.close();
   });

@@ -303,7 +303,7 @@
     boolean: (v) => typeof v === "boolean",
     number: (v) => typeof v === "number" && Number.isFinite(v),
     strings: (v) => Array.isArray(v) && v.every((x) => typeof x === "string"),
-    depth: (v) => v === "rewrap" || v === "reencrypt",
+    depth: (v) => v === "rewrap" || v === "rekey" || v === "reencrypt",
     slotKind: (v) => v === "keychain" || v === "recovery" || v === "escrow",
     reportFormat: (v) => ["csv", "json", "html", "pdf"].includes(v),
     incidentFormat: (v) => ["json", "html", "pdf"].includes(v),
@@ -344,7 +344,7 @@
     change_passphrase: { passphrase: "string", newPassphrase: "string" },
     enrol_escrow: { passphrase: "string", publicKeyPath: "string" },
     remove_slot: { kind: "slotKind", passphrase: "string" },
-    rotate_keys: { passphrase: "string", depth: "depth", onProgress: "channel" },
+    rotate_keys: { passphrase: "string", depth: "depth", newPassphrase: "string?", keepPassphrase: "boolean?", onProgress: "channel" },
     resume_rotation: { onProgress: "channel" },
     cancel_rotation: {},
     audit_events: { query: "query" },
@@ -357,8 +357,14 @@
   function checkArgs(cmd, args) {
     const spec = CONTRACT[cmd];
     const a = args || {};
-    for (const [k, t] of Object.entries(spec)) {
-      if (!(k in a)) return `invalid args \`${k}\` for command \`${cmd}\`: command ${cmd} missing required key ${k}`;
+    for (const [k, spec_t] of Object.entries(spec)) {
+      // "type?": optional (an Option on the Rust side); when sent, of that type.
+      const optional = spec_t.endsWith("?");
+      const t = optional ? spec_t.slice(0, -1) : spec_t;
+      if (!(k in a)) {
+        if (optional) continue;
+        return `invalid args \`${k}\` for command \`${cmd}\`: command ${cmd} missing required key ${k}`;
+      }
       if (!T[t](a[k])) return `invalid args \`${k}\` for command \`${cmd}\`: expected ${t}`;
     }
     for (const k of Object.keys(a)) {
@@ -509,7 +515,7 @@
   const REWRAP_FPS = 2000;
 
   /** Runs (or continues) the pending rotation in batches, reporting over the channel. */
-  async function runRotation(ch, resumedCall) {
+  async function runRotation(ch, resumedCall, news) {
     const p = S.key.pending;
     const info = keyInfo();
     const totalFiles = info.files;
@@ -533,6 +539,8 @@
     S.rotating = true;
     S.cancelRequested = false;
     try {
+      // The new credentials, the moment they are in force (counts still 0).
+      for (const n of news ?? []) send({ files: 0, totalFiles: 0, bytes: 0, totalBytes: 0, elapsedMs: 0, etaMs: null, ...n });
       send(progress());
       while (step < steps) {
         await sleep(S.rotationStepMs);
@@ -559,14 +567,8 @@
     S.key.pending = null;
     S.key.pendingStep = 0;
     S.warnings = S.warnings.filter((w) => w.code !== "rotation_due");
-    let recoveryKey = null;
-    if (p.depth === "reencrypt") {
-      S.recoveryKey = "QRSTUVWX-YZ234567-ABCDEFGH-IJKLMNOP-QRSTUVWX-YZ234567-ABCDEFGH";
-      S.key.recovery = true;
-      recoveryKey = S.recoveryKey;
-    }
-    logAudit("rotation_finished", { detail: `${p.depth === "reencrypt" ? "re-encryption" : "rewrap"}, key version ${S.key.version}`, facts: { kind: p.depth, key_version: S.key.version, files: S.files.length, destroyed_versions: [] } });
-    return { depth: p.depth, resumed, keyVersion: S.key.version, destroyedVersions: [old], files: totalFiles, bytes: totalBytes, recoveryKey };
+    logAudit("rotation_finished", { detail: `${p.depth === "reencrypt" ? "re-encryption" : p.depth}, key version ${S.key.version}`, facts: { kind: p.depth, key_version: S.key.version, files: S.files.length, destroyed_versions: [] } });
+    return { depth: p.depth, resumed, keyVersion: S.key.version, destroyedVersions: [old], files: totalFiles, bytes: totalBytes };
   }
 
   function auditMatches(r, q) {
@@ -800,18 +802,35 @@
       logAudit("slot_removed", { detail: kind, facts: { kind } });
       return keyInfo();
     },
-    async rotate_keys({ passphrase, depth, onProgress }) {
+    async rotate_keys({ passphrase, depth, newPassphrase, keepPassphrase, onProgress }) {
       requireUnlocked();
       await sleep(S.unlockMs);
       checkPass(passphrase);
       if (S.rotating) throw err("in_use", "A key update is already running.");
       // A pending rotation continues whatever depth was asked for.
+      const news = [];
       if (!S.key.pending) {
+        if (depth !== "rewrap") {
+          // Replaces every credential: a new passphrase unless kept, never the one in use.
+          const keep = keepPassphrase === true;
+          if (!keep && !newPassphrase) throw err("invalid", "Choose a new passphrase, or say that the one you use now was not exposed.");
+          if (!keep && newPassphrase === S.passphrase) {
+            throw err("invalid", "the new passphrase is the one in use now, which may be known to someone else: choose a different one (or say that it was not exposed)");
+          }
+          if (!keep) S.passphrase = newPassphrase;
+          S.recoveryKey = "QRSTUVWX-YZ234567-ABCDEFGH-IJKLMNOP-QRSTUVWX-YZ234567-ABCDEFGH";
+          S.key.recovery = true;
+          news.push({ recoveryKey: S.recoveryKey });
+          if (S.keychainEnrolled && cfg.keychainFailsOnRotation) {
+            S.keychainEnrolled = false;
+            news.push({ keychainError: "The OS keychain is not available." });
+          }
+        }
         S.key.pending = { depth, startedNs: nowNs(), targetVersion: S.key.version + 1 };
         S.key.pendingStep = 0;
-        logAudit("rotation_started", { detail: depth === "reencrypt" ? "re-encryption" : "rewrap" });
+        logAudit("rotation_started", { detail: depth === "reencrypt" ? "re-encryption" : depth });
       }
-      return runRotation(onProgress, false);
+      return runRotation(onProgress, false, news);
     },
     async resume_rotation({ onProgress }) {
       requireUnlocked();

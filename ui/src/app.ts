@@ -22,6 +22,7 @@ import {
   type RotationResult,
   type WatcherEvent,
 } from "./ipc";
+import { RESPONSE_DONE } from "./keys-model";
 import { Rotation } from "./rotation";
 import { activityView } from "./screens/audit";
 import { filesView } from "./screens/files";
@@ -58,6 +59,10 @@ export class App implements VaultContext, GateContext {
   readonly rotation = new Rotation({
     done: (r) => this.onRotationDone(r),
     failed: (e) => toastError("The key update stopped", e),
+    keychainFailed: (why) =>
+      toast("Unlocking with this computer's keychain is off", "error", `${why} Your new passphrase and recovery key work; turn keychain unlock on again in Settings.`, 15000),
+    recoveryKey: (key) =>
+      void showNewRecoveryKey(key, "Your old recovery key no longer works. Keep this one on paper somewhere safe, away from this computer. Coffer shows it only once."),
   });
   private view: View | null = null;
   private route: Route = "home";
@@ -334,18 +339,11 @@ export class App implements VaultContext, GateContext {
   private onRotationDone(r: RotationResult): void {
     const what = r.depth === "reencrypt" ? `Re-encrypted ${plural(r.files, "file", "files")} (${formatSize(r.bytes)})` : `Updated the keys of ${plural(r.files, "file", "files")}`;
     const old = r.destroyedVersions.length > 0 ? ` The old key (version ${r.destroyedVersions.join(", ")}) was destroyed.` : "";
-    toast(r.depth === "reencrypt" ? "Every file is re-encrypted" : "The vault key is updated", "success", `${what}; key version ${r.keyVersion}.${old}`, 9000);
+    const title = r.depth === "reencrypt" ? "Every file is re-encrypted" : r.depth === "rekey" ? "The vault's keys and credentials are replaced" : "The vault key is updated";
+    const protects = r.depth === "rewrap" ? "" : ` ${RESPONSE_DONE[r.depth]}`;
+    toast(title, "success", `${what}; key version ${r.keyVersion}.${old}${protects}`, r.depth === "rewrap" ? 9000 : 15000);
     void this.refreshState().catch(() => {});
     this.view?.keysChanged?.();
-    if (r.keychainError) {
-      toast("Unlocking with this computer's keychain is off", "error", `${r.keychainError} The rotation finished; turn keychain unlock on again in Settings.`, 15000);
-    }
-    if (r.recoveryKey) {
-      void showNewRecoveryKey(
-        r.recoveryKey,
-        "Your old recovery key no longer works. Keep this one on paper somewhere safe, away from this computer. Coffer shows it only once.",
-      );
-    }
   }
 
   // ------------------------------------------------------------ events

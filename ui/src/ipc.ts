@@ -62,7 +62,13 @@ export type Settings = {
 };
 
 export type SlotKind = "passphrase" | "keychain" | "recovery" | "escrow";
-export type RotationDepth = "rewrap" | "reencrypt";
+/**
+ * rewrap: scheduled hygiene, a new vault key (revokes nothing);
+ * rekey: someone may know the passphrase or recovery key — new vault keys
+ * and every credential; reencrypt: the vault may have been copied too —
+ * rekey, and every file re-encrypted.
+ */
+export type RotationDepth = "rewrap" | "rekey" | "reencrypt";
 
 export type KeyInfo = {
   keyVersion: number;
@@ -85,6 +91,16 @@ export type RotationProgress = {
   etaMs: number | null;
 };
 
+/**
+ * A message on a rotation's channel: its progress, or (counts still 0)
+ * news of the new credentials, sent the moment they are in force — the
+ * new recovery key once, and why the new keychain secret could not be kept.
+ */
+export type RotationMessage = RotationProgress & { recoveryKey?: string; keychainError?: string };
+
+/** What `rotate_keys` enrols when it replaces every credential (rekey, reencrypt). */
+export type NewPassphraseChoice = { newPassphrase: string } | { keepPassphrase: true };
+
 export type RotationResult = {
   depth: RotationDepth;
   resumed: boolean;
@@ -92,9 +108,6 @@ export type RotationResult = {
   destroyedVersions: number[];
   files: number;
   bytes: number;
-  recoveryKey: string | null;
-  /** Set when the keychain secret could not be renewed; the rest was done. */
-  keychainError?: string;
 };
 
 /** RFC 3339 times; `to` is exclusive. Empty filters are left out. */
@@ -230,7 +243,7 @@ function describeCode(err: IpcError): Omit<ErrorText, "technical"> {
   // A backend message that still looks technical (a path, a Rust debug
   // print) is never shown as the sentence.
   const raw = err.message.trim();
-  const d = raw && !looksTechnical(raw) ? raw : "";
+  const d = raw && !looksTechnical(raw) ? asSentence(raw) : "";
   switch (err.code) {
     case "wrong_credential":
       return { title: "Wrong passphrase", detail: "Check that Caps Lock is off and try again." };
@@ -272,6 +285,14 @@ function describeCode(err: IpcError): Omit<ErrorText, "technical"> {
     default:
       return { title: "Something went wrong", detail: d || "Try again. If it keeps happening, tell IT and show them the details." };
   }
+}
+
+/** A message as a sentence: a capital first letter and a full stop (the core writes some as clauses). */
+export function asSentence(s: string): string {
+  const t = s.trim();
+  if (!t) return t;
+  const c = t.charAt(0).toUpperCase() + t.slice(1);
+  return /[.!?]$/.test(c) ? c : `${c}.`;
 }
 
 /** Text meant for developers, not people: paths, debug prints, stack-ish words. */
@@ -338,9 +359,9 @@ export const api = {
     call<KeyInfo>("enrol_escrow", { passphrase, publicKeyPath }),
   removeSlot: (kind: Exclude<SlotKind, "passphrase">, passphrase: string) =>
     call<KeyInfo>("remove_slot", { kind, passphrase }),
-  rotateKeys: (passphrase: string, depth: RotationDepth, onProgress: (p: RotationProgress) => void) =>
-    call<RotationResult>("rotate_keys", { passphrase, depth, onProgress: progressChannel(onProgress) }),
-  resumeRotation: (onProgress: (p: RotationProgress) => void) =>
+  rotateKeys: (passphrase: string, depth: RotationDepth, onProgress: (p: RotationMessage) => void, choice?: NewPassphraseChoice) =>
+    call<RotationResult>("rotate_keys", { passphrase, depth, ...(choice ?? {}), onProgress: progressChannel(onProgress) }),
+  resumeRotation: (onProgress: (p: RotationMessage) => void) =>
     call<RotationResult>("resume_rotation", { onProgress: progressChannel(onProgress) }),
   cancelRotation: () => call<null>("cancel_rotation"),
   auditEvents: (query: AuditQuery) => call<AuditView>("audit_events", { query }),

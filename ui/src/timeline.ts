@@ -275,7 +275,12 @@ function single(r: Rec): TimelineEvent {
     case "rotation_started":
       return base(r, {
         title: "Key rotation started",
-        detail: str(f.kind) === "reencrypt" ? `Every file to be re-encrypted under key version ${num(f.key_version) ?? "?"}.` : `File keys to be rewrapped under key version ${num(f.key_version) ?? "?"}.`,
+        detail:
+          str(f.kind) === "reencrypt"
+            ? `Every file to be re-encrypted under key version ${num(f.key_version) ?? "?"}.`
+            : str(f.kind) === "rekey"
+              ? `Vault keys and every way to unlock replaced; file keys to be rewrapped under key version ${num(f.key_version) ?? "?"}.`
+              : `File keys to be rewrapped under key version ${num(f.key_version) ?? "?"}.`,
         category: "keys",
       });
     case "rotation_finished": {

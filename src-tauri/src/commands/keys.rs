@@ -213,6 +213,15 @@ pub struct RotationMsg {
     total_bytes: u64,
     elapsed_ms: u64,
     eta_ms: Option<u64>,
+    /// The new recovery key, sent once, as soon as a rotation that replaces
+    /// the credentials has put them in force (before any file is moved):
+    /// a lock or a cancel afterwards does not lose it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recovery_key: Option<String>,
+    /// Why the new keychain secret could not be kept (its slot is gone;
+    /// the passphrase and the new recovery key work).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    keychain_error: Option<String>,
 }
 
 impl RotationMsg {
@@ -231,6 +240,21 @@ impl RotationMsg {
             total_bytes: p.total_bytes,
             elapsed_ms: elapsed.as_millis() as u64,
             eta_ms,
+            recovery_key: None,
+            keychain_error: None,
+        }
+    }
+
+    /// A message with no progress yet that carries a new credential's news.
+    fn news(
+        started: Instant,
+        recovery_key: Option<String>,
+        keychain_error: Option<String>,
+    ) -> Self {
+        RotationMsg {
+            recovery_key,
+            keychain_error,
+            ..RotationMsg::new(RotationProgress::default(), started)
         }
     }
 }
@@ -244,35 +268,78 @@ pub struct RotationResult {
     destroyed_versions: Vec<u32>,
     files: u64,
     bytes: u64,
-    recovery_key: Option<String>,
-    /// Why the keychain secret could not be renewed (the keychain slot is
-    /// gone; the passphrase and the new recovery key work).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    keychain_error: Option<String>,
+}
+
+/// The passphrase a rotation that replaces every credential enrols.
+#[derive(Debug)]
+enum NewPassphrase {
+    /// The one typed to re-authenticate: the user says it was not exposed.
+    Keep,
+    /// A new one.
+    New(Passphrase),
+}
+
+/// What `rotate_keys` enrols: nothing for a rewrap or when a rotation is
+/// already under way (it is finished, whatever was asked); else the new
+/// passphrase, which is required unless the current one is kept.
+fn new_passphrase_for(
+    kind: RotationKind,
+    pending: bool,
+    keep: Option<bool>,
+    new: Option<String>,
+) -> CmdResult<Option<NewPassphrase>> {
+    if kind == RotationKind::Rewrap || pending {
+        return Ok(None);
+    }
+    if keep == Some(true) {
+        return Ok(Some(NewPassphrase::Keep));
+    }
+    match new {
+        Some(n) if !n.is_empty() => Ok(Some(NewPassphrase::New(Passphrase::new(n)))),
+        _ => Err(UiError::new(
+            "invalid",
+            "Choose a new passphrase, or say that the one you use now was not exposed.",
+        )),
+    }
 }
 
 /// Runs (or resumes) a rotation on the session's own unlocked vault, so
 /// the keys it ends with are the ones the app holds. Other vault commands
 /// wait meanwhile; locking cancels the rotation after the batch in flight
 /// and it resumes at the next unlock.
+///
+/// With `reenrol` (a rotation that replaces every credential, starting):
+/// the rotation starts first (one config write), the new writer key is put
+/// in force in the app (memory now, OS keychain on its own thread), the new
+/// recovery key goes to the UI at once, the new keychain secret is adopted;
+/// only then is every file moved.
 fn run_rotation(
     core: &AppCore,
     kind: RotationKind,
-    pass: Option<&Passphrase>,
+    reenrol: Option<Reenrol<'_>>,
     on_progress: &Channel<RotationMsg>,
 ) -> CmdResult<RotationResult> {
     core.rotation_cancel.store(false, Ordering::SeqCst);
     let mut g = core.unlocked()?;
     let v = g.as_mut().expect("unlocked");
-    let kdf = v.policy().policy.kdf_default();
     let started = Instant::now();
+    if let Some(r) = reenrol {
+        let creds = core.begin_rotation(v, kind, Some(r))?;
+        if let Some(rk) = &creds.recovery_key {
+            let _ = on_progress.send(RotationMsg::news(started, Some(rk.to_string()), None));
+        }
+        // A keychain failure travels after the new recovery key, never
+        // instead of it.
+        if let Some(k) = &creds.keychain_secret
+            && let Err(e) = coffer_keychain::adopt(v, k)
+        {
+            let why = enrol_err(e).message;
+            let _ = on_progress.send(RotationMsg::news(started, None, Some(why)));
+        }
+    }
     let out = v.rotate_until(
         kind,
-        pass.map(|p| Reenrol {
-            passphrase: p,
-            kdf,
-            keep_passphrase: true,
-        }),
+        None,
         &|p| {
             let _ = on_progress.send(RotationMsg::new(p, started));
         },
@@ -287,13 +354,6 @@ fn run_rotation(
         }
         other => other?,
     };
-    // A re-encryption has already replaced the recovery key: a keychain
-    // failure travels with the new one, never instead of it.
-    let keychain_error = out.keychain_secret.as_ref().and_then(|k| {
-        coffer_keychain::adopt(v, k)
-            .err()
-            .map(|e| enrol_err(e).message)
-    });
     drop(g);
     core.emit("files-changed", ());
     let r = out.report;
@@ -304,8 +364,6 @@ fn run_rotation(
         destroyed_versions: r.destroyed_versions,
         files: r.files,
         bytes: r.bytes,
-        recovery_key: out.recovery_key.map(|k| k.to_string()),
-        keychain_error,
     })
 }
 
@@ -314,6 +372,8 @@ pub async fn rotate_keys(
     core: Core<'_>,
     passphrase: String,
     depth: String,
+    new_passphrase: Option<String>,
+    keep_passphrase: Option<bool>,
     on_progress: Channel<RotationMsg>,
 ) -> CmdResult<RotationResult> {
     let core = core.inner().clone();
@@ -321,11 +381,28 @@ pub async fn rotate_keys(
         let kind = match depth.as_str() {
             "rewrap" => RotationKind::Rewrap,
             "reencrypt" => RotationKind::Reencrypt,
+            "rekey" => RotationKind::Rekey,
             _ => return Err(UiError::new("invalid", "Unknown rotation depth.")),
         };
         let pass = Passphrase::new(passphrase);
-        reauthenticate(&core, &pass)?;
-        run_rotation(&core, kind, Some(&pass), &on_progress)
+        let checked = reauthenticate(&core, &pass)?;
+        let pending = checked.config().rotation.is_some();
+        let kdf = checked.policy().policy.kdf_default();
+        drop(checked);
+        let new = new_passphrase_for(kind, pending, keep_passphrase, new_passphrase)?;
+        let reenrol = new.as_ref().map(|n| match n {
+            NewPassphrase::Keep => Reenrol {
+                passphrase: &pass,
+                kdf,
+                keep_passphrase: true,
+            },
+            NewPassphrase::New(p) => Reenrol {
+                passphrase: p,
+                kdf,
+                keep_passphrase: false,
+            },
+        });
+        run_rotation(&core, kind, reenrol, &on_progress)
     })
     .await
 }
@@ -344,8 +421,8 @@ pub async fn resume_rotation(
             .as_ref()
             .map(|r| r.kind)
             .ok_or_else(|| UiError::new("invalid", "No rotation is waiting to continue."))?;
-        // A pending rotation is resumed at its recorded depth whatever is
-        // passed; a depth-3 one re-enrolled its slots when it started.
+        // A pending rotation is resumed at its recorded depth; one that
+        // replaced the credentials did so when it started.
         run_rotation(&core, kind, None, &on_progress)
     })
     .await
@@ -376,5 +453,58 @@ mod tests {
         assert!((5_900..=6_200).contains(&eta), "{eta}");
         let none = RotationMsg::new(RotationProgress::default(), Instant::now());
         assert_eq!(none.eta_ms, None);
+    }
+
+    #[test]
+    fn the_new_passphrase_is_required_to_replace_the_credentials_unless_kept() {
+        use RotationKind::*;
+        let new = || Some("a new passphrase".to_owned());
+        // A rewrap, or finishing a rotation under way: nothing is enrolled.
+        assert!(
+            new_passphrase_for(Rewrap, false, None, new())
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            new_passphrase_for(Rekey, true, None, None)
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            new_passphrase_for(Reencrypt, true, Some(false), None)
+                .unwrap()
+                .is_none()
+        );
+        for kind in [Rekey, Reencrypt] {
+            assert!(matches!(
+                new_passphrase_for(kind, false, None, new()).unwrap(),
+                Some(NewPassphrase::New(p)) if p.expose() == b"a new passphrase"
+            ));
+            // Kept: the current one is enrolled again, whatever else came.
+            assert!(matches!(
+                new_passphrase_for(kind, false, Some(true), new()).unwrap(),
+                Some(NewPassphrase::Keep)
+            ));
+            for missing in [None, Some(String::new())] {
+                let e = new_passphrase_for(kind, false, Some(false), missing).unwrap_err();
+                assert_eq!(e.code, "invalid");
+                assert!(e.message.ends_with('.'), "{}", e.message);
+            }
+        }
+    }
+
+    #[test]
+    fn the_new_recovery_key_travels_in_a_message_of_its_own() {
+        let m = RotationMsg::news(Instant::now(), Some("ABCD-EFGH".into()), None);
+        let j = serde_json::to_value(&m).unwrap();
+        assert_eq!(j["recoveryKey"], "ABCD-EFGH");
+        assert_eq!(j["files"], 0);
+        assert!(j.get("keychainError").is_none());
+        let p = serde_json::to_value(RotationMsg::new(
+            RotationProgress::default(),
+            Instant::now(),
+        ))
+        .unwrap();
+        assert!(p.get("recoveryKey").is_none() && p.get("keychainError").is_none());
     }
 }

@@ -6,6 +6,7 @@
 mod policy;
 mod settings;
 mod state;
+mod writer_keys;
 
 use std::sync::Arc;
 

@@ -7,15 +7,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-use coffer_core::config::WriterKey;
+use coffer_core::config::{RotationKind, WriterKey};
 use coffer_core::policy::Effective;
-use coffer_core::vault::Vault;
+use coffer_core::vault::{NewCredentials, Reenrol, Vault, WriterKeySource};
 use coffer_core::watch::WatchHandle;
 use serde::Serialize;
 use tauri::{AppHandle, Emitter};
 
 use super::policy::HeldPolicy;
 use super::settings::{self, UserSettings};
+use super::writer_keys::{self, KeychainCopy, OS_KEYCHAIN, WriterKeys};
 use crate::error::{CmdResult, UiError};
 use crate::sync::guard;
 use crate::workarea::WorkArea;
@@ -60,8 +61,9 @@ pub struct AppCore {
     pub(crate) rotation_cancel: AtomicBool,
     /// The vault's writer key, once an unlock in this run yielded it: kept
     /// (it decrypts nothing) so that the watcher and locked adds can trust
-    /// the vault's config without the OS keychain (docs/FORMAT.md §4.5).
-    writer_key: Mutex<Option<WriterKey>>,
+    /// the vault's config without the OS keychain (docs/FORMAT.md §4.5);
+    /// with the one a rotation is putting in force.
+    writer_keys: WriterKeys,
     /// Whether the running watcher was started with a writer key.
     pub(crate) watcher_keyed: AtomicBool,
 }
@@ -82,7 +84,7 @@ impl AppCore {
             watch_handle: Mutex::new(None),
             app: OnceLock::new(),
             rotation_cancel: AtomicBool::new(false),
-            writer_key: Mutex::new(None),
+            writer_keys: WriterKeys::default(),
             watcher_keyed: AtomicBool::new(false),
         }
     }
@@ -106,11 +108,16 @@ impl AppCore {
     pub fn open_vault(&self) -> CmdResult<Vault> {
         let policy = Effective::clone(self.policy()?.as_ref());
         let mut v = Vault::open_with_policy(&self.vault_dir, policy)?;
-        // Only the key this run holds: a command never waits on the OS
+        // Only the keys this run holds: a command never waits on the OS
         // keychain (a locked one asks the user, and would hold the command).
+        v.set_writer_key_source(self.writer_keys.source());
         if let Some(k) = self.writer_key() {
-            // A config that fails the check is refused here, recorded.
-            v.set_writer_key(k)?;
+            // A config that fails the check is refused here, recorded; one
+            // written under the key a rotation is putting in force is not.
+            match v.set_writer_key(k) {
+                Err(coffer_core::Error::WriterKeyUnavailable) if v.refresh_writer_key() => {}
+                r => r?,
+            }
         }
         Ok(v)
     }
@@ -118,12 +125,39 @@ impl AppCore {
     /// The writer key an unlock in this run yielded, or one the watcher
     /// fetched from the OS keychain (off the main thread) at start.
     pub(crate) fn writer_key(&self) -> Option<WriterKey> {
-        guard(&self.writer_key).clone()
+        self.writer_keys.current()
     }
 
     /// Keeps a writer key fetched from the OS keychain.
     pub(crate) fn remember_writer_key(&self, k: WriterKey) {
-        guard(&self.writer_key).get_or_insert(k);
+        self.writer_keys.remember(k);
+    }
+
+    /// Where a handle working while locked takes a fresh writer key when
+    /// the one it holds stops verifying: the app's memory, never the OS
+    /// keychain (for handles used by commands and the working area).
+    pub(crate) fn writer_key_source(&self) -> WriterKeySource {
+        self.writer_keys.source()
+    }
+
+    /// [`AppCore::writer_key_source`], then the OS keychain of the vault
+    /// `vault_id`: for the watcher, on a thread of its own, which also
+    /// follows a change of keys made by another process.
+    pub(crate) fn writer_key_source_with_keychain(&self, vault_id: String) -> WriterKeySource {
+        self.writer_keys.source_with_keychain(vault_id)
+    }
+
+    /// Starts a rotation on the session's vault `v` (see
+    /// [`writer_keys::begin_rotation`]): a new writer key is in force in
+    /// the app's memory when this returns, and follows in the OS keychain
+    /// on a thread of its own.
+    pub(crate) fn begin_rotation(
+        &self,
+        v: &mut Vault,
+        kind: RotationKind,
+        reenrol: Option<Reenrol<'_>>,
+    ) -> coffer_core::Result<NewCredentials> {
+        writer_keys::begin_rotation(v, &self.writer_keys, OS_KEYCHAIN, kind, reenrol)
     }
 
     /// The unlocked vault, or `locked`.
@@ -138,15 +172,11 @@ impl AppCore {
 
     pub(crate) fn set_unlocked(&self, v: Vault) {
         if let Some(k) = v.unlocked_writer_key() {
-            *guard(&self.writer_key) = Some(k.clone());
+            self.writer_keys.set(k.clone());
             // Best effort, and off this thread: a keychain that asks the
             // user must not hold the unlock. Without it, only a restart
             // while locked waits for the next unlock to encrypt new files.
-            let vid = coffer_keychain::vault_id(&v);
-            let key = k.clone();
-            std::thread::spawn(move || {
-                let _ = coffer_keychain::keep_writer_key_for(&vid, &key);
-            });
+            KeychainCopy::new(coffer_keychain::vault_id(&v), OS_KEYCHAIN).keep(k);
         }
         if let Some(report) = v.integrity_at_unlock()
             && !report.ok()
@@ -249,7 +279,7 @@ impl AppCore {
             let me = self.clone();
             *wa = Some(WorkArea::create(
                 &self.vault_dir,
-                guard(&self.writer_key).clone(),
+                Some(self.writer_key_source()),
                 Arc::new(move || me.emit("files-changed", ())),
             )?);
         }

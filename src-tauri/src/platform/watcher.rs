@@ -61,8 +61,17 @@ fn start_watcher_with(core: &Arc<AppCore>, writer_key: Option<WriterKey>) {
     }
     let (tx, rx) = std::sync::mpsc::channel();
     let keyed = writer_key.is_some();
+    // When the vault's keys are replaced (a response to an exposed
+    // credential, here or by `coffer passwd --exposed`), the watcher takes
+    // the new writer key from the app's memory, else the OS keychain,
+    // instead of calling the new config forged.
+    let writer_key_source = Some(match core.open_vault() {
+        Ok(v) => core.writer_key_source_with_keychain(coffer_keychain::vault_id(&v)),
+        Err(_) => core.writer_key_source(),
+    });
     let opts = WatchOptions {
         writer_key,
+        writer_key_source,
         ..WatchOptions::default()
     };
     match watch::start(&core.vault_dir, opts, tx) {

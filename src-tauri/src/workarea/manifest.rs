@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use coffer_core::config::WriterKey;
-use coffer_core::vault::{Actor, AddOptions, AddSource, Vault};
+use coffer_core::vault::{Actor, AddOptions, AddSource, Vault, WriterKeySource};
 use serde::{Deserialize, Serialize};
 
 /// The name every working area folder starts with.
@@ -60,11 +59,12 @@ pub(super) struct SaveBack {
 }
 
 /// Encrypts back every tracked file that changed since it was opened.
-/// Adding needs the vault's writer key (docs/FORMAT.md §4.5): `writer`,
-/// kept by the app since its unlock, else the one the OS keychain keeps.
+/// Adding needs the vault's writer key (docs/FORMAT.md §4.5): from
+/// `writer` (the app's memory, kept since its unlock), else the one the OS
+/// keychain keeps.
 pub(super) fn save_changed(
     vault_dir: &Path,
-    writer: Option<&WriterKey>,
+    writer: Option<&WriterKeySource>,
     files: &mut HashMap<PathBuf, Tracked>,
 ) -> SaveBack {
     // Each file must stay inside its working area: opened from there with
@@ -84,35 +84,72 @@ pub(super) fn save_changed(
     let Ok(mut v) = Vault::open(vault_dir) else {
         return all_unsaved;
     };
-    let armed = match writer {
-        Some(w) => v.set_writer_key(w.clone()).is_ok(),
-        None => coffer_keychain::arm_writer(&mut v).is_ok(),
-    };
-    if !armed {
+    if !arm(&mut v, writer) {
         return all_unsaved;
     }
     let sources: Vec<AddSource> = changed.iter().map(|(_, s)| s.clone()).collect();
-    let opts = AddOptions {
-        remove_plaintext: false,
-        by: Actor::App,
-    };
-    let mut saved = 0;
-    let Ok(outcomes) = v.add(&sources, opts, &|_| {}) else {
+    let Ok(outcomes) = add_following_key_changes(&mut v, &sources) else {
         return all_unsaved;
     };
-    {
-        for ((p, _), o) in changed.iter().zip(outcomes) {
-            if matches!(o, coffer_core::vault::AddOutcome::Added { .. })
-                && let (Some(t), Some((len, mtime_ns))) = (files.get_mut(p), fingerprint(p))
-            {
-                t.len = len;
-                t.mtime_ns = mtime_ns;
-                saved += 1;
-            }
+    let mut saved = 0;
+    for ((p, _), o) in changed.iter().zip(outcomes) {
+        if matches!(o, coffer_core::vault::AddOutcome::Added { .. })
+            && let (Some(t), Some((len, mtime_ns))) = (files.get_mut(p), fingerprint(p))
+        {
+            t.len = len;
+            t.mtime_ns = mtime_ns;
+            saved += 1;
         }
     }
     SaveBack {
         saved,
         unsaved: changed.len() - saved,
+    }
+}
+
+/// Hands `v` (opened locked) the writer key: the one of `memory` that
+/// verifies the config, with `memory` as the source of a fresh one should a
+/// rotation replace the keys; else the OS keychain's (which sets the
+/// keychain as the source). Only when neither has a key that verifies is a
+/// key checked in a way that records a config that fails: the memory's,
+/// if the keychain could not be asked.
+fn arm(v: &mut Vault, memory: Option<&WriterKeySource>) -> bool {
+    let held = memory.map(|m| m()).unwrap_or_default();
+    if let Some(m) = memory
+        && let Some(k) = held.iter().find(|k| v.config().verify(k).is_ok())
+    {
+        v.set_writer_key_source(m.clone());
+        return v.set_writer_key(k.clone()).is_ok();
+    }
+    match coffer_keychain::arm_writer(v) {
+        Ok(()) => true,
+        Err(coffer_keychain::EnrolError::Keychain(_)) => match (memory, held.first()) {
+            (Some(m), Some(k)) => {
+                v.set_writer_key_source(m.clone());
+                v.set_writer_key(k.clone()).is_ok()
+            }
+            _ => false,
+        },
+        Err(_) => false,
+    }
+}
+
+/// `v.add`, taking a fresh writer key from the handle's source and trying
+/// once more when a rotation replaced the keys since `v` was armed (the
+/// core says [`coffer_core::Error::WriterKeyUnavailable`] then, and
+/// records no tampering).
+pub(super) fn add_following_key_changes(
+    v: &mut Vault,
+    sources: &[AddSource],
+) -> coffer_core::Result<Vec<coffer_core::vault::AddOutcome>> {
+    let opts = || AddOptions {
+        remove_plaintext: false,
+        by: Actor::App,
+    };
+    match v.add(sources, opts(), &|_| {}) {
+        Err(coffer_core::Error::WriterKeyUnavailable) if v.refresh_writer_key() => {
+            v.add(sources, opts(), &|_| {})
+        }
+        r => r,
     }
 }

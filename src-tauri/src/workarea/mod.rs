@@ -35,7 +35,7 @@ mod recover;
 mod tests;
 mod traces;
 
-use coffer_core::config::WriterKey;
+use coffer_core::vault::WriterKeySource;
 use manifest::{PREFIX, Tracked, fingerprint, save_changed, save_manifest};
 pub use recover::recover_stale;
 
@@ -48,9 +48,10 @@ type Files = Arc<Mutex<HashMap<PathBuf, Tracked>>>;
 pub struct WorkArea {
     dir: PathBuf,
     files: Files,
-    /// The vault's writer key, for encrypting saves back (it decrypts
-    /// nothing; the app keeps it since its unlock).
-    writer: Option<WriterKey>,
+    /// Where the vault's writer key comes from, for encrypting saves back
+    /// (it decrypts nothing): the app's memory, which has held it since the
+    /// unlock and follows a change of keys. None: the OS keychain.
+    writer: Option<WriterKeySource>,
     stop: mpsc::Sender<Option<PathBuf>>,
     _watcher: notify::RecommendedWatcher,
 }
@@ -59,7 +60,7 @@ impl WorkArea {
     /// A fresh working area; `on_saved` runs after a save was encrypted back.
     pub fn create(
         vault_dir: &Path,
-        writer: Option<WriterKey>,
+        writer: Option<WriterKeySource>,
         on_saved: Arc<dyn Fn() + Send + Sync>,
     ) -> CmdResult<Self> {
         let base = coffer_core::paths::work_area_base()?;
@@ -70,7 +71,7 @@ impl WorkArea {
     fn create_in(
         base: &Path,
         vault_dir: &Path,
-        writer: Option<WriterKey>,
+        writer: Option<WriterKeySource>,
         on_saved: Arc<dyn Fn() + Send + Sync>,
     ) -> CmdResult<Self> {
         let rand: [u8; 8] = coffer_core::primitives::random_array();

@@ -47,7 +47,7 @@ fn inside(dir: &Path, rel: &str) -> Option<PathBuf> {
 }
 
 /// The trusted entries of the manifest in `dir` (a private folder of ours).
-fn read_manifest(dir: &Path) -> HashMap<PathBuf, Tracked> {
+pub(super) fn read_manifest(dir: &Path) -> HashMap<PathBuf, Tracked> {
     let path = dir.join(MANIFEST);
     if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
         return HashMap::new();
@@ -68,7 +68,7 @@ fn read_manifest(dir: &Path) -> HashMap<PathBuf, Tracked> {
 pub(super) fn recover_stale_in(
     base: &Path,
     vault_dir: &Path,
-    writer: Option<&coffer_core::config::WriterKey>,
+    writer: Option<&coffer_core::vault::WriterKeySource>,
 ) -> usize {
     let Ok(rd) = fs::read_dir(base) else {
         return 0;

@@ -5,7 +5,7 @@ use super::recover::recover_stale_in;
 use super::*;
 use coffer_core::kdf::Argon2Params;
 use coffer_core::secret::Passphrase;
-use coffer_core::vault::CreateOptions;
+use coffer_core::vault::{AddSource, CreateOptions, WriterKeySource};
 
 struct Fixture {
     _tmp: tempfile::TempDir,
@@ -71,11 +71,13 @@ impl Fixture {
     }
 
     fn recover(&self) -> usize {
-        recover_stale_in(
-            &self.base,
-            self.vault.dir(),
-            self.vault.unlocked_writer_key(),
-        )
+        recover_stale_in(&self.base, self.vault.dir(), Some(&self.memory()))
+    }
+
+    /// The app's memory as the unlock left it: the vault's writer key.
+    fn memory(&self) -> WriterKeySource {
+        let k = self.vault.unlocked_writer_key().unwrap().clone();
+        Arc::new(move || vec![k.clone()])
     }
 
     fn stored(&self) -> Vec<String> {
@@ -237,13 +239,8 @@ fn an_oversized_manifest_is_not_read() {
 #[test]
 fn a_new_working_area_is_private_and_under_the_base() {
     let f = fixture();
-    let wa = WorkArea::create_in(
-        &f.base,
-        f.vault.dir(),
-        f.vault.unlocked_writer_key().cloned(),
-        Arc::new(|| {}),
-    )
-    .unwrap();
+    let wa =
+        WorkArea::create_in(&f.base, f.vault.dir(), Some(f.memory()), Arc::new(|| {})).unwrap();
     assert_eq!(wa.dir.parent(), Some(f.base.as_path()));
     assert_eq!(
         coffer_core::paths::privacy(&wa.dir),
@@ -252,4 +249,75 @@ fn a_new_working_area_is_private_and_under_the_base() {
     let dir = wa.dir.clone();
     wa.close(f.vault.dir());
     assert!(!dir.exists());
+}
+
+/// The working area's saves after a change of the vault's keys (a response
+/// to an exposed credential): the app's memory holds the new writer key, so
+/// an edit saved with the working area armed before the change, or after
+/// it, is encrypted back, and nothing calls the new config forged.
+#[test]
+fn an_edit_saved_after_a_rekey_is_encrypted_back_without_a_false_alarm() {
+    use coffer_core::config::RotationKind;
+    use coffer_core::vault::Reenrol;
+    use std::sync::Mutex;
+
+    let mut f = fixture();
+    // The app's memory: the key in force, then the one a rotation stages.
+    let memory: Arc<Mutex<Vec<coffer_core::config::WriterKey>>> = Arc::new(Mutex::new(vec![
+        f.vault.unlocked_writer_key().unwrap().clone(),
+    ]));
+    let m = memory.clone();
+    let source: WriterKeySource = Arc::new(move || guard(&m).clone());
+    let dir = f.stale(
+        "0004",
+        &[("ab12cd34/letter.pdf", "edited before the rekey")],
+        &[("ab12cd34/letter.pdf", "Scans/letter.pdf")],
+    );
+    let mut files = super::recover::read_manifest(&dir);
+    let mut v = Vault::open(f.vault.dir()).unwrap();
+    // Armed while the old key is in force, as a save in flight would be.
+    v.set_writer_key_source(source.clone());
+    v.set_writer_key(guard(&memory)[0].clone()).unwrap();
+
+    let new = Passphrase::from("a new passphrase");
+    f.vault
+        .begin_rotation_staging(
+            RotationKind::Rekey,
+            Some(Reenrol {
+                passphrase: &new,
+                kdf: Argon2Params::FLOOR,
+                keep_passphrase: false,
+            }),
+            &mut |w| guard(&memory).push(w.clone()),
+        )
+        .unwrap();
+    // In force: the app keeps only the new key now.
+    *guard(&memory) = vec![f.vault.unlocked_writer_key().unwrap().clone()];
+
+    // The handle armed before: the add that finds its key stale refreshes.
+    let src = [AddSource::for_file(&dir.join("ab12cd34/letter.pdf"), "Scans/letter.pdf").unwrap()];
+    let out = super::manifest::add_following_key_changes(&mut v, &src).unwrap();
+    assert!(matches!(
+        out[0],
+        coffer_core::vault::AddOutcome::Added { .. }
+    ));
+
+    // A save armed afterwards, through the working area's own path.
+    fs::write(dir.join("ab12cd34/letter.pdf"), "edited after the rekey").unwrap();
+    let r = super::manifest::save_changed(f.vault.dir(), Some(&source), &mut files);
+    assert_eq!(
+        r,
+        super::manifest::SaveBack {
+            saved: 1,
+            unsaved: 0
+        }
+    );
+
+    let log = fs::read_to_string(f.vault.dir().join("audit").join("log.jsonl")).unwrap();
+    assert!(
+        !log.contains("config_tampered"),
+        "a false alarm was recorded"
+    );
+    // Both saves, one version each.
+    assert_eq!(f.stored(), ["Scans/letter.pdf", "Scans/letter.pdf"]);
 }

@@ -19,13 +19,15 @@ export async function withPassphrase(o: {
   danger?: boolean;
   wide?: boolean;
   extraFields?: PassField[];
+  /** Shown after the fields (e.g. an option about them). */
+  after?: Node[];
   validate?: (passphrase: string) => boolean;
   run: (passphrase: string, ui: ModalUi) => Promise<void>;
 }): Promise<boolean> {
   const pass = passphraseField({ label: "Your passphrase", autocomplete: "current-password" });
   const r = await showModal({
     title: o.title,
-    content: [...o.content, pass.wrap, ...(o.extraFields ?? []).map((f) => f.wrap)],
+    content: [...o.content, pass.wrap, ...(o.extraFields ?? []).map((f) => f.wrap), ...(o.after ?? [])],
     tone: o.danger ? "danger" : "default",
     wide: o.wide,
     initialFocus: () => pass.input,

@@ -10,7 +10,14 @@ import { toastError } from "./toast";
 
 function title(depth: RotationDepth | null, resumed: boolean): string {
   if (depth === "reencrypt") return resumed ? "Continuing to re-encrypt every file" : "Re-encrypting every file";
+  if (depth === "rekey") return resumed ? "Continuing to replace the vault's keys" : "Replacing the vault's keys";
   return resumed ? "Continuing the vault key update" : "Updating the vault key";
+}
+
+function pausedWhat(depth: RotationDepth): string {
+  if (depth === "reencrypt") return "Re-encrypting every file";
+  if (depth === "rekey") return "Moving every file to the new vault keys";
+  return "The vault key update";
 }
 
 function countText(p: RotationProgress | null, depth: RotationDepth | null): string {
@@ -101,7 +108,7 @@ export function rotationPanel(app: RotationContext): { el: HTMLElement; destroy:
           h("p", { class: "pending-title", text: s.stopped ? "Stopped — it will continue next time" : "A key update is waiting to finish" }),
           h("p", {
             class: "pending-detail",
-            text: `${s.depth === "reencrypt" ? "Re-encrypting every file" : "The vault key update"} is paused.${where} Your files stay readable and protected meanwhile; Coffer continues the next time you unlock.`,
+            text: `${pausedWhat(s.depth)} is paused.${where}${s.depth === "rewrap" ? "" : " The new passphrase and recovery key already work."} Your files stay readable and protected meanwhile; Coffer continues the next time you unlock.`,
           }),
         ),
         cont,

@@ -1,7 +1,8 @@
 // Keys: the vault key (version, age, next scheduled update), the ways to
 // unlock (passphrase, computer login, recovery key, organisation escrow),
-// rotating the key, and re-encrypting everything after a compromise.
-// Every change asks for the passphrase again.
+// rotating the key, and the responses to a secret that may be known:
+// replacing the keys and credentials, or re-encrypting everything. Each
+// action says what it protects. Every change asks for the passphrase again.
 
 import type { VaultContext, View } from "../view";
 import { passphraseField } from "../components/fields";
@@ -10,10 +11,14 @@ import { rotationPanel } from "../components/rotation-panel";
 import { toast, toastError } from "../components/toast";
 import { h, icon, uid } from "../dom";
 import { formatDay, formatFullDate, formatSize, plural } from "../format";
-import { api, describeError, pickFile, toIpcError, type KeyInfo, type RotationDepth, type SlotKind } from "../ipc";
-import { ageText, estimateText, scheduleText, SLOT_ORDER, SLOT_TEXT } from "../keys-model";
+import { api, describeError, pickFile, toIpcError, type KeyInfo, type SlotKind } from "../ipc";
+import { ageText, estimateText, PROTECTS, scheduleText, SLOT_ORDER, SLOT_TEXT } from "../keys-model";
 import { MIN_LENGTH } from "../strength";
+import { respond, type Response } from "./keys-respond";
 import { showNewRecoveryKey } from "./unlock";
+
+/** The name of the action for a passphrase or recovery key someone may know. */
+const EXPOSED = "I think someone knows my passphrase or recovery key";
 
 export function keysView(app: VaultContext): View {
   let info: KeyInfo | null = null;
@@ -32,14 +37,17 @@ export function keysView(app: VaultContext): View {
   const slotList = h("ul", { class: "slot-list", attrs: { "aria-label": "Ways to unlock" } });
   const slotsCard = card("Ways to unlock", h("p", { class: "card-text", text: "Each of these can open the vault on its own. Keep at least one you can't lose." }), slotList);
 
-  // ---- compromise
+  // ---- a secret that may be known: two responses, each with what it protects
+  const rekeyBtn = h("button", { class: "btn btn-secondary", attrs: { type: "button" } }, icon("key"), h("span", { text: "Replace keys and credentials…" }));
+  const rekeyText = h("p", { class: "hint" });
   const reencBtn = h("button", { class: "btn btn-danger", attrs: { type: "button" } }, icon("shield"), h("span", { text: "Re-encrypt everything…" }));
-  const reencText = h("p", { class: "card-text" });
+  const reencText = h("p", { class: "hint" });
+  const response = (title: string, protects: string, hint: HTMLElement, btn: HTMLElement) =>
+    h("div", { class: "response" }, h("h3", { class: "response-title", text: title }), h("p", { class: "card-text", text: protects }), hint, h("div", { class: "card-actions" }, btn));
   const compromiseCard = card(
-    "After a suspected compromise",
-    h("p", { class: "card-text", text: "If someone may have copied the vault together with your passphrase or recovery key, re-encrypt every file with new keys. Copies taken before can then no longer be opened." }),
-    reencText,
-    h("div", { class: "card-actions" }, reencBtn),
+    "If someone may know a secret",
+    response("Someone may know your passphrase or recovery key", PROTECTS.rekey, rekeyText, rekeyBtn),
+    response("The vault's files may have been copied too", PROTECTS.reencrypt, reencText, reencBtn),
   );
   compromiseCard.classList.add("card-danger");
 
@@ -67,11 +75,12 @@ export function keysView(app: VaultContext): View {
 
   function render(): void {
     const busy = app.rotation.status.kind !== "idle";
-    rotateBtn.disabled = reencBtn.disabled = !info || busy;
+    rotateBtn.disabled = rekeyBtn.disabled = reencBtn.disabled = !info || busy;
     if (!info) {
       keyBody.replaceChildren(h("p", { class: failed ? "field-error" : "muted", text: failed ?? "Loading…" }));
       slotList.replaceChildren();
       rotateHint.textContent = "";
+      rekeyText.textContent = "";
       reencText.textContent = "";
       return;
     }
@@ -98,7 +107,8 @@ export function keysView(app: VaultContext): View {
         ? "A key update is running."
         : app.rotation.status.kind === "pending"
           ? "A key update is paused. Continue it first."
-          : `Makes a new key and re-locks the keys of ${plural(k.files, "file", "files")} with it — ${estimateText("rewrap", k.files, k.bytes)}. Files aren't rewritten.`;
+          : `Makes a new key and re-locks the keys of ${plural(k.files, "file", "files")} with it — ${estimateText("rewrap", k.files, k.bytes)}. Files aren't rewritten. ${PROTECTS.rewrap}`;
+    rekeyText.textContent = `A new passphrase and recovery key, then the keys of ${plural(k.files, "file", "files")} re-locked — ${estimateText("rekey", k.files, k.bytes)}.`;
     reencText.textContent = `This rewrites ${plural(k.files, "file", "files")} (${formatSize(k.bytes)}) and takes ${estimateText("reencrypt", k.files, k.bytes)}.`;
     renderSlots(k);
   }
@@ -116,8 +126,15 @@ export function keysView(app: VaultContext): View {
           actions.push(b);
         };
         let badge: HTMLElement | null = null;
+        const notes: HTMLElement[] = [];
         if (kind === "passphrase") {
           btn("Change…", "Change passphrase", () => void changePassphrase());
+          // Next to the change: what it protects, and the response for a
+          // passphrase (or recovery key) someone may know.
+          const exposed = h("button", { class: "btn btn-link btn-sm slot-exposed", text: EXPOSED, attrs: { type: "button" } });
+          exposed.disabled = app.rotation.status.kind !== "idle";
+          exposed.addEventListener("click", () => void respondTo("rekey"));
+          notes.push(h("p", { class: "slot-note", text: `Changing it: ${PROTECTS.passphrase.charAt(0).toLowerCase()}${PROTECTS.passphrase.slice(1)}` }), exposed);
         } else if (kind === "keychain") {
           if (slot) {
             if (slot.removable) btn("Remove…", "Remove computer login", () => void removeSlot("keychain"));
@@ -143,6 +160,7 @@ export function keysView(app: VaultContext): View {
             { class: "slot-text" },
             h("p", { class: "slot-name" }, h("span", { text: t.name }), h("span", { class: ["slot-state", slot ? "slot-state-on" : "slot-state-off"], text: slot ? "Set up" : "Not set up" })),
             h("p", { class: "slot-about", text: t.about }),
+            notes,
             badge,
           ),
           h("div", { class: "slot-actions" }, actions),
@@ -185,7 +203,10 @@ export function keysView(app: VaultContext): View {
     const again = passphraseField({ label: "Type the new passphrase again", autocomplete: "new-password" });
     const ok = await withPassphrase({
       title: "Change your passphrase",
-      content: [h("p", { text: "The old passphrase stops working at once. Your files, your recovery key and computer login unlock stay as they are." })],
+      content: [
+        h("p", { text: `${PROTECTS.passphrase} Your files, your recovery key and computer login unlock stay as they are.` }),
+        h("p", { class: "muted", text: `If someone may know it, use “${EXPOSED}” on the Keys screen instead: it replaces the vault's keys too.` }),
+      ],
       extraFields: [next, again],
       confirmLabel: "Change passphrase",
       busyLabel: "Changing…",
@@ -214,7 +235,7 @@ export function keysView(app: VaultContext): View {
         next.input.value = again.input.value = "";
       },
     });
-    if (ok) toast("Your passphrase is changed", "success", "Use the new one from now on. The old one no longer works.");
+    if (ok) toast("Your passphrase is changed", "success", "Use the new one from now on. The old one no longer works with this copy of the vault.");
   }
 
   async function enableKeychain(): Promise<void> {
@@ -318,46 +339,22 @@ export function keysView(app: VaultContext): View {
     }
   }
 
-  async function rotate(depth: RotationDepth): Promise<void> {
+  /** The scheduled rotation (rewrap): hygiene, not a revocation. */
+  async function rotate(): Promise<void> {
     const k = info;
     if (!k || app.rotation.status.kind !== "idle") return;
-    const content: Node[] =
-      depth === "rewrap"
-        ? [
-            h("p", { text: "Coffer makes a new vault key, re-locks every file's key with it, and destroys the old one. The files themselves aren't rewritten." }),
-            h(
-              "p",
-              { class: "preview-sentence" },
-              `${plural(k.files, "file", "files")} — ${estimateText("rewrap", k.files, k.bytes)}.`,
-            ),
-            h("p", { class: "muted", text: "You can keep working while it runs. If it stops, it continues the next time you unlock." }),
-          ]
-        : [
-            h(
-              "div",
-              { class: "notice notice-danger" },
-              icon("warning", "icon icon-sm"),
-              h("span", { text: "Only do this after a suspected compromise, for example a stolen laptop or a passphrase written down where others saw it." }),
-            ),
-            h(
-              "ul",
-              { class: "steps" },
-              h("li", { text: `Every file is decrypted and encrypted again with new keys: ${plural(k.files, "file", "files")}, ${formatSize(k.bytes)}.` }),
-              h("li", { text: "The old keys are destroyed, so a copy of the vault taken before can't be opened with them." }),
-              h("li", { text: "You get a new recovery key at the end, shown once. The old recovery key stops working." }),
-            ),
-            h("p", { class: "preview-sentence", text: `This takes ${estimateText("reencrypt", k.files, k.bytes)} (at about 150 MB a second).` }),
-            h("p", { class: "muted", text: "Keep Coffer open; you can keep working. If it stops, it continues the next time you unlock. Afterwards, change your passphrase if it may be known." }),
-          ];
     await withPassphrase({
-      title: depth === "rewrap" ? "Rotate the vault key?" : "Re-encrypt everything?",
-      content,
-      wide: depth === "reencrypt",
-      danger: depth === "reencrypt",
-      confirmLabel: depth === "rewrap" ? "Rotate key" : "Re-encrypt everything",
+      title: "Rotate the vault key?",
+      content: [
+        h("p", { text: "Coffer makes a new vault key, re-locks every file's key with it, and destroys the old one. The files themselves aren't rewritten." }),
+        h("p", { class: "preview-sentence" }, `${plural(k.files, "file", "files")} — ${estimateText("rewrap", k.files, k.bytes)}.`),
+        h("p", { text: `${PROTECTS.rewrap} If someone may know one, use “${EXPOSED}” instead.` }),
+        h("p", { class: "muted", text: "You can keep working while it runs. If it stops, it continues the next time you unlock." }),
+      ],
+      confirmLabel: "Rotate key",
       busyLabel: "Starting…",
       run: async (pass) => {
-        const r = app.rotation.start(pass, depth);
+        const r = app.rotation.start(pass, "rewrap");
         // The dialog closes once the work has begun; errors before that show in it.
         await r.started;
       },
@@ -365,8 +362,17 @@ export function keysView(app: VaultContext): View {
     render();
   }
 
-  rotateBtn.addEventListener("click", () => void rotate("rewrap"));
-  reencBtn.addEventListener("click", () => void rotate("reencrypt"));
+  /** The responses to a secret that may be known (keys-respond.ts). */
+  async function respondTo(depth: Response): Promise<void> {
+    const k = info;
+    if (!k || app.rotation.status.kind !== "idle") return;
+    await respond(app, k, depth);
+    render();
+  }
+
+  rotateBtn.addEventListener("click", () => void rotate());
+  rekeyBtn.addEventListener("click", () => void respondTo("rekey"));
+  reencBtn.addEventListener("click", () => void respondTo("reencrypt"));
 
   let wasRunning = app.rotation.running;
   const unsub = app.rotation.subscribe(() => {

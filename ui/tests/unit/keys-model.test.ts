@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { formatDay, formatDuration, formatEta } from "../../src/format";
-import { ageText, estimateRotationMs, estimateText, REENCRYPT_BYTES_PER_SEC, scheduleText } from "../../src/keys-model";
+import { ageText, checkNewPassphrase, estimateRotationMs, estimateText, PROTECTS, REENCRYPT_BYTES_PER_SEC, RESPONSE_DONE, scheduleText } from "../../src/keys-model";
+import { asSentence } from "../../src/ipc";
 
 const NOW = Date.parse("2025-03-14T15:00:00Z");
 const DAY_MS = 86_400_000;
@@ -76,5 +77,47 @@ describe("the key's schedule and age", () => {
   test("a calendar day", () => {
     expect(formatDay(NOW * 1e6, { timeZone: "UTC" })).toBe("14 Mar 2025");
     expect(formatDay(0)).toBe("—");
+  });
+});
+
+describe("the responses to a secret that may be known", () => {
+  const strong = "maple river lantern orbit";
+  const base = { current: "the passphrase in use", next: strong, again: strong, keep: false, strong: true };
+
+  test("a new, strong passphrase typed twice passes", () => {
+    expect(checkNewPassphrase(base)).toBeNull();
+  });
+
+  test("too short or weak, typed differently, or the one in use: each at its field", () => {
+    expect(checkNewPassphrase({ ...base, next: "short", again: "short" })).toMatchObject({ field: "next", message: expect.stringMatching(/at least 10 characters/) });
+    expect(checkNewPassphrase({ ...base, strong: false })).toMatchObject({ field: "next" });
+    expect(checkNewPassphrase({ ...base, again: "maple river lantern orbiT" })).toEqual({ field: "again", message: "The two passphrases don't match." });
+    const same = checkNewPassphrase({ ...base, current: strong });
+    expect(same).toMatchObject({ field: "next", message: expect.stringMatching(/someone may know/) });
+    expect(same!.message).toMatch(/keep my passphrase/);
+  });
+
+  test("keeping the passphrase needs no new one", () => {
+    expect(checkNewPassphrase({ ...base, next: "", again: "", strong: false, keep: true })).toBeNull();
+  });
+
+  test("a rekey is timed like a rewrap: the files aren't rewritten", () => {
+    expect(estimateRotationMs("rekey", 48_210, 61e9)).toBe(estimateRotationMs("rewrap", 48_210, 61e9));
+    expect(estimateText("rekey", 48_210, 61e9)).toBe("about 25 seconds");
+  });
+
+  test("each response says what it protects, in the words of the brief", () => {
+    expect(PROTECTS.passphrase).toBe("The old passphrase stops working with this copy of the vault, but not with older copies (backups).");
+    expect(PROTECTS.rewrap).toMatch(/^Scheduled hygiene, not a revocation/);
+    expect(PROTECTS.reencrypt).toMatch(/nothing old opens anything/);
+    expect(RESPONSE_DONE.rekey).toBe(
+      "Old copies of the vault's settings (backups, synced history) no longer open anything added from now on. Files already in the vault keep their file keys: if their contents may have been copied too, re-encrypt everything.",
+    );
+  });
+
+  test("a backend clause reads as a sentence", () => {
+    expect(asSentence("the new passphrase is the one in use now")).toBe("The new passphrase is the one in use now.");
+    expect(asSentence("Already fine.")).toBe("Already fine.");
+    expect(asSentence("")).toBe("");
   });
 });

@@ -13,21 +13,24 @@ const { Rotation } = await import("../../src/rotation");
 
 type P = { files: number; totalFiles: number; bytes: number; totalBytes: number; elapsedMs: number; etaMs: number | null };
 const prog = (files: number): P => ({ files, totalFiles: 10, bytes: 0, totalBytes: 0, elapsedMs: files * 100, etaMs: (10 - files) * 100 });
-const result = { depth: "rewrap" as const, resumed: false, keyVersion: 2, destroyedVersions: [1], files: 10, bytes: 0, recoveryKey: null };
+const result = { depth: "rewrap" as const, resumed: false, keyVersion: 2, destroyedVersions: [1], files: 10, bytes: 0 };
+
+type M = P & { recoveryKey?: string; keychainError?: string };
+const news = (n: { recoveryKey?: string; keychainError?: string }): M => ({ files: 0, totalFiles: 0, bytes: 0, totalBytes: 0, elapsedMs: 0, etaMs: null, ...n });
 
 /** A backend call we finish by hand. */
 function controllable() {
-  let send: (p: P) => void = () => {};
+  let send: (p: M) => void = () => {};
   let resolve: (v: unknown) => void = () => {};
   let reject: (e: unknown) => void = () => {};
   const impl = (...args: unknown[]) => {
-    send = args[args.length - 1] as (p: P) => void;
+    send = args.find((a) => typeof a === "function") as (p: M) => void;
     return new Promise((res, rej) => {
       resolve = res;
       reject = rej;
     });
   };
-  return { impl, send: (p: P) => send(p), resolve: (v: unknown) => resolve(v), reject: (e: unknown) => reject(e) };
+  return { impl, send: (p: M) => send(p), resolve: (v: unknown) => resolve(v), reject: (e: unknown) => reject(e) };
 }
 
 beforeEach(() => {
@@ -45,10 +48,10 @@ describe("the rotation controller", () => {
     const seen: string[] = [];
     r.subscribe(() => seen.push(r.status.kind));
     const run = r.start("pass", "rewrap");
-    expect(rotateKeys).toHaveBeenCalledWith("pass", "rewrap", expect.any(Function));
+    expect(rotateKeys).toHaveBeenCalledWith("pass", "rewrap", expect.any(Function), undefined);
     expect(r.running).toBe(true);
     c.send(prog(3));
-    await run.started;
+    expect(await run.started).toEqual({ recoveryKey: null });
     expect(r.status).toMatchObject({ kind: "running", depth: "rewrap", resumed: false, progress: { files: 3 } });
     c.resolve(result);
     expect(await run.done).toEqual(result);
@@ -119,6 +122,63 @@ describe("the rotation controller", () => {
     expect(failed).toHaveBeenCalledWith(expect.objectContaining({ code: "io" }));
     expect(r.status).toMatchObject({ kind: "pending", stopped: false });
     r.noteKeyInfo({ pending: null } as never);
+    expect(r.status.kind).toBe("idle");
+  });
+
+  test("rekey: the new passphrase goes with it; `started` carries the new recovery key, which is not progress", async () => {
+    const c = controllable();
+    rotateKeys.mockImplementation(c.impl);
+    const done = vi.fn();
+    const r = new Rotation({ done, failed: vi.fn() });
+    const run = r.start("old pass", "rekey", { newPassphrase: "a brand new passphrase" });
+    expect(rotateKeys).toHaveBeenCalledWith("old pass", "rekey", expect.any(Function), { newPassphrase: "a brand new passphrase" });
+    c.send(news({ recoveryKey: "QRST-UVWX" }));
+    expect(await run.started).toEqual({ recoveryKey: "QRST-UVWX" });
+    // Still "Starting…": the credentials message carries no progress.
+    expect(r.status).toMatchObject({ kind: "running", depth: "rekey", progress: null });
+    c.send(prog(5));
+    expect(r.status).toMatchObject({ kind: "running", progress: { files: 5 } });
+    expect((r.status as { progress: object }).progress).not.toHaveProperty("recoveryKey");
+    c.resolve({ ...result, depth: "rekey" });
+    await run.done;
+    expect(done).toHaveBeenCalled();
+  });
+
+  test("a rewrap never sends a passphrase choice; keeping the passphrase is sent as such", () => {
+    rotateKeys.mockReturnValue(new Promise(() => {}));
+    new Rotation({ done: vi.fn(), failed: vi.fn() }).start("pass", "rewrap", { keepPassphrase: true });
+    expect(rotateKeys).toHaveBeenLastCalledWith("pass", "rewrap", expect.any(Function), undefined);
+    new Rotation({ done: vi.fn(), failed: vi.fn() }).start("pass", "reencrypt", { keepPassphrase: true });
+    expect(rotateKeys).toHaveBeenLastCalledWith("pass", "reencrypt", expect.any(Function), { keepPassphrase: true });
+  });
+
+  test("a keychain failure is told at once; a cancel after the new key keeps it pending as a rekey", async () => {
+    const c = controllable();
+    rotateKeys.mockImplementation(c.impl);
+    cancelRotation.mockResolvedValue(null);
+    const keychainFailed = vi.fn();
+    const recoveryKey = vi.fn();
+    const r = new Rotation({ done: vi.fn(), failed: vi.fn(), keychainFailed, recoveryKey });
+    const run = r.start("pass", "rekey", { keepPassphrase: true });
+    c.send(news({ recoveryKey: "KEY-1" }));
+    expect(await run.started).toEqual({ recoveryKey: "KEY-1" });
+    c.send(news({ keychainError: "The OS keychain is not available." }));
+    expect(keychainFailed).toHaveBeenCalledWith("The OS keychain is not available.");
+    // A key that comes after `started` settled goes to the shell.
+    c.send(news({ recoveryKey: "KEY-2" }));
+    expect(recoveryKey).toHaveBeenCalledWith("KEY-2");
+    c.send(prog(2));
+    await r.cancel();
+    c.reject({ code: "cancelled", message: "Stopped" });
+    expect(await run.done).toBeNull();
+    expect(r.status).toEqual({ kind: "pending", depth: "rekey", stopped: true, progress: prog(2) });
+  });
+
+  test("the passphrase in use, refused as the new one, fails `started` with the backend's words", async () => {
+    rotateKeys.mockRejectedValue({ code: "invalid", message: "the new passphrase is the one in use now" });
+    const r = new Rotation({ done: vi.fn(), failed: vi.fn() });
+    const run = r.start("same", "rekey", { newPassphrase: "same" });
+    await expect(run.started).rejects.toMatchObject({ code: "invalid", message: "the new passphrase is the one in use now" });
     expect(r.status.kind).toBe("idle");
   });
 });

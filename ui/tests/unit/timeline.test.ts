@@ -177,3 +177,18 @@ describe("the vault as a whole (FORMAT.md §17) reads in plain words", () => {
     for (const e of ev) expect(e.title).not.toMatch(/_/);
   });
 });
+
+describe("the start of each kind of key rotation says what it does", () => {
+  test("rewrap, rekey (someone may know a secret), re-encryption", () => {
+    const ev = buildTimeline([
+      row(1, "rotation_started", { kind: "rewrap", key_version: 2 }, {}, 3600),
+      row(2, "rotation_started", { kind: "rekey", key_version: 3 }, {}, 3600),
+      row(3, "rotation_started", { kind: "reencrypt", key_version: 4 }, {}, 3600),
+    ]);
+    expect(ev.map((e) => e.detail)).toEqual([
+      "File keys to be rewrapped under key version 2.",
+      "Vault keys and every way to unlock replaced; file keys to be rewrapped under key version 3.",
+      "Every file to be re-encrypted under key version 4.",
+    ]);
+  });
+});
