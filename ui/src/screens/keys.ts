@@ -269,7 +269,7 @@ export function keysView(app: VaultContext): View {
     if (!ok || !key) return;
     await showNewRecoveryKey(key);
     key = null;
-    toast("Your new recovery key is ready", "success", had ? "The old one no longer works." : undefined);
+    toast("Your new recovery key is ready", "success", had ? "The old one no longer works with this copy of the vault. If someone may have it, use “I think someone knows my passphrase or recovery key”." : undefined);
     refreshAfter(null);
   }
 

@@ -161,7 +161,7 @@ export function settingsView(app: VaultContext): View {
     if (!ok || !key) return;
     await showNewRecoveryKey(key);
     key = null;
-    toast("Your new recovery key is ready", "success", "The old one no longer works.");
+    toast("Your new recovery key is ready", "success", "The old one no longer works with this copy of the vault. If someone may have it, use “I think someone knows my passphrase or recovery key” in Keys.");
     rkBtn.focus();
   });
 

@@ -70,7 +70,9 @@ pub fn slots(ctx: &Ctx, action: SlotsCmd) -> Result<(), Failure> {
             };
             match &extra {
                 Some(rk) if !ctx.json => println!(
-                    "New recovery key (the old one no longer works; shown only once):\n\n    {}\n",
+                    "New recovery key (the old one no longer opens this vault, though an older copy of its\n\
+                     settings, such as a backup, still accepts it: if it was exposed, run\n\
+                     `coffer passwd --exposed --keep-passphrase`; shown only once):\n\n    {}\n",
                     &**rk
                 ),
                 _ => {}
@@ -117,7 +119,7 @@ pub fn passwd(ctx: &Ctx, kdf: Argon2Params) -> Result<(), Failure> {
     let p = creds::new_passphrase(&ctx.cred, "COFFER_NEW_PASSPHRASE")?;
     let id = v.replace_slots(SlotKind::Passphrase, NewSlot::Passphrase(&p, kdf))?;
     ctx.say(
-        "Passphrase changed. The old passphrase no longer unlocks the vault.",
+        "Passphrase changed. The old passphrase no longer unlocks this vault; an older copy of its settings (a backup) still opens with it. If someone may know it, run `coffer passwd --exposed`.",
         json!({"passphrase_changed": true, "slot": id}),
     );
     Ok(())
