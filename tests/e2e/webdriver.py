@@ -20,6 +20,7 @@ class WebDriverError(Exception):
 class Driver:
     def __init__(self, app_binary, env, port=4461):
         self.port = port
+        self.app_binary = app_binary
         self.proc = subprocess.Popen(
             ["WebKitWebDriver", f"--port={port}"],
             env=env,
@@ -108,3 +109,17 @@ class Driver:
             pass
         self.proc.kill()
         self.proc.wait()
+        # The app may still be closing (it locks and ships its records on
+        # the way out). A second launch while it runs would hand over to it
+        # as the single instance and leave the next session waiting for a
+        # window that never comes: wait for it to be gone, then make sure.
+        deadline = time.time() + 30
+        while time.time() < deadline and self._app_running():
+            time.sleep(0.2)
+        if self._app_running():
+            subprocess.run(["pkill", "-KILL", "-f", self.app_binary], check=False)
+            time.sleep(0.5)
+
+    def _app_running(self):
+        return subprocess.run(["pgrep", "-f", self.app_binary],
+                              stdout=subprocess.DEVNULL).returncode == 0
