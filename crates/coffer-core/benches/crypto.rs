@@ -102,6 +102,24 @@ fn bench_stream(c: &mut Criterion) {
                 }
             })
         });
+        // The same with aws-lc-rs's, which the chunk stream uses.
+        let lc_key = aws_lc_rs::aead::LessSafeKey::new(
+            aws_lc_rs::aead::UnboundKey::new(&aws_lc_rs::aead::AES_256_GCM, key.expose()).unwrap(),
+        );
+        g.bench_function(BenchmarkId::new("aws-lc-raw", "1-thread"), |b| {
+            b.iter(|| {
+                for chunk in data.chunks_mut(CHUNK_SIZE) {
+                    let tag = lc_key
+                        .seal_in_place_separate_tag(
+                            aws_lc_rs::aead::Nonce::assume_unique_for_key(nonce),
+                            aws_lc_rs::aead::Aad::from(&header[..]),
+                            chunk,
+                        )
+                        .unwrap();
+                    let _ = black_box(tag);
+                }
+            })
+        });
         // The same with ring's AES-256-GCM (BoringSSL's assembly).
         let ring_key = ring::aead::LessSafeKey::new(
             ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, key.expose()).unwrap(),

@@ -1,17 +1,24 @@
 //! The chunk stream: STREAM (Hoang, Reyhanitabar, Rogaway, Vizár 2015) over
-//! AES-256-GCM with 64 KiB chunks, via `aead-stream`'s `StreamBE32`
-//! primitive. Nonce = 7 zero bytes ‖ BE32(chunk index) ‖ last-flag; the key
-//! is fresh per content instance, so the fixed prefix never repeats a nonce.
-//! The AAD of every chunk is the object's 92-byte header.
+//! AES-256-GCM with 64 KiB chunks. Nonce = 7 zero bytes ‖ BE32(chunk index)
+//! ‖ last-flag (docs/FORMAT.md §3.1, §8 — the nonce layout of `aead-stream`'s
+//! `StreamBE32`, which this module used before; the object vectors pin it).
+//! The key is fresh per content instance, so the fixed prefix never
+//! repeats a nonce. The AAD of every chunk is the object's 92-byte header.
+//!
+//! AES-256-GCM here is aws-lc-rs's, measured on the development machine
+//! against the `aes-gcm` crate the rest of Coffer uses for its few small
+//! messages (README, Performance; issue #18). Its expanded key lives in a
+//! context aws-lc allocates, and aws-lc's `OPENSSL_free` cleanses every
+//! allocation before freeing it, so the key schedule is wiped when the
+//! key is dropped, as the rule for secrets wants (ring, as fast, does not
+//! wipe it, and this crate forbids the `unsafe` that would).
 //!
 //! Chunks are sealed and opened in parallel in batches and written in order;
 //! memory is bounded by the batch, not the file.
 
 use std::io::{self, Read, Write};
 
-use aead_stream::{NewStream, StreamBE32, StreamPrimitive};
-use aes_gcm::Aes256Gcm;
-use aes_gcm::aead::KeyInit;
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use rayon::prelude::*;
 use zeroize::Zeroizing;
 
@@ -22,14 +29,50 @@ use crate::format::{CHUNK_OVERHEAD, CHUNK_SIZE, HEADER_LEN};
 /// Chunks sealed or opened per parallel batch (2 MiB of plaintext).
 const BATCH: usize = 32;
 
-type Stream = StreamBE32<Aes256Gcm>;
-
 /// Pieces read in one go, and whether the last of them ends the input.
 type Batch = (Vec<Zeroizing<Vec<u8>>>, bool);
 
-fn stream_for(key: &Key32) -> Stream {
-    let aead = Aes256Gcm::new(key.expose().into());
-    Stream::from_aead(aead, &Default::default())
+/// A payload key expanded for AES-256-GCM.
+struct ChunkKey(LessSafeKey);
+
+impl ChunkKey {
+    fn new(key: &Key32) -> Self {
+        let k = UnboundKey::new(&AES_256_GCM, key.expose()).expect("a 32-byte AES-256 key");
+        ChunkKey(LessSafeKey::new(k))
+    }
+
+    /// The STREAM nonce of chunk `index`.
+    fn nonce(index: u32, last: bool) -> Nonce {
+        let mut n = [0u8; 12];
+        n[7..11].copy_from_slice(&index.to_be_bytes());
+        n[11] = u8::from(last);
+        Nonce::assume_unique_for_key(n)
+    }
+
+    /// Seals `buf` in place and appends the tag (room for it is reserved,
+    /// so the buffer never moves and leaves no plaintext copy behind).
+    fn seal(&self, index: u32, last: bool, header: &[u8; HEADER_LEN], buf: &mut Vec<u8>) {
+        self.0
+            .seal_in_place_append_tag(Self::nonce(index, last), Aad::from(&header[..]), buf)
+            .expect("AES-GCM sealing a 64 KiB chunk cannot fail");
+    }
+
+    /// Opens `buf` in place and drops the tag.
+    fn open(
+        &self,
+        index: u32,
+        last: bool,
+        header: &[u8; HEADER_LEN],
+        buf: &mut Vec<u8>,
+    ) -> Result<()> {
+        let n = self
+            .0
+            .open_in_place(Self::nonce(index, last), Aad::from(&header[..]), buf)
+            .map_err(|_| Error::DecryptionFailed)?
+            .len();
+        buf.truncate(n);
+        Ok(())
+    }
 }
 
 fn position(index: u64) -> Result<u32> {
@@ -137,7 +180,7 @@ pub fn encrypt(
     input: impl Read,
     mut output: impl Write,
 ) -> Result<u64> {
-    let stream = stream_for(payload_key);
+    let key = ChunkKey::new(payload_key);
     let mut reader = ChunkReader::new(input, CHUNK_SIZE);
     let mut index: u64 = 0;
     let mut total: u64 = 0;
@@ -148,9 +191,7 @@ pub fn encrypt(
         let seal = |(i, buf): (usize, &mut Zeroizing<Vec<u8>>)| {
             let last = ends && i == n - 1;
             debug_assert!(buf.capacity() >= buf.len() + CHUNK_OVERHEAD);
-            stream
-                .encrypt_in_place((base + i as u64) as u32, last, header, &mut **buf)
-                .expect("AES-GCM sealing a 64 KiB chunk cannot fail");
+            key.seal((base + i as u64) as u32, last, header, buf);
         };
         if n > 1 {
             batch.par_iter_mut().enumerate().for_each(seal);
@@ -178,7 +219,7 @@ pub fn decrypt(
     input: impl Read,
     mut output: impl Write,
 ) -> Result<u64> {
-    let stream = stream_for(payload_key);
+    let key = ChunkKey::new(payload_key);
     let mut reader = ChunkReader::new(input, CHUNK_SIZE + CHUNK_OVERHEAD);
     let mut index: u64 = 0;
     let mut total: u64 = 0;
@@ -192,9 +233,7 @@ pub fn decrypt(
             if buf.len() < CHUNK_OVERHEAD || (buf.len() == CHUNK_OVERHEAD && base + i as u64 != 0) {
                 return Err(Error::DecryptionFailed);
             }
-            stream
-                .decrypt_in_place((base + i as u64) as u32, last, header, &mut **buf)
-                .map_err(|_| Error::DecryptionFailed)
+            key.open((base + i as u64) as u32, last, header, buf)
         };
         if n > 1 {
             batch.par_iter_mut().enumerate().try_for_each(open)?;
