@@ -201,17 +201,45 @@ pub fn writer_key_source(id: &str) -> coffer_core::vault::WriterKeySource {
     std::sync::Arc::new(move || writer_key_candidates(&id))
 }
 
+/// Set once a call found the credential store unavailable even after
+/// trying again: later calls in this process try once, without waiting.
+static STORE_DOWN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether a credential store can be there at all. On Linux the Secret
+/// Service lives on the session bus: with no bus address and no bus socket
+/// in the runtime folder (a server, a CI job, a root shell), a call cannot
+/// succeed, and waiting to try again only slows every command down (it
+/// cost each `coffer add` about 1.4 s there: issue #18).
+fn store_can_exist() -> bool {
+    if !cfg!(target_os = "linux") {
+        return true;
+    }
+    std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
+        || std::env::var_os("XDG_RUNTIME_DIR")
+            .is_some_and(|d| std::path::Path::new(&d).join("bus").exists())
+}
+
 /// Runs `f` again (up to three times in all, briefly apart) while the
 /// credential store answers "unavailable": a Secret Service busy with many
 /// clients at once fails a call now and then, and a locked add that gives
-/// up on a passing hiccup leaves files waiting for nothing.
+/// up on a passing hiccup leaves files waiting for nothing. A store that
+/// cannot exist, or that stayed unavailable through one such round in this
+/// process, gets one try.
 fn with_retries<T>(mut f: impl FnMut() -> Result<T, KeychainError>) -> Result<T, KeychainError> {
+    use std::sync::atomic::Ordering;
+    if STORE_DOWN.load(Ordering::Relaxed) || !store_can_exist() {
+        return f();
+    }
     let mut tries = 0;
     loop {
         match f() {
             Err(KeychainError::Unavailable(_)) if tries < 2 => {
                 tries += 1;
                 std::thread::sleep(std::time::Duration::from_millis(150 * tries));
+            }
+            Err(e @ KeychainError::Unavailable(_)) => {
+                STORE_DOWN.store(true, Ordering::Relaxed);
+                return Err(e);
             }
             r => return r,
         }

@@ -136,6 +136,12 @@ impl Vault {
             if let Some(w) = keys.writer_key() {
                 stage(w);
             }
+            // The listing cache is sealed under the old master key. It goes
+            // first: left behind by a crash after the new config, it would
+            // fail to open and be reported as tampered. (A cache may be
+            // deleted at any time, and none is rebuilt while this holds the
+            // writer lock.)
+            remove_if_exists(&self.dir.join(INDEX_FILE))?;
         }
         fsutil::atomic_write(&self.dir.join(CONFIG_FILE), &cfg.to_bytes())?;
         // Durable: from here on only the new keys open the new config.
@@ -146,8 +152,6 @@ impl Vault {
             key_version: target_version,
         }];
         if let Some(m) = &manifest {
-            // The listing cache is sealed under the old master.
-            remove_if_exists(&self.dir.join(INDEX_FILE))?;
             self.settle_manifest()?;
             self.save_anchor(m.generation);
             events.push(self.manifest_updated(m.generation));
