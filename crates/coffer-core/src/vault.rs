@@ -48,6 +48,7 @@ mod quarantine;
 mod read;
 mod rotate;
 mod slots;
+mod staged;
 mod status;
 mod store;
 pub use crate::format::index::open_index;

@@ -46,6 +46,14 @@ const LABEL_PROTECTED_MAC: &[u8] = b"coffer/v2/protected-folders";
 /// `manifest.next` (FORMAT.md §17.4).
 pub(super) const PROTECTED_NEXT_FILE: &str = "protected.next";
 
+const STAGED_PROTECTED: super::staged::Staged = super::staged::Staged {
+    next: PROTECTED_NEXT_FILE,
+    file: PROTECTED_FILE,
+    max: MAX_PROTECTED_LEN,
+    what: "protected folder list",
+    updating: "updating the protected folders",
+};
+
 impl Vault {
     fn protected_mac(&self, folders: &[ProtectedFolder]) -> Option<[u8; 32]> {
         Some(self.protected_mac_under(self.writer_key()?, folders))
@@ -73,18 +81,10 @@ impl Vault {
         })
     }
 
-    /// The list's bytes: `protected.next` when it verifies (a change of
-    /// writer key that a crash stopped before its rename), else
-    /// `protected.json`.
+    /// The list's bytes: `protected.next` when it verifies, else
+    /// `protected.json` (FORMAT.md §17.4).
     fn protected_bytes(&self) -> Result<Vec<u8>> {
-        const WHAT: &str = "protected folder list";
-        let next = self.dir.join(PROTECTED_NEXT_FILE);
-        if let Ok(b) = fsutil::read_bounded(&next, MAX_PROTECTED_LEN, WHAT)
-            && self.protected_list_verifies(&b)
-        {
-            return Ok(b);
-        }
-        fsutil::read_bounded(&self.dir.join(PROTECTED_FILE), MAX_PROTECTED_LEN, WHAT)
+        self.read_staged(&STAGED_PROTECTED, |b| self.protected_list_verifies(b))
     }
 
     /// Writes the list, re-signed under the writer key of `keys`, as
@@ -106,19 +106,7 @@ impl Vault {
     /// Under the writer lock: a `protected.next` that verifies replaces
     /// `protected.json`; one that does not is removed.
     pub(super) fn settle_protected(&self) -> Result<()> {
-        let next = self.dir.join(PROTECTED_NEXT_FILE);
-        if fs::symlink_metadata(&next).is_err() || self.writer_key().is_none() {
-            return Ok(());
-        }
-        let valid = fsutil::read_bounded(&next, MAX_PROTECTED_LEN, "protected folder list")
-            .is_ok_and(|b| self.protected_list_verifies(&b));
-        if valid {
-            fs::rename(&next, self.dir.join(PROTECTED_FILE))
-                .ctx("updating the protected folders")?;
-            fsutil::sync_dir(&self.dir)
-        } else {
-            remove_if_exists(&next)
-        }
+        self.settle_staged(&STAGED_PROTECTED, |b| self.protected_list_verifies(b))
     }
 }
 

@@ -35,6 +35,14 @@ pub(super) const ENDORSEMENTS_FILE: &str = "endorsements.bin";
 /// (docs/FORMAT.md §17.4): whichever config a crash leaves, one of the two
 /// verifies under its writer key.
 pub(super) const MANIFEST_NEXT_FILE: &str = "manifest.next";
+
+const STAGED_MANIFEST: super::staged::Staged = super::staged::Staged {
+    next: MANIFEST_NEXT_FILE,
+    file: MANIFEST_FILE,
+    max: MAX_MANIFEST_LEN,
+    what: "manifest",
+    updating: "updating the manifest",
+};
 const LABEL_ANCHOR: &[u8] = b"coffer/v2/generation-anchor";
 
 /// What is wrong with the vault as a whole, one kind per problem.
@@ -176,23 +184,17 @@ impl Vault {
         self.dir.join(MANIFEST_NEXT_FILE)
     }
 
-    /// The manifest's bytes: `manifest.next` when it verifies under the
-    /// writer key (a change of writer key that a crash stopped before the
-    /// rename), else `manifest.bin`.
+    /// Whether `bytes` is a manifest whose MAC verifies under the writer key.
+    fn manifest_verifies(&self, bytes: &[u8]) -> bool {
+        let vid = self.config.vault_id();
+        self.writer_key()
+            .is_some_and(|w| Manifest::parse(bytes, &w.manifest_key(vid), vid).is_ok())
+    }
+
+    /// The manifest's bytes: `manifest.next` when it verifies, else
+    /// `manifest.bin` (FORMAT.md §17.4).
     fn manifest_bytes(&self) -> Result<Vec<u8>> {
-        if let Some(w) = self.writer_key()
-            && let Ok(b) =
-                fsutil::read_bounded(&self.manifest_next_path(), MAX_MANIFEST_LEN, "manifest")
-            && Manifest::parse(
-                &b,
-                &w.manifest_key(self.config.vault_id()),
-                self.config.vault_id(),
-            )
-            .is_ok()
-        {
-            return Ok(b);
-        }
-        fsutil::read_bounded(&self.manifest_path(), MAX_MANIFEST_LEN, "manifest")
+        self.read_staged(&STAGED_MANIFEST, |b| self.manifest_verifies(b))
     }
 
     /// Writes `manifest` under the writer key of `keys` (about to be the
@@ -216,23 +218,7 @@ impl Vault {
     /// was never saved) is removed. The same for `protected.next`.
     pub(super) fn settle_manifest(&self) -> Result<()> {
         self.settle_protected()?;
-        let next = self.manifest_next_path();
-        if fs::symlink_metadata(&next).is_err() {
-            return Ok(());
-        }
-        let Some(w) = self.writer_key() else {
-            return Ok(());
-        };
-        let vid = self.config.vault_id();
-        let valid = fsutil::read_bounded(&next, MAX_MANIFEST_LEN, "manifest")
-            .is_ok_and(|b| Manifest::parse(&b, &w.manifest_key(vid), vid).is_ok());
-        if valid {
-            fs::rename(&next, self.manifest_path()).ctx("updating the manifest")?;
-            fsutil::sync_dir(&self.dir)?;
-        } else {
-            super::remove_if_exists(&next)?;
-        }
-        Ok(())
+        self.settle_staged(&STAGED_MANIFEST, |b| self.manifest_verifies(b))
     }
 
     /// The writer key this handle may vouch with: the unlocked keys', or
