@@ -182,6 +182,17 @@ if [[ ! -f $BIG || $(stat -c %s "$BIG") -ne $((BIG_MIB << 20)) ]]; then
 fi
 BYTES=$((BIG_MIB << 20))
 
+# The small files of c) and e): SMALL_N random files of SMALL_KIB KiB in
+# $SMALL, made once.
+SMALL=$WORK/src/small
+make_small() {
+    if [[ ! -d $SMALL || $(find "$SMALL" -type f | wc -l) -ne $SMALL_N ]]; then
+        rm -rf "$SMALL" && mkdir -p "$SMALL"
+        head -c $((SMALL_N * SMALL_KIB * 1024)) /dev/urandom |
+            (cd "$SMALL" && split -b $((SMALL_KIB * 1024)) -a 6 -d - f)
+    fi
+}
+
 # ------------------------------------------------- a) 1 GiB, durable
 if [[ $SECTIONS == *a* ]]; then
     say "a) ${BIG_MIB} MiB file, durable (caches dropped before every run)"
@@ -243,12 +254,7 @@ fi
 if [[ $SECTIONS == *c* ]]; then
     say "c) ${SMALL_N} x ${SMALL_KIB} KiB files, durable (caches dropped before every run)"
     mon_start
-    SMALL=$WORK/src/small
-    if [[ ! -d $SMALL || $(find "$SMALL" -type f | wc -l) -ne $SMALL_N ]]; then
-        rm -rf "$SMALL" && mkdir -p "$SMALL"
-        head -c $((SMALL_N * SMALL_KIB * 1024)) /dev/urandom |
-            (cd "$SMALL" && split -b $((SMALL_KIB * 1024)) -a 6 -d - f)
-    fi
+    make_small
     prep_coffer_add_dir() { new_vault "$WORK/v/small"; drop_caches; }
     run_coffer_add_dir() { rt "$COFFER" --vault "$WORK/v/small" add "$SMALL"; }
     prep_cp_r_sync() { rm -rf "$WORK/out/small"; drop_caches; }
@@ -277,12 +283,7 @@ fi
 if [[ $SECTIONS == *e* ]]; then
     say "e) protect vs add: ${SMALL_N} x ${SMALL_KIB} KiB files (caches dropped before every run)"
     mon_start
-    SMALL=$WORK/src/small
-    if [[ ! -d $SMALL || $(find "$SMALL" -type f | wc -l) -ne $SMALL_N ]]; then
-        rm -rf "$SMALL" && mkdir -p "$SMALL"
-        head -c $((SMALL_N * SMALL_KIB * 1024)) /dev/urandom |
-            (cd "$SMALL" && split -b $((SMALL_KIB * 1024)) -a 6 -d - f)
-    fi
+    make_small
     # protect removes the plaintexts: it works on a copy, made before the
     # caches are dropped; add reads the same copy.
     prep_coffer_add_e() { new_vault "$WORK/v/e"; rm -rf "$WORK/e" && cp -r "$SMALL" "$WORK/e"; drop_caches; }

@@ -76,9 +76,7 @@ fn init_prints_the_recovery_key_once() {
     }
 
     // The key works.
-    let mut c = t.cmd_nopass(["--json", "--recovery-key", "ls"]);
-    c.env("COFFER_RECOVERY_KEY", key);
-    run_cmd(&mut c).assert_ok();
+    t.ls_with_recovery(key).assert_ok();
 }
 
 #[test]
@@ -709,9 +707,7 @@ fn ls_code_with_pass(t: &TestVault, pass: &str) -> i32 {
 }
 
 fn ls_code_with_recovery(t: &TestVault, key: &str) -> i32 {
-    let mut c = t.cmd_nopass(["--json", "--recovery-key", "ls"]);
-    c.env("COFFER_RECOVERY_KEY", key);
-    run_cmd(&mut c).code
+    t.ls_with_recovery(key).code
 }
 
 fn slots(t: &TestVault) -> Vec<(String, String)> {

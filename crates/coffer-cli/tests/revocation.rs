@@ -172,12 +172,9 @@ fn after_passwd_exposed_an_old_copy_opens_nothing_added_afterwards() {
     let mut c = t.cmd_nopass(["--json", "ls"]);
     c.env("COFFER_PASSPHRASE", PASS);
     run_cmd(&mut c).assert_code(code::WRONG_CREDENTIAL);
-    let mut c = t.cmd_nopass(["--json", "--recovery-key", "ls"]);
-    c.env("COFFER_RECOVERY_KEY", &t.recovery_key);
-    run_cmd(&mut c).assert_code(code::WRONG_CREDENTIAL);
-    let mut c = t.cmd_nopass(["--json", "--recovery-key", "ls"]);
-    c.env("COFFER_RECOVERY_KEY", &rk);
-    run_cmd(&mut c).assert_ok();
+    t.ls_with_recovery(&t.recovery_key)
+        .assert_code(code::WRONG_CREDENTIAL);
+    t.ls_with_recovery(&rk).assert_ok();
     assert_eq!(t.cat("before.txt"), b"in the vault before");
     assert_eq!(t.cat("after.txt"), b"added after the response");
     assert_eq!(t.json_ok(&["verify"])["ok"], true);
@@ -251,10 +248,7 @@ fn only_the_recovery_key_exposed_keeps_the_passphrase() {
     r.assert_ok();
     let rk = r.json()["recovery_key"].as_str().unwrap().to_owned();
     t.json_ok(&["ls"]);
-    let mut c = t.cmd_nopass(["--json", "--recovery-key", "ls"]);
-    c.env("COFFER_RECOVERY_KEY", &t.recovery_key);
-    run_cmd(&mut c).assert_code(code::WRONG_CREDENTIAL);
-    let mut c = t.cmd_nopass(["--json", "--recovery-key", "ls"]);
-    c.env("COFFER_RECOVERY_KEY", &rk);
-    run_cmd(&mut c).assert_ok();
+    t.ls_with_recovery(&t.recovery_key)
+        .assert_code(code::WRONG_CREDENTIAL);
+    t.ls_with_recovery(&rk).assert_ok();
 }

@@ -236,12 +236,9 @@ fn a_reencryption_stopped_midway_still_hands_out_its_new_recovery_key() {
     assert_eq!(key_versions(&t), [1, 2]);
     // The old recovery key no longer opens the vault; the new one and the
     // passphrase do.
-    let mut c = t.cmd_nopass(["--json", "--recovery-key", "ls"]);
-    c.env("COFFER_RECOVERY_KEY", &t.recovery_key);
-    run_cmd(&mut c).assert_code(code::WRONG_CREDENTIAL);
-    let mut c = t.cmd_nopass(["--json", "--recovery-key", "ls"]);
-    c.env("COFFER_RECOVERY_KEY", &rk);
-    run_cmd(&mut c).assert_ok();
+    t.ls_with_recovery(&t.recovery_key)
+        .assert_code(code::WRONG_CREDENTIAL);
+    t.ls_with_recovery(&rk).assert_ok();
 
     // Resumed (and blocked again), it hands out no other key.
     let r = t.run_json(&["rotate"]);
@@ -253,7 +250,5 @@ fn a_reencryption_stopped_midway_still_hands_out_its_new_recovery_key() {
     assert_eq!(r["rotation"]["resumed"], true, "{r}");
     assert_eq!(key_versions(&t), [2]);
     others_intact(&t, &files, "docs/d.bin", "out");
-    let mut c = t.cmd_nopass(["--json", "--recovery-key", "ls"]);
-    c.env("COFFER_RECOVERY_KEY", &rk);
-    run_cmd(&mut c).assert_ok();
+    t.ls_with_recovery(&rk).assert_ok();
 }

@@ -13,7 +13,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::fs;
 use std::process::Stdio;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use common::*;
 
@@ -37,6 +37,48 @@ fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok()?.parse().ok()
 }
 
+/// A vault holding `files` under `docs/`, and what `extract docs` must give.
+fn vault_with(files: &[(String, Vec<u8>)]) -> (TestVault, BTreeMap<String, Vec<u8>>) {
+    let t = TestVault::new();
+    fs::create_dir(t.path("docs")).unwrap();
+    for (name, data) in files {
+        fs::write(t.path(name), data).unwrap();
+    }
+    t.json_ok(&["add", "docs"]);
+    let want = files
+        .iter()
+        .map(|(n, d)| (n.trim_start_matches("docs/").to_owned(), d.clone()))
+        .collect();
+    (t, want)
+}
+
+/// Kills `child`, a rotation of `t`'s vault, at a random instant: kill
+/// `k` even, within `early` of its start (start-up, the unlock, the config
+/// write that starts it); odd, within `late` once the rotation is recorded
+/// in the config (inside the batches, however slow the start-up is on a
+/// busy machine). Sleeping a random time is the point here: the crash
+/// lands at an arbitrary instant, not at an event.
+fn kill_at_random(
+    t: &TestVault,
+    mut child: std::process::Child,
+    k: usize,
+    rng: &mut fastrand::Rng,
+    (early, late, patience): (Duration, Duration, Duration),
+) {
+    if k.is_multiple_of(2) {
+        std::thread::sleep(early.mul_f64(rng.f64()));
+    } else {
+        let config = t.vault.join("vault.json");
+        if wait_until(patience, || {
+            fs::read_to_string(&config).is_ok_and(|c| c.contains("\"rotation\""))
+        }) {
+            std::thread::sleep(late.mul_f64(rng.f64()));
+        }
+    }
+    let _ = child.kill();
+    child.wait().expect("wait");
+}
+
 /// Runs the rotation once to the end (resuming whatever was interrupted).
 fn finish(t: &TestVault, args: &[&str]) {
     let mut all = vec!["--json", "rotate"];
@@ -49,17 +91,7 @@ fn sigkill_during_rotation_loses_nothing() {
     let seed = env_u64("COFFER_CRASH_SEED").unwrap_or(0x0DE_CAF);
     let kills = env_u64("COFFER_ROTATE_KILLS").unwrap_or(26) as usize;
     let files = corpus(seed);
-    let t = TestVault::new();
-    let src = t.path("docs");
-    fs::create_dir(&src).unwrap();
-    for (name, data) in &files {
-        fs::write(t.path(name), data).unwrap();
-    }
-    t.json_ok(&["add", "docs"]);
-    let want: BTreeMap<String, Vec<u8>> = files
-        .iter()
-        .map(|(n, d)| (n.trim_start_matches("docs/").to_owned(), d.clone()))
-        .collect();
+    let (t, want) = vault_with(&files);
     let mut rng = fastrand::Rng::with_seed(seed ^ 0x5eed);
 
     for depth in [&[][..], &["--reencrypt", "--keep-passphrase"][..]] {
@@ -71,28 +103,13 @@ fn sigkill_during_rotation_loses_nothing() {
         for k in 0..kills {
             let mut args = vec!["rotate"];
             args.extend_from_slice(depth);
-            let mut child = t
+            let child = t
                 .cmd(&args)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("spawn coffer rotate");
-            if k % 2 == 0 {
-                // The first tenth: start-up, the config write that starts
-                // the rotation, the first batch.
-                std::thread::sleep((full / 10).mul_f64(rng.f64()));
-            } else {
-                // Once the rotation is recorded: inside the batches, however
-                // slow the start-up is on a busy machine.
-                let config = t.vault.join("vault.json");
-                if wait_until(full * 4, || {
-                    fs::read_to_string(&config).is_ok_and(|c| c.contains("\"rotation\""))
-                }) {
-                    std::thread::sleep((full / 2).mul_f64(rng.f64()));
-                }
-            }
-            let _ = child.kill();
-            child.wait().expect("wait");
+            kill_at_random(&t, child, k, &mut rng, (full / 10, full / 2, full * 4));
             if !t.json_ok(&["status"])["rotation"].is_null() {
                 mid_way += 1;
             }
@@ -148,16 +165,7 @@ fn sigkill_during_the_exposed_credential_response_loses_nothing() {
     let seed = env_u64("COFFER_CRASH_SEED").unwrap_or(0x0DE_CAF) ^ 0xE;
     let kills = env_u64("COFFER_ROTATE_KILLS").unwrap_or(26) as usize;
     let files = corpus(seed);
-    let mut t = TestVault::new();
-    fs::create_dir(t.path("docs")).unwrap();
-    for (name, data) in &files {
-        fs::write(t.path(name), data).unwrap();
-    }
-    t.json_ok(&["add", "docs"]);
-    let want: BTreeMap<String, Vec<u8>> = files
-        .iter()
-        .map(|(n, d)| (n.trim_start_matches("docs/").to_owned(), d.clone()))
-        .collect();
+    let (mut t, want) = vault_with(&files);
     let mut rng = fastrand::Rng::with_seed(seed ^ 0x5eed);
     let exposed = |t: &TestVault, new: &str| {
         let mut c = t.cmd(["--json", "passwd", "--exposed"]);
@@ -171,26 +179,14 @@ fn sigkill_during_the_exposed_credential_response_loses_nothing() {
     let (mut switched, mut mid_way) = (0, 0);
     for k in 0..kills {
         let new = format!("new passphrase {k}");
-        let mut child = exposed(&t, &new)
+        let child = exposed(&t, &new)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn coffer passwd --exposed");
-        if k % 2 == 0 {
-            // Anywhere: start-up, the unlock, the scan, the switch.
-            std::thread::sleep(full.mul_f64(rng.f64()));
-        } else {
-            // Once the new credentials are in force: inside the rewrap.
-            let config = t.vault.join("vault.json");
-            let begun = wait_until(full * 4, || {
-                fs::read_to_string(&config).is_ok_and(|c| c.contains("\"rotation\""))
-            });
-            if begun {
-                std::thread::sleep((full / 4).mul_f64(rng.f64()));
-            }
-        }
-        let _ = child.kill();
-        child.wait().expect("wait");
+        // Anywhere in the whole run (start-up, the unlock, the scan, the
+        // switch), or once the new credentials are in force.
+        kill_at_random(&t, child, k, &mut rng, (full, full / 4, full * 4));
         let (old_opens, new_opens) = (opens_with(&t, &t.pass), opens_with(&t, &new));
         assert!(
             old_opens != new_opens,

@@ -256,6 +256,13 @@ impl TestVault {
         c
     }
 
+    /// `ls --json` unlocked with the recovery key `key` alone.
+    pub fn ls_with_recovery(&self, key: &str) -> Run {
+        let mut c = self.cmd_nopass(["--json", "--recovery-key", "ls"]);
+        c.env("COFFER_RECOVERY_KEY", key);
+        run_cmd(&mut c)
+    }
+
     /// Runs a command (human output).
     pub fn run<S: AsRef<OsStr>>(&self, args: &[S]) -> Run {
         run_cmd(&mut self.cmd(args))
