@@ -272,10 +272,15 @@ impl Vault {
     /// Takes a fresh writer key from the source when the one held no
     /// longer verifies the config on disk. Returns whether it did.
     pub fn refresh_writer_key(&mut self) -> bool {
+        match read_config(&self.dir).and_then(|b| VaultConfig::parse(&b)) {
+            Ok(cfg) => self.take_writer_key_verifying(&cfg),
+            Err(_) => false,
+        }
+    }
+
+    /// Takes the source's key that verifies `cfg`, if there is one.
+    fn take_writer_key_verifying(&mut self, cfg: &VaultConfig) -> bool {
         let Some(source) = &self.writer_source else {
-            return false;
-        };
-        let Ok(cfg) = read_config(&self.dir).and_then(|b| VaultConfig::parse(&b)) else {
             return false;
         };
         match source().into_iter().find(|k| cfg.verify(k).is_ok()) {
@@ -300,10 +305,10 @@ impl Vault {
         if self.keys.is_some() {
             return false;
         }
-        let stale = read_config(&self.dir)
-            .and_then(|b| VaultConfig::parse(&b))
-            .is_ok_and(|cfg| cfg.verify(held).is_err());
-        stale && self.refresh_writer_key()
+        match read_config(&self.dir).and_then(|b| VaultConfig::parse(&b)) {
+            Ok(cfg) if cfg.verify(held).is_err() => self.take_writer_key_verifying(&cfg),
+            _ => false,
+        }
     }
 
     fn verify_config(&self, cfg: &VaultConfig, key: &crate::config::WriterKey) -> Result<()> {
