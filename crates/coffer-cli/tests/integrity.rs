@@ -581,3 +581,64 @@ fn a_restored_vault_folder_is_caught_by_the_shipped_audit_copy_alone() {
     let _ = fs::remove_file(anchor(&t));
     assert_detected(&t, "rolled_back");
 }
+
+/// `coffer --json ls` with the passphrase, this device's state folder at
+/// `state` (where the note that every slot commits is kept).
+fn ls_with_state(t: &TestVault, state: &Path) -> common::Run {
+    let mut c = t.cmd(["--json", "ls"]);
+    c.env("XDG_STATE_HOME", state);
+    common::run_cmd(&mut c)
+}
+
+#[test]
+fn a_planted_uncommitted_slot_gives_no_answer_about_the_passphrase_on_a_device_that_saw_it_committed()
+ {
+    let t = TestVault::new();
+    let state = t.path("state");
+    // An unlock here: every slot commits, and this device notes it.
+    ls_with_state(&t, &state).assert_ok();
+    // Someone who can write the vault folder replaces the passphrase slot
+    // by an uncommitted one of their making, as a partitioning oracle
+    // would (a ciphertext meant to open under their guesses; here under
+    // none, so the user's passphrase is not among them).
+    let mut cfg = config(&t);
+    for s in cfg["slots"].as_array_mut().unwrap() {
+        if s["kind"] == "passphrase" {
+            s.as_object_mut().unwrap().remove("commit");
+            // 48 bytes of 0x07, in base64.
+            s["wrapped"] = Value::String("BwcH".repeat(16));
+        }
+    }
+    write_config(&t, &cfg);
+    // This device refuses the slot before trying the passphrase: the
+    // answer is "tampered" whatever the passphrase, so it tells nothing.
+    let r = ls_with_state(&t, &state);
+    r.assert_code(code::INTEGRITY);
+    assert_eq!(r.json_error()["kind"], "tampered");
+    // A device that never saw the vault committed tries the slot, and its
+    // answer depends on the guess: the oracle the note closes.
+    let r = ls_with_state(&t, &t.path("other-device"));
+    r.assert_code(code::WRONG_CREDENTIAL);
+}
+
+#[test]
+fn passphrase_slots_piled_up_in_the_config_are_refused_before_any_kdf_runs() {
+    let t = TestVault::new();
+    let mut cfg = config(&t);
+    let slots = cfg["slots"].as_array_mut().unwrap();
+    let mut heavy = slots
+        .iter()
+        .find(|s| s["kind"] == "passphrase")
+        .unwrap()
+        .clone();
+    heavy["kdf"] = serde_json::json!({"m_kib": 2 * 1024 * 1024, "t": 4, "p": 1});
+    for _ in 0..2 {
+        slots.push(heavy.clone());
+    }
+    write_config(&t, &cfg);
+    let started = std::time::Instant::now();
+    let r = t.run_json(&["ls"]);
+    r.assert_code(code::USAGE);
+    assert_eq!(r.json_error()["kind"], "kdf_params");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
