@@ -219,9 +219,11 @@ impl Vault {
             }])?;
         }
         if changed {
-            // A cache: if another writer is busy, the next listing saves it.
+            // A cache: if another writer is busy, or the disk is full, the
+            // next listing saves it. Failing the listing for it would deny
+            // reading a vault on a full disk for no gain.
             if let Ok(_w) = WriterLock::acquire(&self.dir.join(LOCK_FILE), Duration::ZERO) {
-                self.save_index(&index_key, &cached)?;
+                let _ = self.save_index(&index_key, &cached);
             }
         }
         let mut entries: Vec<Entry> = cached.into_values().collect();
