@@ -5,7 +5,7 @@
 #   bench/compare.sh                 # everything, 5 runs per contender
 #   RUNS=7 SECTIONS="a b" bench/compare.sh
 #
-# Environment: RUNS (5), SECTIONS ("a b c d"), WORK (/var/tmp/coffer-bench;
+# Environment: RUNS (5), WARMUP (1 unrecorded round), SECTIONS ("a b c d"), WORK (/var/tmp/coffer-bench;
 # must not be tmpfs), BIG_MIB (1024), SMALL_N (10000), SMALL_KIB (8),
 # RSS_RUNS (3), HUGE_GIB (section d's file: 10, or 4 with <= 40 GiB free),
 # RAGE=0 (skip trying `cargo install rage`), KEEP=1 keeps $WORK afterwards.
@@ -24,6 +24,7 @@ if [[ ${SMOKE:-0} == 1 ]]; then
     : "${RAGE:=0}" "${GOCRYPTFS:=0}"
 fi
 RUNS=${RUNS:-5}
+WARMUP=${WARMUP:-1}
 SECTIONS=${SECTIONS:-"a b c d e"}
 WORK=${WORK:-/var/tmp/coffer-bench}
 BIG_MIB=${BIG_MIB:-1024}
@@ -105,21 +106,40 @@ new_vault() {
     "$COFFER" --vault "$1" init --kdf-memory 19 --kdf-time 2 --kdf-lanes 1 >/dev/null
 }
 
-# measure GROUP CONTENDER... : RUNS rounds; each round runs prep_C then
-# (timed) run_C for every contender C, starting at a different one each
-# round. Rows: group, contender, round, ns, peak RSS KiB.
+# Waits (up to 20 s) until the kernel has written back the dirty pages of
+# earlier runs: on this VM's disk a run that starts while a gigabyte is
+# still being written back took 2-8x as long (first rounds of a), b)).
+settle() {
+    sync
+    local i
+    for ((i = 0; i < 200; i++)); do
+        (($(awk '/^(Dirty|Writeback):/ {s += $2} END {print s}' /proc/meminfo) < 4096)) && return 0
+        sleep 0.1
+    done
+}
+
+# measure GROUP CONTENDER... : WARMUP unrecorded rounds (the first round
+# after a section's setup ran up to 3x slower than the rest), then RUNS
+# rounds; each round runs prep_C, settles, then (timed) run_C for every
+# contender C, starting at a different one each round. Rows: group,
+# contender, round, ns, peak RSS KiB.
 measure() {
     local group=$1
     shift
     local cs=("$@") n=$# r k c t0 t1
-    for ((r = 0; r < RUNS; r++)); do
+    for ((r = -WARMUP; r < RUNS; r++)); do
         for ((k = 0; k < n; k++)); do
-            c=${cs[$(((k + r) % n))]}
+            c=${cs[$(((k + r + WARMUP) % n))]}
             echo 0 >"$WORK/last.rss"
             "prep_$c"
+            settle
             t0=$(date +%s%N)
             "run_$c"
             t1=$(date +%s%N)
+            if ((r < 0)); then
+                printf '   %-4s %-16s warm-up  %8s s\n' "$group" "$c" "$(secs $((t1 - t0)))" >&2
+                continue
+            fi
             printf '%s\t%s\t%d\t%d\t%s\n' "$group" "$c" "$r" $((t1 - t0)) "$(cat "$WORK/last.rss")" >>"$RES"
             printf '   %-4s %-16s round %d  %8s s\n' "$group" "$c" "$r" "$(secs $((t1 - t0)))" >&2
         done
@@ -328,7 +348,7 @@ fi
 # ------------------------------------------------------------ table
 say "results (medians of $RUNS runs; d: $RSS_RUNS runs; raw rows in $RES)"
 {
-    printf '%-4s %-16s %10s %11s %10s\n' sect contender "median s" "MiB/s" "RSS MiB"
+    printf '%-4s %-16s %10s %11s %10s %9s\n' sect contender "median s" "MiB/s" "RSS MiB" "spread"
     awk -F'\t' '{print $1"\t"$2}' "$RES" | awk '!seen[$0]++' | while IFS=$'\t' read -r g c; do
         m=$(median "$g" "$c")
         rss=$(median "$g" "$c" 5)
@@ -337,7 +357,9 @@ say "results (medians of $RUNS runs; d: $RSS_RUNS runs; raw rows in $RES)"
         c | e) mb=$(awk -v b="$((SMALL_N * SMALL_KIB * 1024))" -v ns="$m" 'BEGIN {printf "%.0f", b/1048576/(ns/1e9)}') ;;
         d) mb=$(awk -v b="$((HUGE_GIB << 30))" -v ns="$m" 'BEGIN {printf "%.0f", b/1048576/(ns/1e9)}') ;;
         esac
-        printf '%-4s %-16s %10s %11s %10s\n' "$g" "$c" "$(secs "$m")" "$mb" "$(awk -v k="$rss" 'BEGIN {printf "%.1f", k/1024}')"
+        # (slowest - fastest) / median: how far one round can be trusted.
+        spread=$(awk -F'\t' -v g="$g" -v c="$c" -v m="$m" '$1==g && $2==c {if (!n || $4<lo) lo=$4; if ($4>hi) hi=$4; n++} END {printf "%.0f%%", 100*(hi-lo)/m}' "$RES")
+        printf '%-4s %-16s %10s %11s %10s %9s\n' "$g" "$c" "$(secs "$m")" "$mb" "$(awk -v k="$rss" 'BEGIN {printf "%.1f", k/1024}')" "$spread"
     done
 } | tee "$WORK/table.txt"
 

@@ -7,7 +7,7 @@
 //!                           `Sealed::write` into a 1 MiB BufWriter. The
 //!                           DEK is left in OUT.dek (hex) for `open`.
 //!   seal_file open IN OUT   object IN -> plaintext OUT as `Vault::extract`
-//!                           decrypts (1 MiB BufReader/BufWriter), using the
+//!                           decrypts (unbuffered file to file), using the
 //!                           DEK from IN.dek instead of the HPKE unwrap.
 //!
 //! Neither step syncs: OUT is left in the page cache. Prints
@@ -78,15 +78,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let prefix = object::read_prefix(BufReader::new(&mut f))?;
             let keys = FileKeys::derive_checked(&dek, &prefix.header)?;
             f.seek(SeekFrom::Start(prefix.stream_offset))?;
-            let mut w = BufWriter::with_capacity(1 << 20, File::create(&output)?);
-            let n = object::decrypt_stream(
-                &keys,
-                &prefix.header,
-                BufReader::with_capacity(1 << 20, f),
-                &mut w,
-            )?;
-            w.flush()?;
-            n
+            object::decrypt_stream(&keys, &prefix.header, f, File::create(&output)?)?
         }
         _ => return Err("usage: seal_file seal|open IN OUT".into()),
     };

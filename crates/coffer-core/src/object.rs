@@ -115,14 +115,40 @@ impl Sealed {
 
     /// Writes the whole object: header, record, then `input` as the chunk
     /// stream. Returns the plaintext length.
-    pub fn write(&self, input: impl Read, mut out: impl Write) -> Result<u64> {
+    pub fn write(&self, input: impl Read, mut out: impl Write + Send) -> Result<u64> {
+        let hb = self.write_prefix(&mut out)?;
+        stream::encrypt(&self.keys.payload, &hb, input, out)
+    }
+
+    /// Writes the whole object with the contents of another: its chunk
+    /// stream, read from `input` and opened with `from`'s keys and header,
+    /// is sealed again under this object's keys chunk by chunk (depth 3).
+    /// [`stream::Failed::Source`] means the old stream did not read or
+    /// authenticate; [`stream::Failed::Sink`] that `out` failed.
+    pub fn reencrypt_from(
+        &self,
+        from: (&FileKeys, &Header),
+        input: impl Read,
+        mut out: impl Write + Send,
+    ) -> std::result::Result<u64, stream::Failed> {
+        let hb = self.write_prefix(&mut out).map_err(stream::Failed::Sink)?;
+        stream::reencrypt(
+            (&from.0.payload, &from.1.to_bytes()),
+            (&self.keys.payload, &hb),
+            input,
+            out,
+        )
+    }
+
+    /// The header and the embedded record, as they precede the stream.
+    fn write_prefix(&self, out: &mut impl Write) -> Result<[u8; HEADER_LEN]> {
         let hb = self.header.to_bytes();
         let rec = self.record.to_bytes();
         out.write_all(&hb).ctx("writing ciphertext")?;
         out.write_all(&(rec.len() as u32).to_be_bytes())
             .ctx("writing ciphertext")?;
         out.write_all(&rec).ctx("writing ciphertext")?;
-        stream::encrypt(&self.keys.payload, &hb, input, out)
+        Ok(hb)
     }
 }
 
@@ -206,7 +232,7 @@ pub fn decrypt_stream(
     keys: &FileKeys,
     header: &Header,
     input: impl Read,
-    output: impl Write,
+    output: impl Write + Send,
 ) -> Result<u64> {
     stream::decrypt(&keys.payload, &header.to_bytes(), input, output)
 }

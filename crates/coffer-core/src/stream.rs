@@ -13,10 +13,12 @@
 //! key is dropped, as the rule for secrets wants (ring, as fast, does not
 //! wipe it, and this crate forbids the `unsafe` that would).
 //!
-//! Chunks are sealed and opened in parallel in batches and written in order;
-//! memory is bounded by the batch, not the file.
+//! Chunks are sealed and opened in parallel in batches of 2 MiB; a writer
+//! thread writes one batch while the next is read and sealed, in order.
+//! Memory is bounded by the batches in flight (about 6 MiB), not the file.
 
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
+use std::sync::mpsc;
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use rayon::prelude::*;
@@ -72,6 +74,60 @@ impl ChunkKey {
             .len();
         buf.truncate(n);
         Ok(())
+    }
+}
+
+impl ChunkKey {
+    /// Seals a batch of plaintext pieces in place, in parallel; returns
+    /// the plaintext bytes it held.
+    fn seal_batch(
+        &self,
+        header: &[u8; HEADER_LEN],
+        batch: &mut [Zeroizing<Vec<u8>>],
+        base: u64,
+        ends: bool,
+    ) -> Result<u64> {
+        let n = batch.len();
+        position(base + n as u64 - 1)?;
+        let plain: usize = batch.iter().map(|b| b.len()).sum();
+        let one = |(i, buf): (usize, &mut Zeroizing<Vec<u8>>)| {
+            let last = ends && i == n - 1;
+            debug_assert!(buf.capacity() >= buf.len() + CHUNK_OVERHEAD);
+            self.seal((base + i as u64) as u32, last, header, buf);
+        };
+        if n > 1 {
+            batch.par_iter_mut().enumerate().for_each(one);
+        } else {
+            batch.iter_mut().enumerate().for_each(one);
+        }
+        Ok(plain as u64)
+    }
+
+    /// Opens a batch of chunks in place, in parallel; returns the
+    /// plaintext bytes it holds. Fails if any chunk does not authenticate.
+    fn open_batch(
+        &self,
+        header: &[u8; HEADER_LEN],
+        batch: &mut [Zeroizing<Vec<u8>>],
+        base: u64,
+        ends: bool,
+    ) -> Result<u64> {
+        let n = batch.len();
+        position(base + n as u64 - 1)?;
+        let one = |(i, buf): (usize, &mut Zeroizing<Vec<u8>>)| -> Result<()> {
+            let last = ends && i == n - 1;
+            // Canonical encoding: only an empty file has an empty chunk.
+            if buf.len() < CHUNK_OVERHEAD || (buf.len() == CHUNK_OVERHEAD && base + i as u64 != 0) {
+                return Err(Error::DecryptionFailed);
+            }
+            self.open((base + i as u64) as u32, last, header, buf)
+        };
+        if n > 1 {
+            batch.par_iter_mut().enumerate().try_for_each(one)?;
+        } else {
+            batch.iter_mut().enumerate().try_for_each(one)?;
+        }
+        Ok(batch.iter().map(|b| b.len() as u64).sum())
     }
 }
 
@@ -172,40 +228,134 @@ impl<R: Read> ChunkReader<R> {
     }
 }
 
+/// Writes a batch with as few system calls as the writer allows (one
+/// `writev` for a file), straight from the chunk buffers: a `BufWriter`
+/// around the output would copy every byte once more (and keep an
+/// unzeroized copy of decrypted plaintext in its buffer).
+fn write_batch(out: &mut impl Write, batch: &[Zeroizing<Vec<u8>>]) -> io::Result<()> {
+    let mut slices: Vec<IoSlice<'_>> = batch.iter().map(|b| IoSlice::new(b)).collect();
+    let mut rest = &mut slices[..];
+    IoSlice::advance_slices(&mut rest, 0);
+    while !rest.is_empty() {
+        match out.write_vectored(rest) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut rest, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// What a stream direction does to each batch: seals or opens its chunks
+/// in place, given the index of its first chunk and whether its last chunk
+/// ends the stream, and returns the plaintext bytes it holds.
+type Transform<'a> = dyn Fn(&mut [Zeroizing<Vec<u8>>], u64, bool) -> Result<u64> + Sync + 'a;
+
+/// Where a stream failed: reading or transforming its input (for a
+/// decryption, the object's fault), or writing its output (the
+/// destination's). A re-encryption needs to tell them apart; the others
+/// report either as the error it is.
+#[derive(Debug)]
+pub enum Failed {
+    /// The input did not read, or did not authenticate.
+    Source(Error),
+    /// The output did not take the bytes.
+    Sink(Error),
+}
+
+impl Failed {
+    /// The error, wherever it happened.
+    pub fn into_error(self) -> Error {
+        match self {
+            Failed::Source(e) | Failed::Sink(e) => e,
+        }
+    }
+}
+
+/// Runs a chunk stream: this thread reads a batch and transforms it (the
+/// chunks in parallel) while a writer thread writes the batch before it,
+/// so the disk, the page cache and the cipher are busy at once instead of
+/// in turn. A stream of one batch (every small file) is done inline: a
+/// thread per file would cost more than it saves.
+///
+/// A batch is handed on only once all of it has been transformed, so a
+/// decryption writes nothing from its first failing batch on.
+fn run<R: Read, W: Write + Send>(
+    mut reader: ChunkReader<R>,
+    context: (&'static str, &'static str),
+    transform: &Transform<'_>,
+    mut output: W,
+) -> std::result::Result<u64, Failed> {
+    let (read_ctx, write_ctx) = context;
+    let source = |r: Result<Option<Batch>>| r.map_err(Failed::Source);
+    let Some((mut first, ends)) = source(reader.next_batch(read_ctx))? else {
+        return Ok(0);
+    };
+    let mut total = transform(&mut first, 0, ends).map_err(Failed::Source)?;
+    if ends {
+        write_batch(&mut output, &first)
+            .ctx(write_ctx)
+            .map_err(Failed::Sink)?;
+        return Ok(total);
+    }
+    let mut index = first.len() as u64;
+    std::thread::scope(|s| {
+        // One batch queued while one is written and one transformed: about
+        // 6 MiB in flight, whatever the file's size.
+        let (to_writer, queued) = mpsc::sync_channel::<Vec<Zeroizing<Vec<u8>>>>(1);
+        let (give_back, returned) = mpsc::channel();
+        let writer = s.spawn(move || -> io::Result<()> {
+            for batch in queued {
+                write_batch(&mut output, &batch)?;
+                let _ = give_back.send(batch);
+            }
+            Ok(())
+        });
+        let produced = (|| -> Result<u64> {
+            let mut ready = first;
+            loop {
+                if to_writer.send(ready).is_err() {
+                    // The writer stopped on an error, which it reports.
+                    return Ok(total);
+                }
+                for spare in returned.try_iter() {
+                    reader.recycle(spare);
+                }
+                let Some((mut batch, ends)) = reader.next_batch(read_ctx)? else {
+                    return Ok(total);
+                };
+                total += transform(&mut batch, index, ends)?;
+                index += batch.len() as u64;
+                ready = batch;
+            }
+        })();
+        drop(to_writer);
+        let written = writer
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let total = produced.map_err(Failed::Source)?;
+        written.ctx(write_ctx).map_err(Failed::Sink)?;
+        Ok(total)
+    })
+}
+
 /// Encrypts `input` into `output` as a chunk stream under `payload_key`,
 /// binding `header` into every chunk. Returns the plaintext length.
 pub fn encrypt(
     payload_key: &Key32,
     header: &[u8; HEADER_LEN],
     input: impl Read,
-    mut output: impl Write,
+    output: impl Write + Send,
 ) -> Result<u64> {
     let key = ChunkKey::new(payload_key);
-    let mut reader = ChunkReader::new(input, CHUNK_SIZE);
-    let mut index: u64 = 0;
-    let mut total: u64 = 0;
-    while let Some((mut batch, ends)) = reader.next_batch("reading the file to encrypt")? {
-        let n = batch.len();
-        let base = index;
-        position(base + n as u64 - 1)?;
-        let seal = |(i, buf): (usize, &mut Zeroizing<Vec<u8>>)| {
-            let last = ends && i == n - 1;
-            debug_assert!(buf.capacity() >= buf.len() + CHUNK_OVERHEAD);
-            key.seal((base + i as u64) as u32, last, header, buf);
-        };
-        if n > 1 {
-            batch.par_iter_mut().enumerate().for_each(seal);
-        } else {
-            batch.iter_mut().enumerate().for_each(seal);
-        }
-        for buf in &batch {
-            total += (buf.len() - CHUNK_OVERHEAD) as u64;
-            output.write_all(buf).ctx("writing ciphertext")?;
-        }
-        reader.recycle(batch);
-        index += n as u64;
-    }
-    Ok(total)
+    run(
+        ChunkReader::new(input, CHUNK_SIZE),
+        ("reading the file to encrypt", "writing ciphertext"),
+        &|batch, base, ends| key.seal_batch(header, batch, base, ends),
+        output,
+    )
+    .map_err(Failed::into_error)
 }
 
 /// Decrypts a chunk stream from `input` into `output`. Only authenticated
@@ -217,37 +367,42 @@ pub fn decrypt(
     payload_key: &Key32,
     header: &[u8; HEADER_LEN],
     input: impl Read,
-    mut output: impl Write,
+    output: impl Write + Send,
 ) -> Result<u64> {
     let key = ChunkKey::new(payload_key);
-    let mut reader = ChunkReader::new(input, CHUNK_SIZE + CHUNK_OVERHEAD);
-    let mut index: u64 = 0;
-    let mut total: u64 = 0;
-    while let Some((mut batch, ends)) = reader.next_batch("reading ciphertext")? {
-        let n = batch.len();
-        let base = index;
-        position(base + n as u64 - 1)?;
-        let open = |(i, buf): (usize, &mut Zeroizing<Vec<u8>>)| -> Result<()> {
-            let last = ends && i == n - 1;
-            // Canonical encoding: only an empty file has an empty chunk.
-            if buf.len() < CHUNK_OVERHEAD || (buf.len() == CHUNK_OVERHEAD && base + i as u64 != 0) {
-                return Err(Error::DecryptionFailed);
-            }
-            key.open((base + i as u64) as u32, last, header, buf)
-        };
-        if n > 1 {
-            batch.par_iter_mut().enumerate().try_for_each(open)?;
-        } else {
-            batch.iter_mut().enumerate().try_for_each(open)?;
-        }
-        for buf in &batch {
-            total += buf.len() as u64;
-            output.write_all(buf).ctx("writing decrypted data")?;
-        }
-        reader.recycle(batch);
-        index += n as u64;
-    }
-    Ok(total)
+    run(
+        ChunkReader::new(input, CHUNK_SIZE + CHUNK_OVERHEAD),
+        ("reading ciphertext", "writing decrypted data"),
+        &|batch, base, ends| key.open_batch(header, batch, base, ends),
+        output,
+    )
+    .map_err(Failed::into_error)
+}
+
+/// Re-encrypts a chunk stream from one payload key and header to another
+/// (a compromise response's new DEK). Every chunk is opened and sealed
+/// again in its own buffer, so the plaintext never leaves the zeroizing
+/// chunk buffers (no pipe, no second copy), and a batch is written only
+/// once all of it authenticated under the old key. Chunk boundaries are
+/// the same in both streams, so chunk i of the new stream is last exactly
+/// when chunk i of the old one was. Returns the plaintext length.
+pub fn reencrypt(
+    from: (&Key32, &[u8; HEADER_LEN]),
+    to: (&Key32, &[u8; HEADER_LEN]),
+    input: impl Read,
+    output: impl Write + Send,
+) -> std::result::Result<u64, Failed> {
+    let (old, new) = (ChunkKey::new(from.0), ChunkKey::new(to.0));
+    run(
+        ChunkReader::new(input, CHUNK_SIZE + CHUNK_OVERHEAD),
+        ("reading ciphertext", "writing ciphertext"),
+        &|batch, base, ends| {
+            let n = old.open_batch(from.1, batch, base, ends)?;
+            new.seal_batch(to.1, batch, base, ends)?;
+            Ok(n)
+        },
+        output,
+    )
 }
 
 #[cfg(test)]
@@ -288,6 +443,129 @@ mod tests {
             2 * BATCH * c + 17,
         ] {
             round_trip(len);
+        }
+    }
+
+    fn sample(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 7 % 253) as u8).collect()
+    }
+
+    fn sealed(key: &Key32, header: &[u8; HEADER_LEN], data: &[u8]) -> Vec<u8> {
+        let mut ct = Vec::new();
+        encrypt(key, header, data, &mut ct).unwrap();
+        ct
+    }
+
+    /// A writer that takes `room` bytes and then reports a full disk.
+    struct FullAfter {
+        room: usize,
+        taken: Vec<u8>,
+    }
+
+    impl Write for FullAfter {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.taken.len() >= self.room {
+                return Err(io::ErrorKind::StorageFull.into());
+            }
+            let n = buf.len().min(self.room - self.taken.len());
+            self.taken.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn reencryption_gives_the_stream_a_fresh_key_would_give() {
+        let c = CHUNK_SIZE;
+        for len in [0, 1, c, BATCH * c, BATCH * c + 1, 3 * BATCH * c + 5] {
+            let (k1, k2) = (Key32::random(), Key32::random());
+            let (h1, h2) = ([1u8; HEADER_LEN], [2u8; HEADER_LEN]);
+            let data = sample(len);
+            let old = sealed(&k1, &h1, &data);
+            let mut new = Vec::new();
+            let n = reencrypt((&k1, &h1), (&k2, &h2), &old[..], &mut new).unwrap();
+            assert_eq!(n, len as u64);
+            // Deterministic given key, header and plaintext: byte-identical
+            // to sealing the plaintext afresh.
+            assert_eq!(new, sealed(&k2, &h2, &data), "len {len}");
+            let mut back = Vec::new();
+            decrypt(&k2, &h2, &new[..], &mut back).unwrap();
+            assert_eq!(back, data);
+            assert!(decrypt(&k1, &h1, &new[..], Vec::new()).is_err());
+        }
+    }
+
+    #[test]
+    fn reencryption_tells_a_bad_source_from_a_failing_sink() {
+        let (k1, k2) = (Key32::random(), Key32::random());
+        let h = [3u8; HEADER_LEN];
+        let data = sample(3 * BATCH * CHUNK_SIZE);
+        let mut old = sealed(&k1, &h, &data);
+        // The wrong key, a flipped byte in the third batch, a cut stream:
+        // the source's fault.
+        let wrong = reencrypt((&k2, &h), (&k1, &h), &old[..], Vec::new());
+        assert!(matches!(
+            wrong,
+            Err(Failed::Source(Error::DecryptionFailed))
+        ));
+        let cut = &old[..old.len() - 100];
+        let r = reencrypt((&k1, &h), (&k2, &h), cut, Vec::new());
+        assert!(matches!(r, Err(Failed::Source(Error::DecryptionFailed))));
+        let at = 2 * BATCH * (CHUNK_SIZE + CHUNK_OVERHEAD) + 10;
+        old[at] ^= 1;
+        let mut out = Vec::new();
+        let r = reencrypt((&k1, &h), (&k2, &h), &old[..], &mut out);
+        assert!(matches!(r, Err(Failed::Source(Error::DecryptionFailed))));
+        // Nothing of the failing batch was written.
+        assert_eq!(out.len(), 2 * BATCH * (CHUNK_SIZE + CHUNK_OVERHEAD));
+        old[at] ^= 1;
+        // A full disk: the sink's.
+        let mut full = FullAfter {
+            room: 3 * CHUNK_SIZE,
+            taken: Vec::new(),
+        };
+        let r = reencrypt((&k1, &h), (&k2, &h), &old[..], &mut full);
+        match r {
+            Err(Failed::Sink(Error::Io { source, .. })) => {
+                assert_eq!(source.kind(), io::ErrorKind::StorageFull)
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn decryption_writes_whole_authenticated_batches_only() {
+        let key = Key32::random();
+        let h = [4u8; HEADER_LEN];
+        let data = sample(5 * BATCH * CHUNK_SIZE + 123);
+        let mut ct = sealed(&key, &h, &data);
+        for bad_batch in [0usize, 1, 4, 5] {
+            let at = bad_batch * BATCH * (CHUNK_SIZE + CHUNK_OVERHEAD) + 1;
+            ct[at] ^= 0x80;
+            let mut out = Vec::new();
+            let r = decrypt(&key, &h, &ct[..], &mut out);
+            assert!(matches!(r, Err(Error::DecryptionFailed)));
+            assert_eq!(out.len(), bad_batch * BATCH * CHUNK_SIZE);
+            assert_eq!(out[..], data[..out.len()]);
+            ct[at] ^= 0x80;
+        }
+    }
+
+    #[test]
+    fn a_full_disk_stops_a_long_encryption_with_the_error() {
+        let key = Key32::random();
+        let data = sample(4 * BATCH * CHUNK_SIZE);
+        let mut full = FullAfter {
+            room: BATCH * CHUNK_SIZE + 5,
+            taken: Vec::new(),
+        };
+        match encrypt(&key, &[0; HEADER_LEN], &data[..], &mut full) {
+            Err(Error::Io { source, .. }) => {
+                assert_eq!(source.kind(), io::ErrorKind::StorageFull)
+            }
+            other => panic!("{other:?}"),
         }
     }
 }

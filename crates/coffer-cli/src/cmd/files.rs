@@ -153,8 +153,8 @@ fn pick_from(vs: &[Entry], version: Option<usize>) -> Result<Entry, Failure> {
 pub fn cat(ctx: &Ctx, path: &str, version: Option<usize>) -> Result<(), Failure> {
     let v = ctx.unlocked()?;
     let e = pick_version(&v, path, version)?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // Not locked: the stream writes from its own writer thread.
+    let mut out = std::io::stdout();
     v.decrypt_to(&e.id, &mut out)?;
     out.flush().map_err(|e| {
         Failure::from(coffer_core::Error::Io {

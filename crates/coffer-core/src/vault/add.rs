@@ -653,12 +653,7 @@ impl Vault {
         }
         f.seek(SeekFrom::Start(prefix.stream_offset))
             .ctx("reading back an object")?;
-        let n = object::decrypt_stream(
-            &sealed.keys,
-            &prefix.header,
-            BufReader::with_capacity(1 << 20, f),
-            io::sink(),
-        )?;
+        let n = object::decrypt_stream(&sealed.keys, &prefix.header, f, io::sink())?;
         if n != size {
             return Err(Error::DecryptionFailed);
         }

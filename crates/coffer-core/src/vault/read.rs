@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File};
-use std::io::{self, BufReader, BufWriter, Seek, SeekFrom, Write};
+use std::io::{self, BufReader, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -248,13 +248,13 @@ impl Vault {
 
     /// Decrypts one version to `out`. Each chunk is written only after it
     /// authenticates; on failure the caller must discard what was written.
-    pub fn decrypt_to(&self, id: &FileId, out: impl Write) -> Result<u64> {
+    pub fn decrypt_to(&self, id: &FileId, out: impl Write + Send) -> Result<u64> {
         self.audit
             .append(&[AuditEvent::FileOpened { id: id.to_hex() }])?;
         self.decrypt_object(id, out)
     }
 
-    pub(super) fn decrypt_object(&self, id: &FileId, out: impl Write) -> Result<u64> {
+    pub(super) fn decrypt_object(&self, id: &FileId, out: impl Write + Send) -> Result<u64> {
         let keys = self.keys()?;
         let StoredObject {
             file: mut f,
@@ -265,7 +265,9 @@ impl Vault {
         } = self.read_object(id)?;
         let (fk, _) = object::unwrap(keys, self.config.vault_id(), &header, &record)?;
         f.seek(SeekFrom::Start(offset)).ctx("reading an object")?;
-        object::decrypt_stream(&fk, &header, BufReader::with_capacity(1 << 20, f), out)
+        // Unbuffered: the stream reads whole chunks, and a buffer would copy
+        // every byte once more.
+        object::decrypt_stream(&fk, &header, f, out)
     }
 
     /// Decrypts `entry` to the new file `dest`: written to a temp file
@@ -312,12 +314,9 @@ impl Vault {
         let tmp = fsutil::tmp_path_for(dest);
         let res = (|| -> Result<()> {
             let file = fsutil::create_private(&tmp).ctx("creating the extracted file")?;
-            let mut w = BufWriter::with_capacity(1 << 20, file);
-            self.decrypt_object(&entry.id, &mut w)?;
-            let file = w
-                .into_inner()
-                .map_err(|e| e.into_error())
-                .ctx("writing the extracted file")?;
+            // Unbuffered: the stream writes whole batches from its zeroizing
+            // buffers; a BufWriter would keep a plaintext copy it never wipes.
+            self.decrypt_object(&entry.id, &file)?;
             let mtime = if entry.mtime_ns >= 0 {
                 UNIX_EPOCH + Duration::from_nanos(entry.mtime_ns as u64)
             } else {

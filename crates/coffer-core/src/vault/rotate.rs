@@ -40,6 +40,7 @@ use crate::format::manifest::{Phase, object_digest};
 use crate::format::{self, FileId};
 use crate::fsutil;
 use crate::object::{self, Sealed, WrapTarget};
+use crate::stream;
 
 /// Objects per durability batch during rotation.
 const ROTATE_BATCH: usize = 1024;
@@ -420,35 +421,19 @@ impl Vault {
                     f.seek(SeekFrom::Start(offset)).ctx("reading an object")?;
                     let out = fsutil::create_private(&tmp).ctx("writing an object")?;
                     let mut w = BufWriter::with_capacity(1 << 20, out);
-                    let (reader, writer) = io::pipe().ctx("re-encrypting")?;
-                    let (dec, enc) = std::thread::scope(|s| {
-                        let dec = s.spawn(|| {
-                            object::decrypt_stream(
-                                &fk,
-                                &header,
-                                BufReader::with_capacity(1 << 20, f),
-                                writer,
-                            )
-                        });
-                        let enc = sealed.write(reader, &mut w);
-                        (dec.join().expect("decrypt thread"), enc)
-                    });
-                    // A failed write (disk full, ...) stops the rotation; it
-                    // also breaks the pipe the decryption writes to, so only
-                    // once the write succeeded is a failed read the object's.
-                    let m = enc?;
-                    let n = match dec {
+                    // A failed write (disk full, ...) stops the rotation; a
+                    // failed read or a chunk that does not authenticate is
+                    // the old object's, which stays as it is.
+                    let n = match sealed.reencrypt_from((&fk, &header), &mut f, &mut w) {
                         Ok(n) if n == meta.size => n,
                         Ok(_) => {
                             return Ok(Some(
                                 "its contents do not match the size its metadata records".into(),
                             ));
                         }
-                        Err(e) => return Ok(Some(e.to_string())),
+                        Err(stream::Failed::Source(e)) => return Ok(Some(e.to_string())),
+                        Err(stream::Failed::Sink(e)) => return Err(e),
                     };
-                    if m != n {
-                        return Err(Error::DecryptionFailed);
-                    }
                     w.into_inner()
                         .map_err(|e| e.into_error())
                         .ctx("writing an object")?;
@@ -458,12 +443,7 @@ impl Vault {
                     check
                         .seek(SeekFrom::Start(p.stream_offset))
                         .ctx("reading back an object")?;
-                    let back = object::decrypt_stream(
-                        &sealed.keys,
-                        &p.header,
-                        BufReader::with_capacity(1 << 20, check),
-                        io::sink(),
-                    )?;
+                    let back = object::decrypt_stream(&sealed.keys, &p.header, check, io::sink())?;
                     if back != n || p.header != sealed.header {
                         return Err(Error::DecryptionFailed);
                     }
