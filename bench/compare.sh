@@ -109,6 +109,9 @@ new_vault() {
 # Waits (up to 20 s) until the kernel has written back the dirty pages of
 # earlier runs: on this VM's disk a run that starts while a gigabyte is
 # still being written back took 2-8x as long (first rounds of a), b)).
+# Not between warming and running: the development VM runs a DAMON
+# "pageout" scheme (kdamond) that evicts page-cache pages idle for a few
+# seconds, so a warmed file must be used at once.
 settle() {
     sync
     local i
@@ -131,8 +134,10 @@ measure() {
         for ((k = 0; k < n; k++)); do
             c=${cs[$(((k + r + WARMUP) % n))]}
             echo 0 >"$WORK/last.rss"
-            "prep_$c"
+            # Settled before prep: a prep that warms the source must be
+            # the last thing before the run (see settle).
             settle
+            "prep_$c"
             t0=$(date +%s%N)
             "run_$c"
             t1=$(date +%s%N)
@@ -244,7 +249,10 @@ if [[ $SECTIONS == *b* ]]; then
     age -r "$RCPT" -o "$WORK/src/big.age" "$BIG"
     if ((HAVE_RAGE)); then rage -r "$RCPT" -o "$WORK/src/big.rage" "$BIG"; fi
     cp "$BIG" "$WORK/src/big.copy"
-    clean_b() { rm -f "$WORK"/out/b.*; sync; }
+    # Caches dropped, then only the source warmed: with gigabytes of other
+    # files cached, the VM's page-out scheme (see settle) made runs of
+    # every contender vary 2-4x.
+    clean_b() { rm -f "$WORK"/out/b.*; drop_caches; }
     prep_coffer_seal() { clean_b; warm "$BIG"; }
     run_coffer_seal() { rt "$SEAL_FILE" seal "$BIG" "$WORK/out/b.obj"; }
     prep_cp() { clean_b; warm "$BIG"; }

@@ -49,8 +49,6 @@ for i in range(n):
 PY
 # A light KDF: unlocking is not what is measured.
 "$COFFER" --vault "$V" init --kdf-memory 19 --kdf-time 2 --kdf-lanes 1 >/dev/null
-"$COFFER" --vault "$V" add "$WORK/src" >/dev/null
-rm -rf "$WORK/src"
 
 timed() {
     local t0 t1
@@ -59,6 +57,13 @@ timed() {
     t1=$(date +%s.%N)
     python3 -c 'import sys; print(float(sys.argv[2]) - float(sys.argv[1]))' "$t0" "$t1"
 }
+# Cold caches for add and depth 3, which read every byte from the disk.
+cold() { sync && { echo 3 >/proc/sys/vm/drop_caches; } 2>/dev/null || true; }
+
+# add's durable throughput on the same files: depth 3's yardstick.
+cold
+add_s=$(timed "$COFFER" --vault "$V" add "$WORK/src")
+rm -rf "$WORK/src"
 
 d2=()
 for _ in $(seq "$RUNS"); do
@@ -66,15 +71,23 @@ for _ in $(seq "$RUNS"); do
     d2+=("$(timed "$COFFER" --vault "$V" rotate)")
 done
 d2_med=$(printf '%s\n' "${d2[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-sync
-d3=$(timed "$COFFER" --vault "$V" rotate --reencrypt)
+cold
+# The passphrase was not exposed: this measures re-encryption, not a
+# change of credentials.
+d3=$(timed "$COFFER" --vault "$V" rotate --reencrypt --keep-passphrase)
 "$COFFER" --vault "$V" verify >/dev/null
 
-python3 - "$N" "$SIZE_KIB" "$d2_med" "$d3" "${d2[*]}" <<'PY'
+python3 - "$N" "$SIZE_KIB" "$d2_med" "$d3" "${d2[*]}" "$add_s" <<'PY'
 import sys
 n, kib, d2, d3, runs = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+add = float(sys.argv[6])
+mib = n * kib / 1024
+print(f"add (durable, cold):          {add:7.2f} s  {n / add:9.0f} files/s  {mib / add:7.0f} MiB/s")
 print(f"depth 2 (rewrap):      median {d2:7.2f} s  {n / d2:9.0f} files/s   (runs: {runs})")
 print(f"depth 3 (re-encrypt):         {d3:7.2f} s  {n / d3:9.0f} files/s  {n * kib / 1024 / d3:7.0f} MiB/s")
 print(f"depth 2 / depth 3 time: 1/{d3 / d2:.1f}   (target: at most 1/20; depth 2 at least 10,000 files/s)")
+r = add / d3
+print(f"depth 3 throughput / add's: {r:.2f}   target >= 0.8   {'met' if r >= 0.8 else 'MISSED'}")
+print(f"depth 2 files/s: {n / d2:.0f}   target >= 10000   {'met' if n / d2 >= 10000 else 'MISSED'}")
 PY
 echo "(both include process start and one unlock; every file verified afterwards)"

@@ -395,7 +395,7 @@ impl Vault {
         let tmp = fsutil::tmp_path_for(&fin);
         let written = (|| -> Result<u64> {
             let out = fsutil::create_private(&tmp).ctx("creating an object")?;
-            let mut w = BufWriter::with_capacity(1 << 20, out);
+            let mut w = BufWriter::with_capacity(1 << 20, fsutil::EarlyWriteback::new(out));
             let n = sealed.write(&mut file, &mut w)?;
             w.into_inner()
                 .map_err(|e| e.into_error())

@@ -316,7 +316,9 @@ impl Vault {
             let file = fsutil::create_private(&tmp).ctx("creating the extracted file")?;
             // Unbuffered: the stream writes whole batches from its zeroizing
             // buffers; a BufWriter would keep a plaintext copy it never wipes.
-            self.decrypt_object(&entry.id, &file)?;
+            let mut out = fsutil::EarlyWriteback::new(file);
+            self.decrypt_object(&entry.id, &mut out)?;
+            let file = out.into_inner();
             let mtime = if entry.mtime_ns >= 0 {
                 UNIX_EPOCH + Duration::from_nanos(entry.mtime_ns as u64)
             } else {

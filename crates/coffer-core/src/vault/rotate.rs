@@ -44,6 +44,11 @@ use crate::stream;
 
 /// Objects per durability batch during rotation.
 const ROTATE_BATCH: usize = 1024;
+/// Objects whose reading a re-encryption asks for ahead of working on them,
+/// and how much of each: the stream's own read-ahead covers the rest of a
+/// large file, so at most 64 × 4 MiB sits in the page cache ahead.
+const PREFETCH_WINDOW: usize = 64;
+const PREFETCH_BYTES: u64 = 4 << 20;
 
 /// How far a rotation is, after each durable batch.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -386,9 +391,9 @@ impl Vault {
     /// many, and the objects that cannot be read, unwrapped or decrypted
     /// (the others of the batch are still committed).
     ///
-    /// Objects go one at a time: each is piped from a decrypting thread to
-    /// the encrypting one, and both parallelise their chunks on the rayon
-    /// pool — a rayon worker blocked on the pipe would starve them.
+    /// Objects go in parallel, as their chunks do: each chunk is opened
+    /// and sealed again in its own buffer (`Sealed::reencrypt_from`), so
+    /// no worker waits on another.
     fn reencrypt_batch(
         &self,
         ids: &[FileId],
@@ -396,77 +401,93 @@ impl Vault {
         bytes: &AtomicU64,
     ) -> Result<(u64, Blocked)> {
         let keys = self.keys()?;
-        let steps: Vec<Step> = ids
-            .iter()
-            .map(|id| -> Result<Step> {
-                let (mut f, header, record, offset) = match self.read_object(id) {
-                    Ok(o) => (o.file, o.header, o.record, o.stream_offset),
-                    Err(Error::NotFound(_)) => return Ok(Step::Skip),
-                    Err(e) => return Ok(Step::Blocked(*id, e.to_string())),
+        let one = |id: &FileId| -> Result<Step> {
+            let (mut f, header, record, offset) = match self.read_object(id) {
+                Ok(o) => (o.file, o.header, o.record, o.stream_offset),
+                Err(Error::NotFound(_)) => return Ok(Step::Skip),
+                Err(e) => return Ok(Step::Blocked(*id, e.to_string())),
+            };
+            if record.key_version == target.key_version {
+                return Ok(Step::Skip);
+            }
+            let opened = object::unwrap(keys, self.config.vault_id(), &header, &record)
+                .and_then(|(fk, _)| Ok((object::open_metadata(&fk, &header, &record)?, fk)));
+            let (meta, fk) = match opened {
+                Ok(o) => o,
+                Err(e) => return Ok(Step::Blocked(*id, e.to_string())),
+            };
+            let sealed = Sealed::new(target, Some(*id), &meta)?;
+            let fin = self.object_path(id);
+            let tmp = fsutil::tmp_path_for(&fin);
+            // Ok(Some(why)): the old object does not decrypt.
+            let res = (|| -> Result<Option<String>> {
+                f.seek(SeekFrom::Start(offset)).ctx("reading an object")?;
+                let out = fsutil::create_private(&tmp).ctx("writing an object")?;
+                let mut w = BufWriter::with_capacity(1 << 20, fsutil::EarlyWriteback::new(out));
+                // A failed write (disk full, ...) stops the rotation; a
+                // failed read or a chunk that does not authenticate is
+                // the old object's, which stays as it is.
+                let n = match sealed.reencrypt_from((&fk, &header), &mut f, &mut w) {
+                    Ok(n) if n == meta.size => n,
+                    Ok(_) => {
+                        return Ok(Some(
+                            "its contents do not match the size its metadata records".into(),
+                        ));
+                    }
+                    Err(stream::Failed::Source(e)) => return Ok(Some(e.to_string())),
+                    Err(stream::Failed::Sink(e)) => return Err(e),
                 };
-                if record.key_version == target.key_version {
-                    return Ok(Step::Skip);
+                w.into_inner()
+                    .map_err(|e| e.into_error())
+                    .ctx("writing an object")?;
+                // Read the new object back before it replaces the old one.
+                let mut check = File::open(&tmp).ctx("reading back an object")?;
+                let p = object::read_prefix(BufReader::new(&mut check))?;
+                check
+                    .seek(SeekFrom::Start(p.stream_offset))
+                    .ctx("reading back an object")?;
+                let back = object::decrypt_stream(&sealed.keys, &p.header, check, io::sink())?;
+                if back != n || p.header != sealed.header {
+                    return Err(Error::DecryptionFailed);
                 }
-                let opened = object::unwrap(keys, self.config.vault_id(), &header, &record)
-                    .and_then(|(fk, _)| Ok((object::open_metadata(&fk, &header, &record)?, fk)));
-                let (meta, fk) = match opened {
-                    Ok(o) => o,
-                    Err(e) => return Ok(Step::Blocked(*id, e.to_string())),
-                };
-                let sealed = Sealed::new(target, Some(*id), &meta)?;
-                let fin = self.object_path(id);
-                let tmp = fsutil::tmp_path_for(&fin);
-                // Ok(Some(why)): the old object does not decrypt.
-                let res = (|| -> Result<Option<String>> {
-                    f.seek(SeekFrom::Start(offset)).ctx("reading an object")?;
-                    let out = fsutil::create_private(&tmp).ctx("writing an object")?;
-                    let mut w = BufWriter::with_capacity(1 << 20, out);
-                    // A failed write (disk full, ...) stops the rotation; a
-                    // failed read or a chunk that does not authenticate is
-                    // the old object's, which stays as it is.
-                    let n = match sealed.reencrypt_from((&fk, &header), &mut f, &mut w) {
-                        Ok(n) if n == meta.size => n,
-                        Ok(_) => {
-                            return Ok(Some(
-                                "its contents do not match the size its metadata records".into(),
-                            ));
-                        }
-                        Err(stream::Failed::Source(e)) => return Ok(Some(e.to_string())),
-                        Err(stream::Failed::Sink(e)) => return Err(e),
-                    };
-                    w.into_inner()
-                        .map_err(|e| e.into_error())
-                        .ctx("writing an object")?;
-                    // Read the new object back before it replaces the old one.
-                    let mut check = File::open(&tmp).ctx("reading back an object")?;
-                    let p = object::read_prefix(BufReader::new(&mut check))?;
-                    check
-                        .seek(SeekFrom::Start(p.stream_offset))
-                        .ctx("reading back an object")?;
-                    let back = object::decrypt_stream(&sealed.keys, &p.header, check, io::sink())?;
-                    if back != n || p.header != sealed.header {
-                        return Err(Error::DecryptionFailed);
-                    }
-                    bytes.fetch_add(n, Ordering::Relaxed);
-                    Ok(None)
-                })();
-                let digest = (
-                    *id,
-                    object_digest(&sealed.header.to_bytes(), &sealed.record.to_bytes()),
-                );
-                match res {
-                    Ok(None) => Ok(Step::Written(tmp, fin, digest)),
-                    Ok(Some(why)) => {
-                        let _ = fs::remove_file(&tmp);
-                        Ok(Step::Blocked(*id, why))
-                    }
-                    Err(e) => {
-                        let _ = fs::remove_file(&tmp);
-                        Err(e)
-                    }
+                bytes.fetch_add(n, Ordering::Relaxed);
+                Ok(None)
+            })();
+            let digest = (
+                *id,
+                object_digest(&sealed.header.to_bytes(), &sealed.record.to_bytes()),
+            );
+            match res {
+                Ok(None) => Ok(Step::Written(tmp, fin, digest)),
+                Ok(Some(why)) => {
+                    let _ = fs::remove_file(&tmp);
+                    Ok(Step::Blocked(*id, why))
                 }
-            })
-            .collect::<Result<Vec<_>>>()?;
+                Err(e) => {
+                    let _ = fs::remove_file(&tmp);
+                    Err(e)
+                }
+            }
+        };
+        // Two workers reading cold objects one at a time left the cores
+        // idle while each waited on the disk: the next window's objects are
+        // asked for while this window's are worked on.
+        let windows: Vec<&[FileId]> = ids.chunks(PREFETCH_WINDOW).collect();
+        let prefetch = |w: &[FileId]| {
+            let paths: Vec<PathBuf> = w.iter().map(|id| self.object_path(id)).collect();
+            fsutil::prefetch(paths.iter().map(PathBuf::as_path), PREFETCH_BYTES);
+        };
+        let mut steps: Vec<Step> = Vec::with_capacity(ids.len());
+        for (k, window) in windows.iter().enumerate() {
+            if k == 0 {
+                prefetch(window);
+            }
+            if let Some(next) = windows.get(k + 1) {
+                prefetch(next);
+            }
+            steps.extend(window.par_iter().map(one).collect::<Result<Vec<_>>>()?);
+        }
+
         let (written, blocked) = split_steps(steps);
         self.commit_renames(&written)?;
         // The old sidecars belong to the replaced headers: drop them.
