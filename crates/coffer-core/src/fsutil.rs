@@ -99,14 +99,26 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
 /// Asks the kernel to start reading the first `bytes` of each of `paths`
 /// into the page cache at once (Linux `posix_fadvise(WILLNEED)`; elsewhere
 /// nothing), so that workers that then read them one by one find them
-/// there instead of each waiting on the disk in turn. Only a hint: a file
-/// that does not open is skipped.
+/// there instead of each waiting on the disk in turn. Only a hint: a path
+/// that does not open, or is not a regular file, is skipped. Opened with
+/// no link followed and non-blocking, so a link or a FIFO planted in a
+/// file's place (in the vault folder, or a protected one) is never read
+/// through and cannot hang the caller.
 pub fn prefetch<'a>(paths: impl IntoIterator<Item = &'a Path>, bytes: u64) {
     #[cfg(target_os = "linux")]
     for p in paths {
-        if let Ok(f) = File::open(p) {
-            let len = std::num::NonZeroU64::new(bytes);
-            let _ = rustix::fs::fadvise(&f, 0, len, rustix::fs::Advice::WillNeed);
+        use rustix::fs::{Advice, Mode, OFlags};
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        let Ok(fd) = rustix::fs::open(p, flags | OFlags::NOCTTY, Mode::empty()) else {
+            continue;
+        };
+        let regular = rustix::fs::fstat(&fd)
+            .map(|st| {
+                rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile
+            })
+            .unwrap_or(false);
+        if regular {
+            let _ = rustix::fs::fadvise(&fd, 0, std::num::NonZeroU64::new(bytes), Advice::WillNeed);
         }
     }
     #[cfg(not(target_os = "linux"))]
@@ -294,6 +306,33 @@ pub fn mtime_ns_of(meta: &fs::Metadata) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn prefetch_skips_links_and_fifos_without_hanging() {
+        let d = tempfile::tempdir().unwrap();
+        let file = d.path().join("f");
+        fs::write(&file, vec![7u8; 100_000]).unwrap();
+        let fifo = d.path().join("fifo");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let link = d.path().join("link");
+        std::os::unix::fs::symlink(&fifo, &link).unwrap();
+        let missing = d.path().join("missing");
+        let start = Instant::now();
+        prefetch(
+            [&fifo, &link, &missing, &file].map(PathBuf::as_path),
+            4 << 20,
+        );
+        // A blocking open of the FIFO would never return.
+        assert!(start.elapsed() < Duration::from_secs(5));
+    }
 
     #[test]
     fn atomic_write_replaces_and_leaves_no_temp() {
