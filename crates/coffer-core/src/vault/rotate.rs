@@ -44,11 +44,12 @@ use crate::stream;
 
 /// Objects per durability batch during rotation.
 const ROTATE_BATCH: usize = 1024;
-/// Objects whose reading a re-encryption asks for ahead of working on them,
-/// and how much of each: the stream's own read-ahead covers the rest of a
-/// large file, so at most 64 × 4 MiB sits in the page cache ahead.
-const PREFETCH_WINDOW: usize = 64;
-const PREFETCH_BYTES: u64 = 4 << 20;
+/// How many objects a re-encryption asks the disk for ahead of working on
+/// them, and how much of each: the stream's own read-ahead covers the rest
+/// of a large file, so at most 64 × 4 MiB sits in the page cache ahead.
+const REENCRYPT_PREFETCH: (usize, u64) = (64, 4 << 20);
+/// The same for a scan, which reads only each object's header and record.
+const SCAN_PREFETCH: (usize, u64) = (1024, 16 << 10);
 
 /// How far a rotation is, after each durable batch.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -309,32 +310,31 @@ impl Vault {
     /// metadata authenticate. An object removed meanwhile is no concern.
     pub(super) fn scan(&self, target: Option<u32>, unwrap: bool) -> Result<Scan> {
         let keys = if unwrap { Some(self.keys()?) } else { None };
-        let found: Vec<(FileId, Option<Found>)> = self
-            .object_ids()?
-            .par_iter()
-            .map(|id| {
-                let (f, header, r) = match self.read_object(id) {
-                    Ok(o) => (o.file, o.header, o.record),
-                    Err(Error::NotFound(_)) => return (*id, None),
-                    Err(e) => return (*id, Some(Found::Blocked(e.to_string()))),
-                };
-                if let Err(e) = self.check_key_version(r.key_version) {
+        let one = |id: &FileId| {
+            let (f, header, r) = match self.read_object(id) {
+                Ok(o) => (o.file, o.header, o.record),
+                Err(Error::NotFound(_)) => return (*id, None),
+                Err(e) => return (*id, Some(Found::Blocked(e.to_string()))),
+            };
+            if let Err(e) = self.check_key_version(r.key_version) {
+                return (*id, Some(Found::Blocked(e.to_string())));
+            }
+            if Some(r.key_version) == target {
+                return (*id, None);
+            }
+            if let Some(keys) = keys {
+                let opened = object::unwrap(keys, self.config.vault_id(), &header, &r)
+                    .and_then(|(fk, _)| object::open_metadata(&fk, &header, &r));
+                if let Err(e) = opened {
                     return (*id, Some(Found::Blocked(e.to_string())));
                 }
-                if Some(r.key_version) == target {
-                    return (*id, None);
-                }
-                if let Some(keys) = keys {
-                    let opened = object::unwrap(keys, self.config.vault_id(), &header, &r)
-                        .and_then(|(fk, _)| object::open_metadata(&fk, &header, &r));
-                    if let Err(e) = opened {
-                        return (*id, Some(Found::Blocked(e.to_string())));
-                    }
-                }
-                let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-                (*id, Some(Found::Todo(size)))
-            })
-            .collect();
+            }
+            let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+            (*id, Some(Found::Todo(size)))
+        };
+        // Each object's key record is a small read at its start.
+        let found =
+            self.over_objects_prefetched(&self.object_ids()?, SCAN_PREFETCH, |id| Ok(one(id)))?;
         let mut scan = Scan::default();
         for (id, f) in found {
             match f {
@@ -469,24 +469,7 @@ impl Vault {
                 }
             }
         };
-        // Two workers reading cold objects one at a time left the cores
-        // idle while each waited on the disk: the next window's objects are
-        // asked for while this window's are worked on.
-        let windows: Vec<&[FileId]> = ids.chunks(PREFETCH_WINDOW).collect();
-        let prefetch = |w: &[FileId]| {
-            let paths: Vec<PathBuf> = w.iter().map(|id| self.object_path(id)).collect();
-            fsutil::prefetch(paths.iter().map(PathBuf::as_path), PREFETCH_BYTES);
-        };
-        let mut steps: Vec<Step> = Vec::with_capacity(ids.len());
-        for (k, window) in windows.iter().enumerate() {
-            if k == 0 {
-                prefetch(window);
-            }
-            if let Some(next) = windows.get(k + 1) {
-                prefetch(next);
-            }
-            steps.extend(window.par_iter().map(one).collect::<Result<Vec<_>>>()?);
-        }
+        let steps = self.over_objects_prefetched(ids, REENCRYPT_PREFETCH, one)?;
 
         let (written, blocked) = split_steps(steps);
         self.commit_renames(&written)?;

@@ -5,10 +5,12 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use super::{OBJ_EXT, OBJECTS_DIR, REC_EXT, Vault};
 use crate::error::{Error, IoContext, Result};
 use crate::format::FileId;
-use crate::fsutil::TMP_SUFFIX;
+use crate::fsutil::{self, TMP_SUFFIX};
 
 impl Vault {
     pub(crate) fn shard_dir(&self, id: &FileId) -> PathBuf {
@@ -25,6 +27,35 @@ impl Vault {
     pub(crate) fn record_path(&self, id: &FileId) -> PathBuf {
         self.shard_dir(id)
             .join(format!("{}.{REC_EXT}", id.to_hex()))
+    }
+
+    /// Runs `work` on each of `ids` in parallel, a window of `window`
+    /// objects at a time, asking the disk for the next window's objects
+    /// (their first `bytes`) while this one is worked on: two workers that
+    /// each wait on a cold read in turn leave the cores idle. Stops after
+    /// the first window in which `work` failed.
+    pub(crate) fn over_objects_prefetched<T: Send>(
+        &self,
+        ids: &[FileId],
+        (window, bytes): (usize, u64),
+        work: impl Fn(&FileId) -> Result<T> + Sync,
+    ) -> Result<Vec<T>> {
+        let prefetch = |w: &[FileId]| {
+            let paths: Vec<PathBuf> = w.iter().map(|id| self.object_path(id)).collect();
+            fsutil::prefetch(paths.iter().map(PathBuf::as_path), bytes);
+        };
+        let windows: Vec<&[FileId]> = ids.chunks(window.max(1)).collect();
+        let mut done = Vec::with_capacity(ids.len());
+        for (k, w) in windows.iter().enumerate() {
+            if k == 0 {
+                prefetch(w);
+            }
+            if let Some(next) = windows.get(k + 1) {
+                prefetch(next);
+            }
+            done.extend(w.par_iter().map(&work).collect::<Result<Vec<_>>>()?);
+        }
+        Ok(done)
     }
 
     /// Every object id on disk.
