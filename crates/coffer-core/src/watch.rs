@@ -193,6 +193,7 @@ pub fn start(
         pending: HashMap::new(),
         watcher,
         next_status: Instant::now() + opts_status_every,
+        last_event: Instant::now(),
     };
     state.reload_folders();
     let thread = std::thread::Builder::new()
@@ -232,7 +233,15 @@ struct State {
     pending: HashMap<PathBuf, Candidate>,
     watcher: notify::RecommendedWatcher,
     next_status: Instant,
+    /// When the last file-system event arrived.
+    last_event: Instant,
 }
+
+/// While a burst is still arriving, files that are due wait up to this
+/// long for the rest of it, so they go in a few large batches (one
+/// durability flush each) rather than in many of a few files. A file
+/// written alone is taken as soon as it is due, as before.
+const GATHER: Duration = Duration::from_millis(100);
 
 impl State {
     fn emit(&self, e: WatchEvent) {
@@ -391,6 +400,7 @@ impl State {
     }
 
     fn on_event(&mut self, ev: notify::Event) {
+        self.last_event = Instant::now();
         if ev.need_rescan() {
             // The kernel's queue overflowed (IN_Q_OVERFLOW): events were
             // dropped, so only a rescan finds what arrived meanwhile.
@@ -460,12 +470,26 @@ impl State {
     /// The next moment there is work: a pending file, or the periodic
     /// status record (which also retries shipping to sinks that were down).
     fn next_due(&self) -> Instant {
-        self.pending
-            .values()
-            .map(|c| c.due)
-            .min()
-            .unwrap_or(self.next_status)
-            .min(self.next_status)
+        let now = Instant::now();
+        let wake = match self.pending.values().map(|c| c.due).min() {
+            Some(oldest) if oldest <= now => (oldest + GATHER).min(self.last_event + GATHER),
+            Some(oldest) => oldest,
+            None => self.next_status,
+        };
+        wake.min(self.next_status)
+    }
+
+    /// Whether the files that are due go now: when a batch is full, when
+    /// the oldest has waited `GATHER`, or when the folders are quiet.
+    fn ready_to_process(&self, now: Instant) -> bool {
+        let mut due = self.pending.values().filter(|c| c.due <= now);
+        let Some(first) = due.next() else {
+            return false;
+        };
+        let oldest = due.clone().map(|c| c.due).fold(first.due, Instant::min);
+        now >= oldest + GATHER
+            || now >= self.last_event + GATHER
+            || 1 + due.count() >= self.opts.batch
     }
 
     fn run(mut self, rx: Receiver<Msg>) {
@@ -494,7 +518,9 @@ impl State {
                 Ok(Msg::Fs(Err(e))) => self.fs_error(e),
                 Err(RecvTimeoutError::Timeout) => {}
             }
-            self.process_due();
+            if self.ready_to_process(Instant::now()) {
+                self.process_due();
+            }
         }
     }
 
