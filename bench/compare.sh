@@ -5,7 +5,7 @@
 #   bench/compare.sh                 # everything, 5 runs per contender
 #   RUNS=7 SECTIONS="a b" bench/compare.sh
 #
-# Environment: RUNS (5), WARMUP (1 unrecorded round), SECTIONS ("a b c d"), WORK (/var/tmp/coffer-bench;
+# Environment: RUNS (5), WARMUP (1 unrecorded round), SECTIONS ("a b c d e"), WORK (/var/tmp/coffer-bench;
 # must not be tmpfs), BIG_MIB (1024), SMALL_N (10000), SMALL_KIB (8),
 # RSS_RUNS (3), HUGE_GIB (section d's file: 10, or 4 with <= 40 GiB free),
 # RAGE=0 (skip trying `cargo install rage`), KEEP=1 keeps $WORK afterwards.

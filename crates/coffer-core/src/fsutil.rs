@@ -96,32 +96,40 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Asks the kernel to start reading the first `bytes` of each of `paths`
-/// into the page cache at once (Linux `posix_fadvise(WILLNEED)`; elsewhere
-/// nothing), so that workers that then read them one by one find them
-/// there instead of each waiting on the disk in turn. Only a hint: a path
-/// that does not open, or is not a regular file, is skipped. Opened with
-/// no link followed and non-blocking, so a link or a FIFO planted in a
-/// file's place (in the vault folder, or a protected one) is never read
-/// through and cannot hang the caller.
-pub fn prefetch<'a>(paths: impl IntoIterator<Item = &'a Path>, bytes: u64) {
+/// Asks the kernel to start reading the first `bytes` of `file` into the
+/// page cache now (Linux `posix_fadvise(WILLNEED)`; elsewhere nothing), so
+/// that a worker that reads it later finds it there instead of waiting on
+/// the disk. Only a hint, and only for a regular file.
+pub fn prefetch_file(file: &File, bytes: u64) {
     #[cfg(target_os = "linux")]
-    for p in paths {
-        use rustix::fs::{Advice, Mode, OFlags};
-        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
-        let Ok(fd) = rustix::fs::open(p, flags | OFlags::NOCTTY, Mode::empty()) else {
-            continue;
-        };
-        let regular = rustix::fs::fstat(&fd)
-            .map(|st| {
-                rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile
-            })
-            .unwrap_or(false);
-        if regular {
-            let _ = rustix::fs::fadvise(&fd, 0, std::num::NonZeroU64::new(bytes), Advice::WillNeed);
-        }
+    if file.metadata().is_ok_and(|m| m.is_file()) {
+        let len = std::num::NonZeroU64::new(bytes);
+        let _ = rustix::fs::fadvise(file, 0, len, rustix::fs::Advice::WillNeed);
     }
     #[cfg(not(target_os = "linux"))]
+    let _ = (file, bytes);
+}
+
+/// [`prefetch_file`] for each of Coffer's own files at `paths` (objects in
+/// the vault folder), opened non-blocking and without following a link in
+/// their last component, so a link or FIFO planted in an object's place is
+/// skipped, never read through or waited on. A path that does not open is
+/// skipped. Files in a user's folders go through `Beneath` instead, as
+/// they are opened for reading.
+pub fn prefetch<'a>(paths: impl IntoIterator<Item = &'a Path>, bytes: u64) {
+    #[cfg(unix)]
+    for p in paths {
+        use std::os::unix::fs::OpenOptionsExt;
+        let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+        if let Ok(f) = OpenOptions::new()
+            .read(true)
+            .custom_flags(flags.bits() as i32)
+            .open(p)
+        {
+            prefetch_file(&f, bytes);
+        }
+    }
+    #[cfg(not(unix))]
     let _ = (paths.into_iter(), bytes);
 }
 

@@ -140,14 +140,16 @@ impl Sealed {
         )
     }
 
-    /// The header and the embedded record, as they precede the stream.
+    /// The header and the embedded record, as they precede the stream, in
+    /// one write (the output is not buffered).
     fn write_prefix(&self, out: &mut impl Write) -> Result<[u8; HEADER_LEN]> {
         let hb = self.header.to_bytes();
         let rec = self.record.to_bytes();
-        out.write_all(&hb).ctx("writing ciphertext")?;
-        out.write_all(&(rec.len() as u32).to_be_bytes())
-            .ctx("writing ciphertext")?;
-        out.write_all(&rec).ctx("writing ciphertext")?;
+        let mut prefix = Vec::with_capacity(HEADER_LEN + 4 + rec.len());
+        prefix.extend_from_slice(&hb);
+        prefix.extend_from_slice(&(rec.len() as u32).to_be_bytes());
+        prefix.extend_from_slice(&rec);
+        out.write_all(&prefix).ctx("writing ciphertext")?;
         Ok(hb)
     }
 }

@@ -233,7 +233,7 @@ struct State {
     pending: HashMap<PathBuf, Candidate>,
     watcher: notify::RecommendedWatcher,
     next_status: Instant,
-    /// When the last file-system event arrived.
+    /// When the last event that queued a protected file arrived.
     last_event: Instant,
 }
 
@@ -384,6 +384,9 @@ impl State {
         } else {
             self.opts.quiet
         };
+        // Only writes to protected files count as a burst still arriving:
+        // opens, reads and the watcher's own removals do not.
+        self.last_event = Instant::now();
         let due = Instant::now() + quiet;
         let c = self.pending.entry(path.to_path_buf()).or_insert(Candidate {
             due,
@@ -400,7 +403,6 @@ impl State {
     }
 
     fn on_event(&mut self, ev: notify::Event) {
-        self.last_event = Instant::now();
         if ev.need_rescan() {
             // The kernel's queue overflowed (IN_Q_OVERFLOW): events were
             // dropped, so only a rescan finds what arrived meanwhile.

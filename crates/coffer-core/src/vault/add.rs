@@ -7,7 +7,7 @@ use super::*;
 
 use std::collections::HashSet;
 use std::fs::{self, File};
-use std::io::{self, BufReader, BufWriter, Seek, SeekFrom};
+use std::io::{self, BufReader, Seek, SeekFrom};
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -226,11 +226,14 @@ impl Vault {
                 end += 1;
             }
             // Cold small files read by two workers one at a time left the
-            // cores waiting on the disk: the batch is asked for at once.
-            fsutil::prefetch(
-                sources[start..end].iter().map(|s| s.source.as_path()),
-                PREFETCH_BYTES,
-            );
+            // cores waiting on the disk: the batch is asked for at once,
+            // each file opened as `seal_one` will open it (below its folder,
+            // no link followed anywhere in its path, non-blocking).
+            for s in &sources[start..end] {
+                if let Ok(f) = Beneath::new(&s.within).open_read(&s.source) {
+                    fsutil::prefetch_file(&f, PREFETCH_BYTES);
+                }
+            }
             let _w = self.writer()?;
             let target = self.current_target()?;
             let batch: Vec<(usize, Result<Pending, AddOutcome>)> = (start..end)
@@ -404,12 +407,9 @@ impl Vault {
         let tmp = fsutil::tmp_path_for(&fin);
         let written = (|| -> Result<u64> {
             let out = fsutil::create_private(&tmp).ctx("creating an object")?;
-            let mut w = BufWriter::with_capacity(1 << 20, fsutil::EarlyWriteback::new(out));
-            let n = sealed.write(&mut file, &mut w)?;
-            w.into_inner()
-                .map_err(|e| e.into_error())
-                .ctx("writing an object")?;
-            Ok(n)
+            // Unbuffered: the prefix goes in one write and the stream in one
+            // `writev` per batch; a BufWriter would copy every byte again.
+            sealed.write(&mut file, fsutil::EarlyWriteback::new(out))
         })();
         let changed = match &written {
             Ok(n) => {

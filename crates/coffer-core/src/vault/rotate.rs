@@ -23,7 +23,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{self, BufReader, BufWriter, Seek, SeekFrom};
+use std::io::{self, BufReader, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -423,11 +423,12 @@ impl Vault {
             let res = (|| -> Result<Option<String>> {
                 f.seek(SeekFrom::Start(offset)).ctx("reading an object")?;
                 let out = fsutil::create_private(&tmp).ctx("writing an object")?;
-                let mut w = BufWriter::with_capacity(1 << 20, fsutil::EarlyWriteback::new(out));
+                // Unbuffered, as `add` writes objects.
+                let w = fsutil::EarlyWriteback::new(out);
                 // A failed write (disk full, ...) stops the rotation; a
                 // failed read or a chunk that does not authenticate is
                 // the old object's, which stays as it is.
-                let n = match sealed.reencrypt_from((&fk, &header), &mut f, &mut w) {
+                let n = match sealed.reencrypt_from((&fk, &header), &mut f, w) {
                     Ok(n) if n == meta.size => n,
                     Ok(_) => {
                         return Ok(Some(
@@ -437,9 +438,6 @@ impl Vault {
                     Err(stream::Failed::Source(e)) => return Ok(Some(e.to_string())),
                     Err(stream::Failed::Sink(e)) => return Err(e),
                 };
-                w.into_inner()
-                    .map_err(|e| e.into_error())
-                    .ctx("writing an object")?;
                 // Read the new object back before it replaces the old one.
                 let mut check = File::open(&tmp).ctx("reading back an object")?;
                 let p = object::read_prefix(BufReader::new(&mut check))?;
