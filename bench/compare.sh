@@ -320,14 +320,23 @@ if [[ $SECTIONS == *e* ]]; then
     make_small
     # protect removes the plaintexts: it works on a copy, made before the
     # caches are dropped; add reads the same copy.
-    prep_coffer_add_e() { new_vault "$WORK/v/e"; rm -rf "$WORK/e" && cp -r "$SMALL" "$WORK/e"; drop_caches; }
+    # Every protect run must leave no plaintext: checked before the next
+    # prep replaces the copy (outside the timed run).
+    protect_ran=0
+    check_protected() {
+        ((protect_ran)) || return 0
+        protect_ran=0
+        local left
+        left=$(find "$WORK/e" -type f | wc -l)
+        [[ $left -eq 0 ]] || note "e) protect left $left plaintexts"
+    }
+    prep_coffer_add_e() { check_protected; new_vault "$WORK/v/e"; rm -rf "$WORK/e" && cp -r "$SMALL" "$WORK/e"; drop_caches; }
     run_coffer_add_e() { rt "$COFFER" --vault "$WORK/v/e" add "$WORK/e"; }
-    prep_coffer_protect() { prep_coffer_add_e; }
+    prep_coffer_protect() { prep_coffer_add_e; protect_ran=1; }
     run_coffer_protect() { rt "$COFFER" --vault "$WORK/v/e" protect "$WORK/e"; }
     measure e coffer_add_e coffer_protect
+    check_protected
     mon_stop e
-    left=$(find "$WORK/e" -type f | wc -l)
-    [[ $left -eq 0 ]] || note "e) protect left $left plaintexts"
     rm -rf "$WORK/v/e" "$WORK/e"
 fi
 

@@ -138,11 +138,15 @@ impl Header {
 /// at rotation or rename; the content is never touched.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct KeyRecord {
-    /// The vault key version whose public key wraps the DEK.
+    /// How the DEK is wrapped (the record version says it).
+    pub wrap: DekWrap,
+    /// The vault key version whose key wraps the DEK.
     pub key_version: u32,
-    /// HPKE encapsulated key.
+    /// HPKE encapsulated key ([`DekWrap::Hpke`]), or the random salt of the
+    /// wrap key ([`DekWrap::VersionKey`]).
     pub enc: [u8; ENC_LEN],
-    /// HPKE ciphertext of the DEK.
+    /// AES-256-GCM ciphertext of the DEK, tag included (HPKE's, or under
+    /// the derived wrap key).
     pub wrapped_dek: [u8; WRAPPED_DEK_LEN],
     /// Nonce of the metadata ciphertext.
     pub meta_nonce: [u8; NONCE_LEN],
@@ -150,14 +154,41 @@ pub struct KeyRecord {
     pub meta_ct: Vec<u8>,
 }
 
-/// Version byte at the start of a key record.
+/// Version byte of a key record whose DEK is wrapped by HPKE to the key
+/// version's public key: what a writer that holds no secret (a locked
+/// `add`, the watcher) can make.
 pub const RECORD_VERSION: u8 = 1;
+
+/// Version byte of a key record whose DEK is wrapped under a key derived
+/// from the key version's private key: what an unlocked rotation writes,
+/// at a fraction of HPKE's cost (docs/FORMAT.md §6).
+pub const RECORD_VERSION_VERSION_KEY: u8 = 2;
+
+/// How a key record wraps its DEK; both can be opened only with the key
+/// version's private key, and both die with it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum DekWrap {
+    /// HPKE base mode to the key version's public key (record version 1).
+    Hpke,
+    /// AES-256-GCM under HKDF(salt, the key version's private key) (record
+    /// version 2).
+    VersionKey,
+}
+
+impl DekWrap {
+    fn record_version(self) -> u8 {
+        match self {
+            DekWrap::Hpke => RECORD_VERSION,
+            DekWrap::VersionKey => RECORD_VERSION_VERSION_KEY,
+        }
+    }
+}
 
 impl KeyRecord {
     /// Serialized form.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut b = Vec::with_capacity(self.encoded_len());
-        b.push(RECORD_VERSION);
+        b.push(self.wrap.record_version());
         b.extend_from_slice(&self.key_version.to_be_bytes());
         b.extend_from_slice(&self.enc);
         b.extend_from_slice(&self.wrapped_dek);
@@ -176,13 +207,16 @@ impl KeyRecord {
     pub fn parse(bytes: &[u8]) -> Result<Self> {
         const WHAT: &str = "key record";
         let mut r = Reader::new(bytes, WHAT);
-        let v = r.u8()?;
-        if v != RECORD_VERSION {
-            return Err(Error::UnsupportedVersion {
-                what: "key record",
-                version: v.into(),
-            });
-        }
+        let wrap = match r.u8()? {
+            RECORD_VERSION => DekWrap::Hpke,
+            RECORD_VERSION_VERSION_KEY => DekWrap::VersionKey,
+            v => {
+                return Err(Error::UnsupportedVersion {
+                    what: "key record",
+                    version: v.into(),
+                });
+            }
+        };
         let key_version = r.u32()?;
         let enc = r.array()?;
         let wrapped_dek = r.array()?;
@@ -194,6 +228,7 @@ impl KeyRecord {
         let meta_ct = r.take(meta_len)?.to_vec();
         r.finish()?;
         Ok(KeyRecord {
+            wrap,
             key_version,
             enc,
             wrapped_dek,
@@ -434,20 +469,32 @@ mod tests {
             added_ns: 1_700_000_000_000_000_000,
         };
         assert_eq!(Metadata::parse(&m.to_bytes()).unwrap(), m);
-        let r = KeyRecord {
-            key_version: 3,
-            enc: [4; 32],
-            wrapped_dek: [5; 48],
-            meta_nonce: [6; 12],
-            meta_ct: vec![9; 40],
-        };
-        let b = r.to_bytes();
-        assert_eq!(b.len(), r.encoded_len());
-        assert_eq!(KeyRecord::parse(&b).unwrap(), r);
-        assert!(KeyRecord::parse(&b[..b.len() - 1]).is_err());
-        let mut long = b.clone();
-        long.push(0);
-        assert!(KeyRecord::parse(&long).is_err());
+        for wrap in [DekWrap::Hpke, DekWrap::VersionKey] {
+            let r = KeyRecord {
+                wrap,
+                key_version: 3,
+                enc: [4; 32],
+                wrapped_dek: [5; 48],
+                meta_nonce: [6; 12],
+                meta_ct: vec![9; 40],
+            };
+            let b = r.to_bytes();
+            assert_eq!(b[0], wrap.record_version());
+            assert_eq!(b.len(), r.encoded_len());
+            assert_eq!(KeyRecord::parse(&b).unwrap(), r);
+            assert!(KeyRecord::parse(&b[..b.len() - 1]).is_err());
+            let mut long = b.clone();
+            long.push(0);
+            assert!(KeyRecord::parse(&long).is_err());
+            for v in [0u8, 3, 255] {
+                let mut other = b.clone();
+                other[0] = v;
+                assert!(matches!(
+                    KeyRecord::parse(&other),
+                    Err(Error::UnsupportedVersion { .. })
+                ));
+            }
+        }
     }
 
     #[test]

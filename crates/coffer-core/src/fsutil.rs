@@ -133,6 +133,50 @@ pub fn prefetch<'a>(paths: impl IntoIterator<Item = &'a Path>, bytes: u64) {
     let _ = (paths.into_iter(), bytes);
 }
 
+/// How many renames or removals are in flight at once in
+/// [`par_metadata`]: more than the cores, since each mostly waits on the
+/// disk.
+pub const METADATA_THREADS: usize = 16;
+
+/// `op` on every item, from up to [`METADATA_THREADS`] threads; the
+/// results in the order of `items`.
+///
+/// For renames over a file and removals: each frees the blocks of the file
+/// it drops, and on a file system mounted with `discard` (ext4 here) that
+/// waits for the disk to discard them, about 0.1 ms each, inside the call.
+/// One after another, 1,024 sidecar renames took 114 ms of a rotation
+/// batch's 140; overlapping them is what leaves the disk, not the caller,
+/// the limit. Their order never matters to crash safety: callers make every
+/// file they rename durable (and vouch for it) first, and flush after.
+pub fn par_metadata<T: Sync, R: Send>(items: &[T], op: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let threads = METADATA_THREADS.min(items.len());
+    if threads <= 1 {
+        return items.iter().map(op).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut done: Vec<(usize, R)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break mine };
+                        mine.push((i, op(item)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
 /// A new file that asks the kernel to start writing its pages to disk
 /// every few MiB instead of leaving them all for the final `fsync`, so the
 /// disk works while the rest is still being encrypted (on Linux; `posix_
@@ -314,6 +358,21 @@ pub fn mtime_ns_of(meta: &fs::Metadata) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn par_metadata_runs_each_item_once_and_keeps_their_order() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        for n in [0usize, 1, 2, 15, 16, 17, 1000] {
+            let items: Vec<usize> = (0..n).collect();
+            let calls = AtomicUsize::new(0);
+            let out = par_metadata(&items, |i| {
+                calls.fetch_add(1, Ordering::Relaxed);
+                i * 3
+            });
+            assert_eq!(calls.into_inner(), n);
+            assert_eq!(out, items.iter().map(|i| i * 3).collect::<Vec<_>>());
+        }
+    }
 
     #[cfg(target_os = "linux")]
     #[test]

@@ -5,16 +5,21 @@
 use std::io::{Read, Write};
 
 use crate::config::UnlockedKeys;
+use crate::crypto::primitives::NONCE_LEN;
 use crate::crypto::primitives::{self, random_array};
 use crate::crypto::secret::Key32;
-use crate::crypto::wrap::{self, PublicKey};
+use crate::crypto::wrap::{self, ENC_LEN, PrivateKey, PublicKey};
 use crate::error::{Error, IoContext, Result};
-use crate::format::{FileId, HEADER_LEN, Header, KeyRecord, MAX_RECORD_LEN, Metadata};
+use crate::format::{DekWrap, FileId, HEADER_LEN, Header, KeyRecord, MAX_RECORD_LEN, Metadata};
 use crate::keys::FileKeys;
 use crate::stream;
 
 /// HPKE `info` prefix for DEK wrapping (followed by the vault id).
 pub const INFO_DEK_WRAP: &[u8] = b"coffer/v1/dek-wrap";
+
+/// HKDF `info` prefix of a record-version-2 wrap key (followed by the
+/// vault id).
+pub const INFO_DEK_WRAP_VERSION_KEY: &[u8] = b"coffer/v2/dek-wrap-key";
 
 /// Where new DEKs are wrapped: the vault's current key version.
 #[derive(Clone, Debug)]
@@ -58,24 +63,6 @@ pub fn make_record(
     let meta_nonce = random_array();
     let meta_pt = zeroize::Zeroizing::new(meta.to_bytes());
     let meta_ct = primitives::seal(&keys.metadata, &meta_nonce, &header.to_bytes(), &meta_pt);
-    let sealed_meta = KeyRecord {
-        key_version: target.key_version,
-        enc: [0; crate::format::ENC_LEN],
-        wrapped_dek: [0; crate::format::WRAPPED_DEK_LEN],
-        meta_nonce,
-        meta_ct,
-    };
-    rewrap_record(target, header, dek, &sealed_meta)
-}
-
-/// The same DEK and metadata ciphertext, wrapped to a new key version:
-/// what a depth-2 rotation writes as the object's sidecar.
-pub fn rewrap_record(
-    target: &WrapTarget,
-    header: &Header,
-    dek: &Key32,
-    old: &KeyRecord,
-) -> Result<KeyRecord> {
     let (enc, wrapped) = wrap::seal(
         &target.public_key,
         &dek_info(&target.vault_id),
@@ -83,8 +70,57 @@ pub fn rewrap_record(
         dek.expose(),
     )?;
     Ok(KeyRecord {
+        wrap: DekWrap::Hpke,
         key_version: target.key_version,
         enc,
+        wrapped_dek: wrapped.try_into().expect("32 + 16 bytes"),
+        meta_nonce,
+        meta_ct,
+    })
+}
+
+/// The key of a [`DekWrap::VersionKey`] wrap: used for one DEK only, since
+/// its salt is fresh and random, so its nonce can be fixed (docs/FORMAT.md
+/// §6). It dies with the key version's private key, as HPKE's wraps do.
+fn version_wrap_key(version_key: &PrivateKey, salt: &[u8; ENC_LEN], vault_id: &[u8; 16]) -> Key32 {
+    primitives::hkdf32(
+        salt,
+        version_key.to_secret_bytes().expose(),
+        &[INFO_DEK_WRAP_VERSION_KEY, vault_id],
+    )
+}
+
+const VERSION_WRAP_NONCE: [u8; NONCE_LEN] = [0; NONCE_LEN];
+
+/// The same DEK and metadata ciphertext, wrapped to key version
+/// `key_version`, whose private key the caller holds: what a depth-2
+/// rotation writes as the object's sidecar. It needs no public-key
+/// operation (docs/FORMAT.md §6, record version 2).
+pub fn rewrap_record(
+    keys: &UnlockedKeys,
+    vault_id: &[u8; 16],
+    key_version: u32,
+    header: &Header,
+    dek: &Key32,
+    old: &KeyRecord,
+) -> Result<KeyRecord> {
+    let sk = keys.version_key(key_version).ok_or_else(|| {
+        Error::corrupt(
+            "vault config",
+            "the rotation's key version has no private key",
+        )
+    })?;
+    let salt = random_array();
+    let wrapped = primitives::seal(
+        &version_wrap_key(sk, &salt, vault_id),
+        &VERSION_WRAP_NONCE,
+        &dek_aad(header, key_version),
+        dek.expose(),
+    );
+    Ok(KeyRecord {
+        wrap: DekWrap::VersionKey,
+        key_version,
+        enc: salt,
         wrapped_dek: wrapped.try_into().expect("32 + 16 bytes"),
         meta_nonce: old.meta_nonce,
         meta_ct: old.meta_ct.clone(),
@@ -206,13 +242,22 @@ pub fn unwrap(
     let sk = keys
         .version_key(record.key_version)
         .ok_or(Error::DecryptionFailed)?;
-    let dek = wrap::open(
-        sk,
-        &record.enc,
-        &dek_info(vault_id),
-        &dek_aad(header, record.key_version),
-        &record.wrapped_dek,
-    )?;
+    let aad = dek_aad(header, record.key_version);
+    let dek = match record.wrap {
+        DekWrap::Hpke => wrap::open(
+            sk,
+            &record.enc,
+            &dek_info(vault_id),
+            &aad,
+            &record.wrapped_dek,
+        )?,
+        DekWrap::VersionKey => primitives::open(
+            &version_wrap_key(sk, &record.enc, vault_id),
+            &VERSION_WRAP_NONCE,
+            &aad,
+            &record.wrapped_dek,
+        )?,
+    };
     let dek = Key32::from_slice(&dek).ok_or(Error::DecryptionFailed)?;
     let fk = FileKeys::derive_checked(&dek, header)?;
     Ok((fk, dek))
@@ -277,5 +322,74 @@ mod tests {
         let mut r = p.record.clone();
         r.key_version = 2;
         assert!(unwrap(&keys, cfg.vault_id(), &p.header, &r).is_err());
+    }
+
+    #[test]
+    fn version_key_rewrap_opens_only_under_its_version_and_header() {
+        let (mut cfg, mut keys) = VaultConfig::create();
+        let (v1, pk) = cfg.current_public_key();
+        let vault_id = *cfg.vault_id();
+        let target = WrapTarget {
+            vault_id,
+            key_version: v1,
+            public_key: pk,
+        };
+        let meta = Metadata {
+            path: "a.txt".into(),
+            size: 0,
+            mtime_ns: 1,
+            mode: 0o600,
+            added_ns: 2,
+        };
+        let s = Sealed::new(&target, None, &meta).unwrap();
+        let v2 = cfg.add_key_version(&mut keys);
+        let r = rewrap_record(&keys, &vault_id, v2, &s.header, &s.dek, &s.record).unwrap();
+        assert_eq!((r.wrap, r.key_version), (DekWrap::VersionKey, v2));
+        assert_eq!(
+            (&r.meta_nonce, &r.meta_ct),
+            (&s.record.meta_nonce, &s.record.meta_ct)
+        );
+        let parsed = KeyRecord::parse(&r.to_bytes()).unwrap();
+        let (fk, dek) = unwrap(&keys, &vault_id, &s.header, &parsed).unwrap();
+        assert_eq!(dek.expose(), s.dek.expose());
+        assert_eq!(open_metadata(&fk, &s.header, &parsed).unwrap(), meta);
+
+        // Two wraps of the same DEK share no key: the salt is fresh.
+        let again = rewrap_record(&keys, &vault_id, v2, &s.header, &s.dek, &s.record).unwrap();
+        assert_ne!(again.enc, r.enc);
+        assert_ne!(again.wrapped_dek, r.wrapped_dek);
+
+        fn refused(keys: &UnlockedKeys, rec: &KeyRecord, header: &Header, id: &[u8; 16]) -> bool {
+            matches!(unwrap(keys, id, header, rec), Err(Error::DecryptionFailed))
+        }
+        let mut salt = r.clone();
+        salt.enc[0] ^= 1;
+        assert!(refused(&keys, &salt, &s.header, &vault_id), "salt");
+        let mut ct = r.clone();
+        ct.wrapped_dek[47] ^= 1;
+        assert!(refused(&keys, &ct, &s.header, &vault_id), "ciphertext");
+        let mut relabelled = r.clone();
+        relabelled.key_version = v1;
+        assert!(
+            refused(&keys, &relabelled, &s.header, &vault_id),
+            "key version"
+        );
+        let mut as_hpke = r.clone();
+        as_hpke.wrap = DekWrap::Hpke;
+        assert!(refused(&keys, &as_hpke, &s.header, &vault_id), "wrap kind");
+        let other = Sealed::new(&target, None, &meta).unwrap();
+        assert!(
+            refused(&keys, &r, &other.header, &vault_id),
+            "another object"
+        );
+        assert!(refused(&keys, &r, &s.header, &[9; 16]), "another vault");
+
+        // Destroying the version destroys what it wrapped.
+        cfg.add_key_version(&mut keys);
+        cfg.remove_key_version(&mut keys, v2).unwrap();
+        assert!(
+            refused(&keys, &r, &s.header, &vault_id),
+            "destroyed version"
+        );
     }
 }

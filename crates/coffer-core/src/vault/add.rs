@@ -495,8 +495,10 @@ impl Vault {
         }
         let tmps: Vec<PathBuf> = pending.iter().map(|p| p.tmp.clone()).collect();
         fsutil::sync_batch(&self.dir, &tmps)?;
+        // In parallel: a rename can wait on the disk (fsutil::par_metadata).
+        let mut renamed = fsutil::par_metadata(pending, |p| fs::rename(&p.tmp, &p.fin)).into_iter();
         let mut dirs = HashSet::new();
-        pending.retain(|p| match fs::rename(&p.tmp, &p.fin) {
+        pending.retain(|p| match renamed.next().expect("one result per object") {
             Ok(()) => {
                 dirs.insert(p.fin.parent().expect("shard").to_path_buf());
                 true
@@ -552,12 +554,17 @@ impl Vault {
         self.save_removals(journal)?;
         let mut done = HashSet::new();
         let mut parents = HashSet::new();
-        for p in &batch {
+        // Opened from the folder's own descriptor with no link followed,
+        // and checked to be the file that was read: a symlink or another
+        // file swapped in since can never be what is removed. In parallel:
+        // freeing a file's blocks can wait on the disk (fsutil::par_metadata).
+        let removed = fsutil::par_metadata(&batch, |p| {
             let src = &sources[p.index];
-            // Opened from the folder's own descriptor with no link followed,
-            // and checked to be the file that was read: a symlink or another
-            // file swapped in since can never be what is removed.
-            match Beneath::new(&src.within).remove_if_unchanged(&src.source, &p.fingerprint) {
+            Beneath::new(&src.within).remove_if_unchanged(&src.source, &p.fingerprint)
+        });
+        for (p, removed) in batch.iter().zip(removed) {
+            let src = &sources[p.index];
+            match removed {
                 Ok(true) => {
                     done.insert(p.sealed.header.file_id);
                     if let Some(d) = src.source.parent() {

@@ -27,7 +27,6 @@ use std::io::{self, BufReader, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use rayon::prelude::*;
 use serde::Serialize;
 
 use super::{Vault, remove_if_exists};
@@ -50,6 +49,8 @@ const ROTATE_BATCH: usize = 1024;
 const REENCRYPT_PREFETCH: (usize, u64) = (64, 4 << 20);
 /// The same for a scan, which reads only each object's header and record.
 const SCAN_PREFETCH: (usize, u64) = (1024, 16 << 10);
+/// The same for a rewrap, in smaller windows: a batch is one call.
+const REWRAP_PREFETCH: (usize, u64) = (256, 16 << 10);
 
 /// How far a rotation is, after each durable batch.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -351,9 +352,8 @@ impl Vault {
     /// never skipped; the others of the batch are still committed).
     fn rewrap_batch(&self, ids: &[FileId], target: &WrapTarget) -> Result<(u64, Blocked)> {
         let keys = self.keys()?;
-        let steps: Vec<Step> = ids
-            .par_iter()
-            .map(|id| -> Result<Step> {
+        let steps: Vec<Step> =
+            self.over_objects_prefetched(ids, REWRAP_PREFETCH, |id| -> Result<Step> {
                 let (header, record) = match self.read_object(id) {
                     Ok(o) => (o.header, o.record),
                     Err(Error::NotFound(_)) => return Ok(Step::Skip),
@@ -366,7 +366,14 @@ impl Vault {
                     Ok((_, dek)) => dek,
                     Err(e) => return Ok(Step::Blocked(*id, e.to_string())),
                 };
-                let new = object::rewrap_record(target, &header, &dek, &record)?;
+                let new = object::rewrap_record(
+                    keys,
+                    self.config.vault_id(),
+                    target.key_version,
+                    &header,
+                    &dek,
+                    &record,
+                )?;
                 let fin = self.record_path(id);
                 let tmp = fsutil::tmp_path_for(&fin);
                 let bytes = format::sidecar_to_bytes(&header, &new);
@@ -379,8 +386,7 @@ impl Vault {
                     return Err(e);
                 }
                 Ok(Step::Written(tmp, fin, digest))
-            })
-            .collect::<Result<Vec<_>>>()?;
+            })?;
         let (written, blocked) = split_steps(steps);
         self.commit_renames(&written)?;
         Ok((written.len() as u64, blocked))
@@ -472,15 +478,18 @@ impl Vault {
         let (written, blocked) = split_steps(steps);
         self.commit_renames(&written)?;
         // The old sidecars belong to the replaced headers: drop them.
-        for (_, fin, _) in &written {
-            if let Some(id) = fin
+        fsutil::par_metadata(&written, |(_, fin, _)| {
+            match fin
                 .file_stem()
                 .and_then(|s| s.to_str())
                 .and_then(FileId::from_hex)
             {
-                remove_if_exists(&self.record_path(&id))?;
+                Some(id) => remove_if_exists(&self.record_path(&id)),
+                None => Ok(()),
             }
-        }
+        })
+        .into_iter()
+        .collect::<Result<()>>()?;
         Ok((written.len() as u64, blocked))
     }
 
@@ -495,16 +504,25 @@ impl Vault {
         // either record in force endorsed (docs/FORMAT.md §17).
         let digests: Vec<_> = written.iter().map(|(_, _, d)| *d).collect();
         self.endorse(Phase::Intent, &digests)?;
-        let mut dirs = std::collections::HashSet::new();
-        for (tmp, fin, _) in written {
-            fs::rename(tmp, fin).ctx("moving a rotated key into place")?;
-            dirs.insert(fin.parent().expect("in a shard").to_path_buf());
-        }
+        // Each rename drops the file it replaces: in parallel (see
+        // `par_metadata`). A failure leaves its old record in force, still
+        // endorsed; the rotation stops and resumes later.
+        fsutil::par_metadata(written, |(tmp, fin, _)| {
+            fs::rename(tmp, fin).ctx("moving a rotated key into place")
+        })
+        .into_iter()
+        .collect::<Result<()>>()?;
         #[cfg(target_os = "linux")]
         fsutil::sync_batch(&self.dir, &[])?;
         #[cfg(not(target_os = "linux"))]
-        for d in dirs {
-            fsutil::sync_dir(&d)?;
+        {
+            let dirs: std::collections::HashSet<_> = written
+                .iter()
+                .map(|(_, fin, _)| fin.parent().expect("in a shard"))
+                .collect();
+            for d in dirs {
+                fsutil::sync_dir(d)?;
+            }
         }
         Ok(())
     }

@@ -31,7 +31,7 @@ impl Vault {
 
     /// Runs `work` on each of `ids` in parallel, a window of `window`
     /// objects at a time, asking the disk for the next window's objects
-    /// (their first `bytes`) while this one is worked on: two workers that
+    /// (their first `bytes`, and their sidecars) while this one is worked on: two workers that
     /// each wait on a cold read in turn leave the cores idle. Stops after
     /// the first window in which `work` failed.
     pub(crate) fn over_objects_prefetched<T: Send>(
@@ -40,8 +40,12 @@ impl Vault {
         (window, bytes): (usize, u64),
         work: impl Fn(&FileId) -> Result<T> + Sync,
     ) -> Result<Vec<T>> {
+        // Sidecars too: a rotated vault has one beside most objects.
         let prefetch = |w: &[FileId]| {
-            let paths: Vec<PathBuf> = w.iter().map(|id| self.object_path(id)).collect();
+            let paths: Vec<PathBuf> = w
+                .iter()
+                .flat_map(|id| [self.object_path(id), self.record_path(id)])
+                .collect();
             fsutil::prefetch(paths.iter().map(PathBuf::as_path), bytes);
         };
         let windows: Vec<&[FileId]> = ids.chunks(window.max(1)).collect();

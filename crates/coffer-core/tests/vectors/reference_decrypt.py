@@ -169,7 +169,7 @@ def check_header(h, stage):
 def parse_record(r, stage):
     if len(r) < 1:
         raise Fail("Corrupt", stage)
-    if r[0] != 1:
+    if r[0] not in (1, 2):
         raise Fail("UnsupportedVersion", stage)
     if len(r) < 101:
         raise Fail("Corrupt", stage)
@@ -177,6 +177,7 @@ def parse_record(r, stage):
     if not 16 <= m <= MAX_META_CT_LEN or len(r) != 101 + m:
         raise Fail("Corrupt", stage)
     return {
+        "version": r[0],
         "key_version": be32(r[1:5]),
         "enc": r[5:37],
         "wrapped_dek": r[37:85],
@@ -229,11 +230,17 @@ def open_object(vault, obj, sidecar=None):
     kv = rec["key_version"]
     if kv not in vault["versions"]:
         raise Fail("DecryptionFailed", "unwrap")
+    sk, aad = vault["versions"][kv], header + i2osp(kv, 4)
     try:
-        dek = hpke_open_base(
-            vault["versions"][kv], rec["enc"],
-            b"coffer/v1/dek-wrap" + vault["vault_id"],
-            header + i2osp(kv, 4), rec["wrapped_dek"])
+        if rec["version"] == 1:
+            dek = hpke_open_base(
+                sk, rec["enc"], b"coffer/v1/dek-wrap" + vault["vault_id"],
+                aad, rec["wrapped_dek"])
+        else:
+            # Record version 2 (§3.1): a one-use key from the salt in enc.
+            wrap_key = hkdf(rec["enc"], sk,
+                            b"coffer/v2/dek-wrap-key" + vault["vault_id"])
+            dek = aes_open(wrap_key, bytes(12), aad, rec["wrapped_dek"])
     except Exception:
         raise Fail("DecryptionFailed", "unwrap")
     # 5. File keys and commitment.
