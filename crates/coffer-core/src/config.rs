@@ -46,6 +46,8 @@ const LABEL_KEYCHAIN: &[u8] = b"coffer/v1/keychain-slot";
 const LABEL_RECOVERY: &[u8] = b"coffer/v1/recovery-slot";
 const INFO_ESCROW: &[u8] = b"coffer/v1/escrow-slot";
 const LABEL_INDEX: &[u8] = b"coffer/v1/index-key";
+/// HKDF `info` of a key version's DEK-wrap secret (docs/FORMAT.md §3.1).
+pub const LABEL_DEK_WRAP_SECRET: &[u8] = b"coffer/v2/dek-wrap-secret";
 
 /// Fixed-length bytes carried as standard base64 in JSON.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -342,10 +344,38 @@ pub struct RotationState {
     pub target_version: u32,
 }
 
+/// A key version's secrets while the vault is unlocked: its X25519 private
+/// key, and the secret that the record-version-2 wraps a rotation writes
+/// are derived from (docs/FORMAT.md §3.1). The latter is derived once
+/// here, so the private key is used for one thing per purpose and never
+/// copied per file. Both go when the version is removed.
+pub(crate) struct VersionSecrets {
+    sk: PrivateKey,
+    dek_wrap: Key32,
+}
+
+impl VersionSecrets {
+    fn new(sk: PrivateKey, vault_id: &[u8; 16]) -> Self {
+        let dek_wrap = hkdf32(
+            vault_id,
+            sk.to_secret_bytes().expose(),
+            &[LABEL_DEK_WRAP_SECRET],
+        );
+        VersionSecrets { sk, dek_wrap }
+    }
+
+    pub(crate) fn try_clone(&self) -> Result<Self> {
+        Ok(VersionSecrets {
+            sk: PrivateKey::from_secret_bytes(&self.sk.to_secret_bytes())?,
+            dek_wrap: self.dek_wrap.clone(),
+        })
+    }
+}
+
 /// The secrets an unlock yields. Zeroized on drop.
 pub struct UnlockedKeys {
     master: Key32,
-    versions: BTreeMap<u32, PrivateKey>,
+    versions: BTreeMap<u32, VersionSecrets>,
     /// Absent only for a version-1 config not yet upgraded.
     writer: Option<WriterKey>,
     /// The commitment the slot that opened lacks (written before slots
@@ -364,7 +394,13 @@ impl std::fmt::Debug for UnlockedKeys {
 impl UnlockedKeys {
     /// The private key of a key version, if the vault holds it.
     pub fn version_key(&self, version: u32) -> Option<&PrivateKey> {
-        self.versions.get(&version)
+        self.versions.get(&version).map(|v| &v.sk)
+    }
+
+    /// The secret a key version's record-version-2 DEK wraps are derived
+    /// from (docs/FORMAT.md §3.1), if the vault holds that version.
+    pub fn version_wrap_secret(&self, version: u32) -> Option<&Key32> {
+        self.versions.get(&version).map(|v| &v.dek_wrap)
     }
 
     /// Key that seals the encrypted index.
@@ -454,7 +490,8 @@ impl VaultConfig {
             sealed_secret: B64(sealed.try_into().expect("32 + 16 bytes")),
         });
         self.current_key_version = version;
-        keys.versions.insert(version, sk);
+        keys.versions
+            .insert(version, VersionSecrets::new(sk, &self.vault_id.0));
         version
     }
 
@@ -637,7 +674,7 @@ impl VaultConfig {
                     "a public key does not match its private key",
                 ));
             }
-            versions.insert(v.version, sk);
+            versions.insert(v.version, VersionSecrets::new(sk, &self.vault_id.0));
         }
         Ok((
             UnlockedKeys {

@@ -8,7 +8,7 @@ use crate::config::UnlockedKeys;
 use crate::crypto::primitives::NONCE_LEN;
 use crate::crypto::primitives::{self, random_array};
 use crate::crypto::secret::Key32;
-use crate::crypto::wrap::{self, ENC_LEN, PrivateKey, PublicKey};
+use crate::crypto::wrap::{self, ENC_LEN, PublicKey};
 use crate::error::{Error, IoContext, Result};
 use crate::format::{DekWrap, FileId, HEADER_LEN, Header, KeyRecord, MAX_RECORD_LEN, Metadata};
 use crate::keys::FileKeys;
@@ -17,8 +17,7 @@ use crate::stream;
 /// HPKE `info` prefix for DEK wrapping (followed by the vault id).
 pub const INFO_DEK_WRAP: &[u8] = b"coffer/v1/dek-wrap";
 
-/// HKDF `info` prefix of a record-version-2 wrap key (followed by the
-/// vault id).
+/// HKDF `info` of a record-version-2 wrap key.
 pub const INFO_DEK_WRAP_VERSION_KEY: &[u8] = b"coffer/v2/dek-wrap-key";
 
 /// Where new DEKs are wrapped: the vault's current key version.
@@ -81,13 +80,10 @@ pub fn make_record(
 
 /// The key of a [`DekWrap::VersionKey`] wrap: used for one DEK only, since
 /// its salt is fresh and random, so its nonce can be fixed (docs/FORMAT.md
-/// §6). It dies with the key version's private key, as HPKE's wraps do.
-fn version_wrap_key(version_key: &PrivateKey, salt: &[u8; ENC_LEN], vault_id: &[u8; 16]) -> Key32 {
-    primitives::hkdf32(
-        salt,
-        version_key.to_secret_bytes().expose(),
-        &[INFO_DEK_WRAP_VERSION_KEY, vault_id],
-    )
+/// §3.1). It comes from the key version's wrap secret, which comes from its
+/// private key, so it dies with the version as HPKE's wraps do.
+fn version_wrap_key(wrap_secret: &Key32, salt: &[u8; ENC_LEN]) -> Key32 {
+    primitives::hkdf32(salt, wrap_secret.expose(), &[INFO_DEK_WRAP_VERSION_KEY])
 }
 
 const VERSION_WRAP_NONCE: [u8; NONCE_LEN] = [0; NONCE_LEN];
@@ -98,13 +94,12 @@ const VERSION_WRAP_NONCE: [u8; NONCE_LEN] = [0; NONCE_LEN];
 /// operation (docs/FORMAT.md §6, record version 2).
 pub fn rewrap_record(
     keys: &UnlockedKeys,
-    vault_id: &[u8; 16],
     key_version: u32,
     header: &Header,
     dek: &Key32,
     old: &KeyRecord,
 ) -> Result<KeyRecord> {
-    let sk = keys.version_key(key_version).ok_or_else(|| {
+    let secret = keys.version_wrap_secret(key_version).ok_or_else(|| {
         Error::corrupt(
             "vault config",
             "the rotation's key version has no private key",
@@ -112,7 +107,7 @@ pub fn rewrap_record(
     })?;
     let salt = random_array();
     let wrapped = primitives::seal(
-        &version_wrap_key(sk, &salt, vault_id),
+        &version_wrap_key(secret, &salt),
         &VERSION_WRAP_NONCE,
         &dek_aad(header, key_version),
         dek.expose(),
@@ -252,7 +247,11 @@ pub fn unwrap(
             &record.wrapped_dek,
         )?,
         DekWrap::VersionKey => primitives::open(
-            &version_wrap_key(sk, &record.enc, vault_id),
+            &version_wrap_key(
+                keys.version_wrap_secret(record.key_version)
+                    .ok_or(Error::DecryptionFailed)?,
+                &record.enc,
+            ),
             &VERSION_WRAP_NONCE,
             &aad,
             &record.wrapped_dek,
@@ -343,7 +342,7 @@ mod tests {
         };
         let s = Sealed::new(&target, None, &meta).unwrap();
         let v2 = cfg.add_key_version(&mut keys);
-        let r = rewrap_record(&keys, &vault_id, v2, &s.header, &s.dek, &s.record).unwrap();
+        let r = rewrap_record(&keys, v2, &s.header, &s.dek, &s.record).unwrap();
         assert_eq!((r.wrap, r.key_version), (DekWrap::VersionKey, v2));
         assert_eq!(
             (&r.meta_nonce, &r.meta_ct),
@@ -355,7 +354,7 @@ mod tests {
         assert_eq!(open_metadata(&fk, &s.header, &parsed).unwrap(), meta);
 
         // Two wraps of the same DEK share no key: the salt is fresh.
-        let again = rewrap_record(&keys, &vault_id, v2, &s.header, &s.dek, &s.record).unwrap();
+        let again = rewrap_record(&keys, v2, &s.header, &s.dek, &s.record).unwrap();
         assert_ne!(again.enc, r.enc);
         assert_ne!(again.wrapped_dek, r.wrapped_dek);
 
@@ -382,7 +381,13 @@ mod tests {
             refused(&keys, &r, &other.header, &vault_id),
             "another object"
         );
-        assert!(refused(&keys, &r, &s.header, &[9; 16]), "another vault");
+        // Another vault's key version of the same number: other secrets.
+        let (mut other_cfg, mut other_keys) = VaultConfig::create();
+        other_cfg.add_key_version(&mut other_keys);
+        assert!(
+            refused(&other_keys, &r, &s.header, other_cfg.vault_id()),
+            "another vault"
+        );
 
         // Destroying the version destroys what it wrapped.
         cfg.add_key_version(&mut keys);

@@ -541,13 +541,16 @@ mod spec {
                 rec.wrapped_dek,
             )
         } else {
-            // §3.1: HKDF(salt = enc, ikm = sk, "coffer/v2/dek-wrap-key" ‖
-            // vault_id), then AES-256-GCM with a zero nonce.
-            let wrap_key = hkdf32(
-                rec.enc,
+            // §3.1: the version's wrap secret, HKDF(vault_id, sk,
+            // "coffer/v2/dek-wrap-secret"); the record's wrap key,
+            // HKDF(enc, secret, "coffer/v2/dek-wrap-key"); AES-256-GCM
+            // with a zero nonce.
+            let secret = hkdf32(
+                &v.vault_id,
                 sk.to_secret_bytes().expose(),
-                &[b"coffer/v2/dek-wrap-key", &v.vault_id[..]],
+                &[b"coffer/v2/dek-wrap-secret"],
             );
+            let wrap_key = hkdf32(rec.enc, secret.expose(), &[b"coffer/v2/dek-wrap-key"]);
             aes_open(&wrap_key, &[0; 12], &aad, rec.wrapped_dek)
         }
         .map_err(|_| unwrap_fail)?;
@@ -1150,6 +1153,7 @@ fn format_md_limits_and_labels() {
         std::str::from_utf8(coffer_core::keys::LABEL_COMMITMENT).unwrap(),
         std::str::from_utf8(object::INFO_DEK_WRAP).unwrap(),
         std::str::from_utf8(object::INFO_DEK_WRAP_VERSION_KEY).unwrap(),
+        std::str::from_utf8(coffer_core::config::LABEL_DEK_WRAP_SECRET).unwrap(),
         "coffer/v1/version-seal-key",
         "coffer/v1/key-version",
         "coffer/v1/slot",
@@ -2046,7 +2050,7 @@ fn add_version_key_sidecar_vectors() {
     let obj = std::fs::read(dir.join("o-1.obj")).unwrap();
     let p = object::read_prefix(&obj[..]).unwrap();
     let (_, dek) = object::unwrap(&keys, cfg.vault_id(), &p.header, &p.record).unwrap();
-    let rec = object::rewrap_record(&keys, cfg.vault_id(), 2, &p.header, &dek, &p.record).unwrap();
+    let rec = object::rewrap_record(&keys, 2, &p.header, &dek, &p.record).unwrap();
     assert_eq!(rec.wrap, format::DekWrap::VersionKey);
     let bytes = format::sidecar_to_bytes(&p.header, &rec);
     std::fs::write(dir.join(sidecar_file), &bytes).unwrap();

@@ -9,7 +9,6 @@ use super::integrity::{WriterKey, seal_writer_key};
 use super::{B64, UnlockedKeys, VaultConfig, version_aad, version_seal_key};
 use crate::crypto::primitives::{self, random_array};
 use crate::crypto::secret::Key32;
-use crate::crypto::wrap::PrivateKey;
 use crate::error::Result;
 
 impl UnlockedKeys {
@@ -17,8 +16,8 @@ impl UnlockedKeys {
     /// for building a new config that is only taken once it is on disk.
     pub fn try_clone(&self) -> Result<UnlockedKeys> {
         let mut versions = BTreeMap::new();
-        for (v, sk) in &self.versions {
-            versions.insert(*v, PrivateKey::from_secret_bytes(&sk.to_secret_bytes())?);
+        for (v, secrets) in &self.versions {
+            versions.insert(*v, secrets.try_clone()?);
         }
         Ok(UnlockedKeys {
             master: self.master.clone(),
@@ -53,7 +52,7 @@ impl VaultConfig {
                 &seal_key,
                 &nonce,
                 &version_aad(&self.vault_id.0, v.version, &v.public_key.0),
-                sk.to_secret_bytes().expose(),
+                sk.sk.to_secret_bytes().expose(),
             );
             v.nonce = B64(nonce);
             v.sealed_secret = B64(sealed.try_into().expect("32 + 16 bytes"));

@@ -366,14 +366,7 @@ impl Vault {
                     Ok((_, dek)) => dek,
                     Err(e) => return Ok(Step::Blocked(*id, e.to_string())),
                 };
-                let new = object::rewrap_record(
-                    keys,
-                    self.config.vault_id(),
-                    target.key_version,
-                    &header,
-                    &dek,
-                    &record,
-                )?;
+                let new = object::rewrap_record(keys, target.key_version, &header, &dek, &record)?;
                 let fin = self.record_path(id);
                 let tmp = fsutil::tmp_path_for(&fin);
                 let bytes = format::sidecar_to_bytes(&header, &new);

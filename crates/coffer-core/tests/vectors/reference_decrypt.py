@@ -59,6 +59,15 @@ def hkdf(salt, ikm, info):
     return hkdf_expand(hkdf_extract(salt, ikm), info, 32)
 
 
+def clamp(sk):
+    """X25519 clamping (RFC 7748): how vault.json stores private keys."""
+    b = bytearray(sk)
+    b[0] &= 248
+    b[31] &= 127
+    b[31] |= 64
+    return bytes(b)
+
+
 def aes_open(key, nonce, aad, ct):
     if len(ct) < 16:
         raise InvalidTag()
@@ -237,9 +246,10 @@ def open_object(vault, obj, sidecar=None):
                 sk, rec["enc"], b"coffer/v1/dek-wrap" + vault["vault_id"],
                 aad, rec["wrapped_dek"])
         else:
-            # Record version 2 (§3.1): a one-use key from the salt in enc.
-            wrap_key = hkdf(rec["enc"], sk,
-                            b"coffer/v2/dek-wrap-key" + vault["vault_id"])
+            # Record version 2 (§3.1): the key version's wrap secret, then
+            # a one-use key from the salt in enc. sk is clamped as stored.
+            secret = hkdf(vault["vault_id"], clamp(sk), b"coffer/v2/dek-wrap-secret")
+            wrap_key = hkdf(rec["enc"], secret, b"coffer/v2/dek-wrap-key")
             dek = aes_open(wrap_key, bytes(12), aad, rec["wrapped_dek"])
     except Exception:
         raise Fail("DecryptionFailed", "unwrap")
