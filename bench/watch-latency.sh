@@ -240,6 +240,11 @@ fps() { awk -v n="$BURST" -v s="$1" 'BEGIN {printf "%.0f", n/s}'; }
     echo "b) watcher files/s / protect files/s = $(awk -v w="$w_total" -v p="$p_total" 'BEGIN {printf "%.2f", p/w}')" \
         "(from the last close: $(awk -v w="$w_after" -v p="$p_total" 'BEGIN {printf "%.2f", p/w}'));" \
         "watcher / add = $(awk -v w="$w_total" -v p="$d_total" 'BEGIN {printf "%.2f", p/w}')"
+    # From the first write, no watcher can finish before the writer has
+    # written everything and the last file has been quiet for 200 ms: the
+    # ratio a watcher that cost nothing would reach.
+    echo "b) ceiling of that ratio set by the writer (protect / (writing + 0.2 s quiet)):" \
+        "$(awk -v w="$w_write" -v p="$p_total" 'BEGIN {printf "%.2f", p/(w+0.2)}')"
     echo "c) idle: $idle"
     echo "finished $(date -Is); load average $(load)"
 } | tee -a "$OUT"
