@@ -256,30 +256,61 @@ pub fn atomic_write(target: &Path, bytes: &[u8]) -> Result<()> {
     sync_dir(target.parent().unwrap_or(Path::new(".")))
 }
 
-/// Makes everything written so far on the file system holding `dir`
-/// durable in one call (Linux `syncfs`); elsewhere falls back to fsyncing
-/// each of `files`.
-pub fn sync_batch(dir: &Path, files: &[PathBuf]) -> Result<()> {
+/// One batch's durability: begun before the batch writes anything, then
+/// [`BatchSync::sync`] makes everything written on the file system holding
+/// the vault durable in one call (Linux `syncfs`; elsewhere an fsync of
+/// each file).
+///
+/// Why begun first: `syncfs` reports the write errors the file system
+/// recorded since its descriptor was opened. Objects start their writeback
+/// while they are still being written (`EarlyWriteback`), so a descriptor
+/// opened only at the end could miss an error from that writeback, once
+/// any other process's `syncfs` on the same file system had collected it,
+/// and a plaintext would be removed with its ciphertext not on disk.
+pub struct BatchSync {
     #[cfg(target_os = "linux")]
-    {
-        let _ = files;
-        let d = File::open(dir).ctx("opening the vault directory")?;
-        rustix::fs::syncfs(&d)
-            .map_err(|e| std::io::Error::from_raw_os_error(e.raw_os_error()))
-            .ctx("flushing the vault to disk")?;
-        Ok(())
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = dir;
-        for f in files {
-            OpenOptions::new()
-                .write(true)
-                .open(f)
-                .and_then(|f| f.sync_all())
-                .ctx("syncing a file")?;
+    dir: File,
+}
+
+impl BatchSync {
+    /// Opens the vault directory `dir`, to flush through later.
+    pub fn begin(dir: &Path) -> Result<Self> {
+        #[cfg(target_os = "linux")]
+        {
+            Ok(BatchSync {
+                dir: File::open(dir).ctx("opening the vault directory")?,
+            })
         }
-        Ok(())
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = dir;
+            Ok(BatchSync {})
+        }
+    }
+
+    /// Makes everything written so far durable (`files`: what the batch
+    /// wrote, where there is no `syncfs`). Each call reports the errors
+    /// since the one before, or since [`BatchSync::begin`].
+    pub fn sync(&self, files: &[PathBuf]) -> Result<()> {
+        #[cfg(target_os = "linux")]
+        {
+            let _ = files;
+            rustix::fs::syncfs(&self.dir)
+                .map_err(|e| std::io::Error::from_raw_os_error(e.raw_os_error()))
+                .ctx("flushing the vault to disk")?;
+            Ok(())
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            for f in files {
+                OpenOptions::new()
+                    .write(true)
+                    .open(f)
+                    .and_then(|f| f.sync_all())
+                    .ctx("syncing a file")?;
+            }
+            Ok(())
+        }
     }
 }
 

@@ -236,6 +236,8 @@ impl Vault {
             }
             let _w = self.writer()?;
             let target = self.current_target()?;
+            // Before the batch writes anything (see `BatchSync`).
+            let durable = fsutil::BatchSync::begin(&self.dir)?;
             let batch: Vec<(usize, Result<Pending, AddOutcome>)> = (start..end)
                 .into_par_iter()
                 .map(|i| {
@@ -273,7 +275,7 @@ impl Vault {
             // Vouched for before it is in place, and done before any
             // plaintext goes (docs/FORMAT.md §17).
             self.endorse_intents(&mut pending, &mut outcomes)?;
-            self.commit_batch(&mut pending, &mut outcomes)?;
+            self.commit_batch(&durable, &mut pending, &mut outcomes)?;
             let digests: Vec<_> = pending.iter().map(Pending::digest).collect();
             self.endorse(Phase::Done, &digests)?;
             if opts.remove_plaintext {
@@ -487,6 +489,7 @@ impl Vault {
     /// Makes a batch durable: flush, rename into place, flush again.
     fn commit_batch(
         &self,
+        durable: &fsutil::BatchSync,
         pending: &mut Vec<Pending>,
         outcomes: &mut [Option<AddOutcome>],
     ) -> Result<()> {
@@ -494,7 +497,7 @@ impl Vault {
             return Ok(());
         }
         let tmps: Vec<PathBuf> = pending.iter().map(|p| p.tmp.clone()).collect();
-        fsutil::sync_batch(&self.dir, &tmps)?;
+        durable.sync(&tmps)?;
         // In parallel: a rename can wait on the disk (fsutil::par_metadata).
         let mut renamed = fsutil::par_metadata(pending, |p| fs::rename(&p.tmp, &p.fin)).into_iter();
         let mut dirs = HashSet::new();
@@ -513,7 +516,7 @@ impl Vault {
             }
         });
         #[cfg(target_os = "linux")]
-        fsutil::sync_batch(&self.dir, &[])?;
+        durable.sync(&[])?;
         #[cfg(not(target_os = "linux"))]
         for d in &dirs {
             fsutil::sync_dir(d)?;

@@ -352,6 +352,8 @@ impl Vault {
     /// never skipped; the others of the batch are still committed).
     fn rewrap_batch(&self, ids: &[FileId], target: &WrapTarget) -> Result<(u64, Blocked)> {
         let keys = self.keys()?;
+        // Before the batch writes anything (see `BatchSync`).
+        let durable = fsutil::BatchSync::begin(&self.dir)?;
         let steps: Vec<Step> =
             self.over_objects_prefetched(ids, REWRAP_PREFETCH, |id| -> Result<Step> {
                 let (header, record) = match self.read_object(id) {
@@ -381,7 +383,7 @@ impl Vault {
                 Ok(Step::Written(tmp, fin, digest))
             })?;
         let (written, blocked) = split_steps(steps);
-        self.commit_renames(&written)?;
+        self.commit_renames(&durable, &written)?;
         Ok((written.len() as u64, blocked))
     }
 
@@ -400,6 +402,8 @@ impl Vault {
         bytes: &AtomicU64,
     ) -> Result<(u64, Blocked)> {
         let keys = self.keys()?;
+        // Before the batch writes anything (see `BatchSync`).
+        let durable = fsutil::BatchSync::begin(&self.dir)?;
         let one = |id: &FileId| -> Result<Step> {
             let (mut f, header, record, offset) = match self.read_object(id) {
                 Ok(o) => (o.file, o.header, o.record, o.stream_offset),
@@ -469,7 +473,7 @@ impl Vault {
         let steps = self.over_objects_prefetched(ids, REENCRYPT_PREFETCH, one)?;
 
         let (written, blocked) = split_steps(steps);
-        self.commit_renames(&written)?;
+        self.commit_renames(&durable, &written)?;
         // The old sidecars belong to the replaced headers: drop them.
         fsutil::par_metadata(&written, |(_, fin, _)| {
             match fin
@@ -487,12 +491,12 @@ impl Vault {
     }
 
     /// Flush the temp files, rename them into place, flush again.
-    fn commit_renames(&self, written: &[Written]) -> Result<()> {
+    fn commit_renames(&self, durable: &fsutil::BatchSync, written: &[Written]) -> Result<()> {
         if written.is_empty() {
             return Ok(());
         }
         let tmps: Vec<PathBuf> = written.iter().map(|(t, _, _)| t.clone()).collect();
-        fsutil::sync_batch(&self.dir, &tmps)?;
+        durable.sync(&tmps)?;
         // Vouched for before the first rename: a crash part-way leaves
         // either record in force endorsed (docs/FORMAT.md §17).
         let digests: Vec<_> = written.iter().map(|(_, _, d)| *d).collect();
@@ -506,7 +510,7 @@ impl Vault {
         .into_iter()
         .collect::<Result<()>>()?;
         #[cfg(target_os = "linux")]
-        fsutil::sync_batch(&self.dir, &[])?;
+        durable.sync(&[])?;
         #[cfg(not(target_os = "linux"))]
         {
             let dirs: std::collections::HashSet<_> = written
