@@ -170,8 +170,9 @@ pub const RECORD_VERSION_VERSION_KEY: u8 = 2;
 pub enum DekWrap {
     /// HPKE base mode to the key version's public key (record version 1).
     Hpke,
-    /// AES-256-GCM under HKDF(salt, the key version's private key) (record
-    /// version 2).
+    /// AES-256-GCM under a one-use key from the record's salt and the key
+    /// version's wrap secret, itself derived from its private key (record
+    /// version 2, docs/FORMAT.md §3.1).
     VersionKey,
 }
 

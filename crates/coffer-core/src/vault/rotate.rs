@@ -475,15 +475,8 @@ impl Vault {
         let (written, blocked) = split_steps(steps);
         self.commit_renames(&durable, &written)?;
         // The old sidecars belong to the replaced headers: drop them.
-        fsutil::par_metadata(&written, |(_, fin, _)| {
-            match fin
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .and_then(FileId::from_hex)
-            {
-                Some(id) => remove_if_exists(&self.record_path(&id)),
-                None => Ok(()),
-            }
+        fsutil::par_metadata(&written, |(_, _, (id, _))| {
+            remove_if_exists(&self.record_path(id))
         })
         .into_iter()
         .collect::<Result<()>>()?;

@@ -31,8 +31,9 @@ impl Vault {
 
     /// Runs `work` on each of `ids` in parallel, a window of `window`
     /// objects at a time, asking the disk for the next window's objects
-    /// (their first `bytes`, and their sidecars) while this one is worked on: two workers that
-    /// each wait on a cold read in turn leave the cores idle. Stops after
+    /// (their first `bytes`, and their sidecars) while this one is worked
+    /// on: two workers that each wait on a cold read in turn leave the
+    /// cores idle. Stops after
     /// the first window in which `work` failed.
     pub(crate) fn over_objects_prefetched<T: Send>(
         &self,
